@@ -1,0 +1,91 @@
+"""The ``wattlas`` command line: a thin Typer layer over the planning functions.
+
+Start-up stays light: command modules import only Typer at module level and load numpy, pydantic
+and the models inside the command body. Errors print one line (exit 2 bad input, 1 infeasible);
+``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from . import __version__
+
+COMMANDS = ("catalog", "train", "serve", "site", "rtt", "route", "plan", "validate", "check")
+
+app = typer.Typer(
+    name="wattlas",
+    help="Plan AI compute from the model down to the grid: FLOPs, accelerators, racks, "
+    "megawatts, regions, requests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wattlas {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+) -> None:
+    _state["debug"] = debug
+
+
+def _register() -> None:
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"wattlas.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"wattlas.commands.{name}":
+                raise
+            continue
+        app.command(name, help=module.__doc__, no_args_is_help=getattr(
+            module, "NO_ARGS_IS_HELP", False))(module.command)
+
+
+_register()
+
+
+def main() -> None:
+    """Console entry point: map wattlas errors to one line and an exit code."""
+    from .errors import WattlasError
+
+    try:
+        app(standalone_mode=False)
+    except WattlasError as exc:
+        if _state["debug"] or "--debug" in sys.argv:
+            raise
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if _state["debug"] or "--debug" in sys.argv:
+            raise
+        typer.secho(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)",
+                    err=True, fg="red")
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Output helpers shared by the commands: JSON, CSV and rich tables from plain dicts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import sys
+from typing import Any
+
+FORMATS = ("table", "json", "csv")
+
+
+def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
+    from ..errors import InputError
+
+    if fmt not in allowed:
+        raise InputError(f"--format '{fmt}': allowed {', '.join(allowed)}")
+    return fmt
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON types from dataclasses, numpy scalars/arrays, tuples; NaN/inf become None."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {k: jsonable(v) for k, v in dataclasses.asdict(obj).items()}
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "tolist"):
+        return jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if hasattr(obj, "item") and not isinstance(obj, str):
+        return obj.item()
+    return obj
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(jsonable(obj), indent=2, sort_keys=False)
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(dump_json(obj) + "\n")
+
+
+def print_csv(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if v is None else v) for k, v in jsonable(r).items()})
+    sys.stdout.write(buf.getvalue())
+
+
+def fmt_num(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if v == 0:
+            return "0"
+        a = abs(v)
+        if a >= 1e6 or a < 1e-3:
+            return f"{v:.{digits}g}"
+        if a >= 100:
+            return f"{v:,.0f}"
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str] | None = None,
+                title: str | None = None, headers: dict[str, str] | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    cols = columns or (list(rows[0]) if rows else [])
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for c in cols:
+        table.add_column((headers or {}).get(c, c), overflow="fold")
+    for r in rows:
+        table.add_row(*[fmt_num(r.get(c)) for c in cols])
+    Console(width=max(100, Console().width)).print(table)
+
+
+def print_pairs(pairs: list[tuple[str, Any]], title: str | None = None) -> None:
+    """A two-column table of (label, value) lines for a single result."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in pairs:
+        table.add_row(label, value if isinstance(value, str) else fmt_num(value))
+    Console().print(table)

@@ -1,0 +1,63 @@
+"""List what wattlas knows: accelerators, systems, models or regions, with sources."""
+
+from __future__ import annotations
+
+import typer
+
+NO_ARGS_IS_HELP = True
+
+_TABLE_COLUMNS = {
+    "accelerators": ["id", "bf16_flop_per_s", "fp8_flop_per_s", "fp4_flop_per_s", "hbm_bytes",
+                     "hbm_bytes_per_s", "tdp_w", "eccn", "source"],
+    "systems": ["id", "accelerator", "unit", "accelerators_per_node", "nodes_per_rack",
+                "node_max_power_w", "rack_max_power_w", "cooling", "source"],
+    "models": ["id", "layers", "hidden", "heads", "kv_heads", "vocab", "params_total",
+               "params_active", "source"],
+    "regions": ["id", "name", "queue_years_low", "queue_years_high", "carbon_intensity_g_per_kwh",
+                "price_usd_per_mwh", "rack_density_high_w", "source"],
+}
+
+
+def catalog_rows(name: str) -> list[dict]:
+    """Catalog rows as the CLI shows them, with values derived in code added."""
+    from .. import catalog
+
+    rows = [dict(r) for r in catalog.rows(name)]
+    if name == "models":
+        from ..workload import transformer as tf
+
+        for r in rows:
+            spec = tf.ModelSpec.from_mapping(r, id=r["id"])
+            r["params_total"] = tf.params_total(spec)
+            r["params_active"] = tf.params_active(spec)
+    if name == "accelerators":
+        from ..governance import classify
+
+        for r in rows:
+            c = classify(r)
+            r["tpp"], r["performance_density"], r["eccn"] = c.tpp, c.performance_density, c.eccn
+    return rows
+
+
+def command(
+    name: str = typer.Argument(..., help="accelerators | systems | models | regions"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
+    catalog_file: str = typer.Option(None, "--catalog", help="CSV/YAML file adding rows."),
+) -> None:
+    from .. import catalog
+    from ._common import check_format, print_csv, print_json, print_table
+
+    check_format(fmt)
+    if catalog_file:
+        catalog.add_user_rows(catalog_file)
+    if name not in catalog.CATALOGS:
+        from ..errors import CatalogKeyError
+
+        raise CatalogKeyError("catalog", name, list(catalog.CATALOGS))
+    rows = catalog_rows(name)
+    if fmt == "json":
+        print_json(rows)
+    elif fmt == "csv":
+        print_csv(rows)
+    else:
+        print_table(rows, _TABLE_COLUMNS[name], title=f"wattlas catalog: {name}")

@@ -1,0 +1,46 @@
+"""Compare predictions with published measurements (training, energy, inference)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def command(
+    suite: str = typer.Argument("all", help="training | energy | inference | all"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv | markdown"),
+) -> None:
+    from .. import validation
+    from ..errors import InputError
+    from ._common import check_format, print_csv, print_json, print_table
+
+    check_format(fmt, ("table", "json", "csv", "markdown"))
+    if suite not in (*validation.SUITES, "all"):
+        raise InputError(f"validate '{suite}': allowed {', '.join(validation.SUITES)}, all")
+    cases = validation.run(suite)
+    rows = [c.as_row() for c in cases]
+    summary = validation.summarize(cases)
+    if fmt == "json":
+        print_json({"cases": rows, "summary": summary})
+    elif fmt == "csv":
+        print_csv(rows)
+    elif fmt == "markdown":
+        typer.echo(validation_markdown(rows, summary))
+    else:
+        print_table(rows, ["source", "case", "metric", "published", "predicted", "error_frac"],
+                    title=f"wattlas validate {suite}")
+        print_table([{"source": k, **v} for k, v in summary.items()], title="summary")
+
+
+def validation_markdown(rows: list[dict], summary: dict[str, dict]) -> str:
+    """The summary table and the per-case table as Markdown (used for README and docs)."""
+    out = ["| source | n | median abs error | mean abs error | max abs error |",
+           "|---|---:|---:|---:|---:|"]
+    for k, v in summary.items():
+        out.append(f"| {k} | {v['n']} | {v['median_abs_error_frac']:.1%} | "
+                   f"{v['mean_abs_error_frac']:.1%} | {v['max_abs_error_frac']:.1%} |")
+    out += ["", "| source | case | metric | published | predicted | error |",
+            "|---|---|---|---:|---:|---:|"]
+    for r in rows:
+        out.append(f"| {r['source']} | {r['case']} | {r['metric']} | {r['published']:.4g} | "
+                   f"{r['predicted']:.4g} | {r['error_frac']:+.1%} |")
+    return "\n".join(out)
