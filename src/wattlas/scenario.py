@@ -147,7 +147,8 @@ class Scenario(Section):
 
 def _format_error(err: ValidationError) -> str:
     """One line per the first error: key path, value and what is allowed."""
-    e = err.errors()[0]
+    errors = err.errors()
+    e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
     path = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-", "str")))
     path = path.replace(".ModelInline", "")
     kind, msg = e["type"], e["msg"]

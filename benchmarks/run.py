@@ -1,0 +1,67 @@
+"""Run every benchmark (`make bench`) and print one table: name, value, unit, target, ok.
+
+Each ``benchmarks/bench_*.py`` exposes ``run() -> list[dict]`` with keys name, value, unit,
+target (a string such as "<= 0.3") — measured here, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import operator
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
+
+
+def bench_cli_startup() -> list[dict]:
+    """Wall time of `wattlas --help` (median of 7 runs after one warm-up)."""
+    cmd = [sys.executable, "-m", "wattlas.cli", "--help"]
+    subprocess.run(cmd, capture_output=True, check=True)
+    times = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return [{"name": "cli --help start-up", "value": times[3], "unit": "s", "target": "<= 0.3"}]
+
+
+def meets(value: float, target: str | None) -> bool | None:
+    if not target:
+        return None
+    op, num = target.split()
+    return OPS[op](value, float(num))
+
+
+def main() -> int:
+    results = bench_cli_startup()
+    for path in sorted(HERE.glob("bench_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        results.extend(module.run())
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="wattlas benchmarks")
+    for col in ("benchmark", "value", "unit", "target", "ok"):
+        table.add_column(col)
+    failed = 0
+    for r in results:
+        ok = meets(r["value"], r.get("target"))
+        failed += ok is False
+        table.add_row(r["name"], f"{r['value']:.4g}", r["unit"], r.get("target") or "",
+                      {True: "yes", False: "NO", None: ""}[ok])
+    Console().print(table)
+    (HERE.parent / "out").mkdir(exist_ok=True)
+    (HERE.parent / "out" / "bench.json").write_text(json.dumps(results, indent=2))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

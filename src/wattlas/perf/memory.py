@@ -1,0 +1,84 @@
+"""Memory per device of a training layout, by named part, on numpy arrays of layouts.
+
+* Weights, gradients, optimizer states: mixed-precision Adam keeps ``w`` bytes of weights (2 for
+  bf16/fp16), ``g`` bytes of gradients (4: Megatron accumulates fp32 "main grads"; 2 when reduced
+  in bf16) and 12 bytes of fp32 master weights, momentum and variance per parameter (Rajbhandari
+  et al. 2020, ZeRO §3). ZeRO stage 1 shards the optimizer states, 2 also the gradients, 3 also
+  the weights, over the data-parallel (× context-parallel) ranks.
+* Activations per layer (Korthikanti et al. 2022, Table 2; bytes, 16-bit activations):
+  ``s·b·h·(34 + 5·a·s/h)`` without parallelism; ``/t`` with tensor + sequence parallelism;
+  ``s·b·h·(10 + 24/t + 5·a·s/(h·t))`` with tensor parallelism only; ``34·s·b·h/t`` with selective
+  recompute; ``2·s·b·h/t`` with full recompute (the layer input only) plus one layer's working
+  set; FlashAttention (Dao et al. 2022) never stores the ``5·a·s²·b`` score terms. The 34 is the
+  sum of named parts (attention 11, MLP 19, norms 4 for an MHA, 4h-GELU block); this module
+  writes them for GQA and SwiGLU the same way.
+* A 1F1B pipeline keeps up to ``p`` micro-batches in flight on its first stage (``L/p`` layers
+  each, so ``L`` layers' worth); interleaving with ``v`` virtual stages multiplies this by
+  ``1 + (p−1)/(p·v)`` (Korthikanti et al. 2022 §4.2.3).
+
+References
+----------
+* V. Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models",
+  arXiv:2205.05198, 2022 (Table 2, §4.2.3, Fig. 1).
+* S. Rajbhandari et al., "ZeRO: Memory Optimizations Toward Training Trillion Parameter Models",
+  SC'20, arXiv:1910.02054.
+* T. Dao et al., "FlashAttention", NeurIPS 2022, arXiv:2205.14135.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..units import GIB
+
+RECOMPUTE = ("none", "selective", "full")
+WEIGHT_BYTES = 2.0  # bf16/fp16 weights (FP8/FP4 training keeps 16-bit weights, casting per GEMM)
+GRAD_BYTES = 4.0  # fp32 main gradients (Megatron-LM default)
+OPTIMIZER_BYTES = 12.0  # fp32 master weights + Adam m + v
+ACT_BYTES = 2.0  # 16-bit activations
+LOGIT_BYTES = 4.0  # fp32 logits for the loss on the last stage
+FRAMEWORK_OVERHEAD_BYTES = 2.0 * GIB  # CUDA context, NCCL buffers, allocator slack (order of)
+
+
+def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute, flash,
+                           cp=1):
+    """Activation bytes kept per transformer layer per micro-batch [bytes] (arrays allowed).
+
+    ``s`` sequence length, ``b`` micro-batch, ``h`` hidden, ``a`` heads, ``kvd`` = kv_heads ·
+    d_head, ``ffn`` inner size (MoE: tokens' routed expert width), ``recompute`` 0 none,
+    1 selective, 2 full; ``sp`` sequence parallel, ``flash`` FlashAttention, ``cp`` context
+    parallel (each rank holds s/cp tokens)."""
+    s_loc = s / cp
+    sb = s_loc * b
+    attn = sb * (7.0 * h + 4.0 * kvd)  # QKV input 2h, Q 2h, K,V 4·kvd, proj input 2h, mask h
+    mlp = sb * (3.0 * h + (4.0 if ffn_matrices == 2 else 6.0) * ffn)
+    norms = 4.0 * sb * h
+    scores = np.where(flash, 0.0, 5.0 * a * s_loc * s * b)
+    replicated = 10.0 * sb * h  # norms' inputs, block inputs, dropout masks (Korthikanti §4.2.2)
+    split = attn + mlp + norms - replicated
+    none_sp = (attn + mlp + norms + scores) / tp
+    none_tp = replicated + (split + scores) / tp
+    none = np.where(sp, none_sp, none_tp)
+    selective = np.where(sp, (attn + mlp + norms) / tp, replicated + split / tp)
+    full = np.where(sp, 2.0 * sb * h / tp, 2.0 * sb * h)
+    return np.where(recompute == 0, none, np.where(recompute == 1, selective, full)), none
+
+
+def pipeline_inflight(pp, vpp, m):
+    """Micro-batches' worth of layer activations on the first stage, in units of L/p layers:
+    min(p, m) for 1F1B, times 1 + (p−1)/(p·v) when interleaved (Korthikanti §4.2.3)."""
+    inflight = np.minimum(pp, m).astype(float)
+    return inflight * np.where(vpp > 1, 1.0 + (pp - 1.0) / (pp * vpp), 1.0)
+
+
+def state_bytes(params, zero, shard, trainable=None, offload=False,
+                weight_bytes=WEIGHT_BYTES, grad_bytes=GRAD_BYTES):
+    """(weights, grads, optimizer) bytes for `params` parameters held by one device, with ZeRO
+    `zero` sharding over `shard` ranks; `trainable` parameters (LoRA adapters) carry gradients
+    and optimizer states (default: all); `offload` moves optimizer states to the host."""
+    trainable = params if trainable is None else trainable
+    w = params * weight_bytes / np.where(zero >= 3, shard, 1)
+    g = trainable * grad_bytes / np.where(zero >= 2, shard, 1)
+    o = trainable * OPTIMIZER_BYTES / np.where(zero >= 1, shard, 1)
+    o = np.where(offload, 0.0, o)
+    return w, g, o
