@@ -93,6 +93,7 @@ class Training(Section):
     layout: Layout | None = None
     job: Literal["pretrain", "sft", "lora", "rlhf", "grpo"] = "pretrain"
     goodput_frac: float | None = Field(default=None, gt=0, le=1)
+    lora_rank: int | None = Field(default=None, gt=0, description="LoRA adapter rank")
 
 
 class SLO(Section):
