@@ -6,6 +6,17 @@ import typer
 
 NO_ARGS_IS_HELP = True
 
+# Table view: (column, header, divisor) in display units; JSON/CSV keep SI values.
+_DISPLAY = {
+    "bf16_flop_per_s": ("BF16 TFLOP/s", 1e12), "fp8_flop_per_s": ("FP8 TFLOP/s", 1e12),
+    "fp4_flop_per_s": ("FP4 TFLOP/s", 1e12), "hbm_bytes": ("HBM GiB", 2**30),
+    "hbm_bytes_per_s": ("HBM TB/s", 1e12), "tdp_w": ("TDP W", 1),
+    "node_max_power_w": ("node kW", 1e3), "rack_max_power_w": ("rack kW", 1e3),
+    "params_total": ("params B", 1e9), "params_active": ("active B", 1e9),
+    "carbon_intensity_g_per_kwh": ("gCO2e/kWh", 1), "price_usd_per_mwh": ("$/MWh", 1),
+    "rack_density_high_w": ("rack kW max", 1e3), "queue_years_low": ("queue y low", 1),
+    "queue_years_high": ("queue y high", 1),
+}
 _TABLE_COLUMNS = {
     "accelerators": ["id", "bf16_flop_per_s", "fp8_flop_per_s", "fp4_flop_per_s", "hbm_bytes",
                      "hbm_bytes_per_s", "tdp_w", "eccn", "source"],
@@ -60,4 +71,15 @@ def command(
     elif fmt == "csv":
         print_csv(rows)
     else:
-        print_table(rows, _TABLE_COLUMNS[name], title=f"wattlas catalog: {name}")
+        cols = _TABLE_COLUMNS[name]
+        shown = []
+        for r in rows:
+            d = {c: r.get(c) for c in cols}
+            for c, (_, div) in _DISPLAY.items():
+                if c in d and isinstance(d[c], int | float):
+                    d[c] = d[c] / div
+            src = d.get("source") or ""
+            d["source"] = src if len(src) <= 40 else src[:39] + "…"
+            shown.append(d)
+        print_table(shown, cols, title=f"wattlas catalog: {name}",
+                    headers={c: h for c, (h, _) in _DISPLAY.items()})
