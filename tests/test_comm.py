@@ -11,10 +11,12 @@ from wattlas.perf import comm
 FAB = Fabric(scaleup_domain=8, scaleup_bytes_per_s=450e9, scaleout_bytes_per_s=50e9)
 
 
-def test_ring_all_reduce_closed_form():
-    # 2(n−1)/n · S/B + 2(n−1)α with n = 8, S = 1 GB, B = 100 GB/s, α = 5 µs
+def test_all_reduce_closed_form():
+    # 2(n−1)/n · S/B + 2·min(n−1, ⌈log2 n⌉)·α with n = 8, S = 1 GB, B = 100 GB/s, α = 5 µs
     t = comm.all_reduce_s(1e9, 8, 100e9, 5e-6)
-    assert t == pytest.approx(2 * 7 / 8 * 1e9 / 100e9 + 2 * 7 * 5e-6, rel=1e-12)
+    assert t == pytest.approx(2 * 7 / 8 * 1e9 / 100e9 + 2 * 3 * 5e-6, rel=1e-12)
+    # n = 2: ring and tree both take one hop
+    assert comm.all_reduce_s(0.0, 2, 1e9, 1e-3) == pytest.approx(2e-3)
 
 
 def test_reduce_scatter_plus_all_gather_equals_all_reduce():

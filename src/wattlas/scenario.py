@@ -94,6 +94,8 @@ class Training(Section):
     job: Literal["pretrain", "sft", "lora", "rlhf", "grpo"] = "pretrain"
     goodput_frac: float | None = Field(default=None, gt=0, le=1)
     lora_rank: int | None = Field(default=None, gt=0, description="LoRA adapter rank")
+    rollout_tokens: int | None = Field(default=None, gt=0,
+                                       description="RL: generated tokens per sequence")
 
 
 class SLO(Section):

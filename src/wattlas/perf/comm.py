@@ -6,7 +6,9 @@ search evaluates thousands of layouts at once with the same formulas as a single
 A collective over ``n`` ranks moving a buffer of ``S`` bytes costs (Thakur, Rabenseifner & Gropp
 2005; Chan et al. 2007; the NCCL ring algorithms):
 
-* ring all-reduce:        2·(n−1)/n · S/B + 2·(n−1)·α
+* all-reduce:             2·(n−1)/n · S/B + 2·min(n−1, ⌈log₂ n⌉)·α  (ring bandwidth; NCCL switches
+                          to its double binary tree when latency dominates, so the α term is
+                          the smaller of ring and tree)
 * reduce-scatter / all-gather: (n−1)/n · S/B + (n−1)·α   (S is the full, unsharded buffer)
 * all-to-all:             (n−1)/n · S/B + (n−1)·α       (S is what one rank holds)
 * point-to-point:         S/B + α
@@ -21,7 +23,10 @@ References
 ----------
 * R. Thakur, R. Rabenseifner, W. Gropp, "Optimization of Collective Communication Operations in
   MPICH", IJHPCA 19(1), 2005. doi:10.1177/1094342005051521
-* NVIDIA, "NCCL tests: performance" (algbw vs busbw), github.com/NVIDIA/nccl-tests, doc/PERFORMANCE.md
+* P. Sanders, J. Speck, J. L. Träff, "Two-tree algorithms for full bandwidth broadcast,
+  reduction and scan", Parallel Computing 35(12), 2009 (NCCL's double binary tree).
+* NVIDIA, "NCCL tests: performance" (algbw vs busbw), github.com/NVIDIA/nccl-tests,
+  doc/PERFORMANCE.md
 """
 
 from __future__ import annotations
@@ -51,10 +56,11 @@ def tier(fabric: Fabric, size, stride=1) -> tuple[np.ndarray, np.ndarray]:
 
 
 def all_reduce_s(size_bytes, n, bw_bytes_per_s, alpha_s=0.0):
-    """Ring all-reduce time [s]: 2·(n−1)/n·S/B + 2·(n−1)·α; zero when n = 1."""
+    """All-reduce time [s]: 2·(n−1)/n·S/B + 2·min(n−1, ⌈log₂ n⌉)·α; zero when n = 1."""
     n = np.asarray(n, dtype=float)
+    hops = np.minimum(n - 1.0, np.ceil(np.log2(np.maximum(n, 1.0))))
     return np.where(n > 1, 2.0 * (n - 1.0) / n * size_bytes / bw_bytes_per_s
-                    + 2.0 * (n - 1.0) * alpha_s, 0.0)
+                    + 2.0 * hops * alpha_s, 0.0)
 
 
 def reduce_scatter_s(size_bytes, n, bw_bytes_per_s, alpha_s=0.0):

@@ -51,7 +51,7 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
     s_loc = s / cp
     sb = s_loc * b
     attn = sb * (7.0 * h + 4.0 * kvd)  # QKV input 2h, Q 2h, K,V 4·kvd, proj input 2h, mask h
-    mlp = sb * (3.0 * h + (4.0 if ffn_matrices == 2 else 6.0) * ffn)
+    mlp = sb * (3.0 * h + np.where(ffn_matrices == 2, 4.0, 6.0) * ffn)
     norms = 4.0 * sb * h
     scores = np.where(flash, 0.0, 5.0 * a * s_loc * s * b)
     replicated = 10.0 * sb * h  # norms' inputs, block inputs, dropout masks (Korthikanti §4.2.2)

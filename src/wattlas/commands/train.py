@@ -1,0 +1,212 @@
+"""Plan a training run: layout, memory per GPU, step time, MFU, days and GPU-hours.
+
+Give a scenario file and/or flags (flags win). With --search every valid layout is evaluated
+and the fastest that fits is reported with a Pareto table of step time vs memory headroom.
+Example: wattlas train --model llama3-405b --accelerator h100-sxm --gpus 16384
+--tokens 15.6e12 --seq-len 8192 --global-batch 2048 --search
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+NO_ARGS_IS_HELP = True
+
+
+def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
+    """Write the flags that were given into the raw scenario mapping (flags win)."""
+    def put(path: str, value: Any) -> None:
+        if value is None:
+            return
+        node = data
+        keys = path.split(".")
+        for k in keys[:-1]:
+            if not isinstance(node.get(k), dict):
+                node[k] = {}
+            node = node[k]
+        node[keys[-1]] = value
+
+    put("model", flags["model"])
+    put("hardware.accelerator", flags["accelerator"])
+    put("hardware.system", flags["system"])
+    put("cluster.gpus", flags["gpus"])
+    put("site.region", flags["region"])
+    for key in ("tokens", "seq_len", "global_batch", "precision", "job", "goodput_frac",
+                "lora_rank", "rollout_tokens"):
+        put(f"training.{key}", flags[key])
+    for key in ("tp", "pp", "dp", "cp", "ep", "vpp", "microbatch", "recompute", "zero"):
+        put(f"training.layout.{key}", flags[key])
+
+
+def plan_dict(plan: Any) -> dict[str, Any]:
+    """The contract's JSON keys of a TrainingPlan (SI units, unit-suffixed)."""
+    from ..governance import compute_check
+
+    lay = plan.layout
+    return {
+        "model": plan.job.model.id, "accelerator": plan.accelerator.id, "gpus": plan.gpus,
+        "precision": plan.job.precision, "job": plan.job.job,
+        "mfu": plan.mfu, "hfu": plan.hfu,
+        "model_flop_per_s_per_gpu": plan.model_flop_per_s_per_gpu,
+        "hardware_flop_per_s_per_gpu": plan.hardware_flop_per_s_per_gpu,
+        "step_time_s": plan.step_time_s, "tokens_per_s": plan.tokens_per_s,
+        "memory_per_gpu_bytes": plan.memory_per_gpu_bytes, "hbm_bytes": plan.hbm_bytes,
+        "fits": plan.fits,
+        "parallelism": {"tp": lay.tp, "pp": lay.pp, "dp": lay.dp, "cp": lay.cp, "ep": lay.ep,
+                        "vpp": lay.vpp, "microbatch": lay.microbatch,
+                        "recompute": lay.recompute, "zero": lay.zero},
+        "steps": plan.steps, "model_flop_total": plan.model_flop_total,
+        "training_time_s": plan.training_time_s, "gpu_hours": plan.gpu_hours,
+        "goodput_frac": plan.goodput_frac,
+        "breakdown_s": plan.breakdown_s, "memory_bytes": plan.memory_bytes,
+        "governance": compute_check(plan.model_flop_total), "notes": plan.notes,
+    }
+
+
+# ---- energy (owned by energy.py; the lead wires the call) ------------------------------------
+def energy_keys(plan: Any, scen: Any = None) -> dict[str, Any]:
+    """it_power_w, facility_power_w, energy_j, co2e_kg, energy_cost_usd, racks from
+    ``wattlas.energy.training_energy`` when that function exists; empty otherwise. This module
+    computes no energy itself."""
+    import importlib
+
+    try:
+        energy = importlib.import_module("wattlas.energy")
+    except ModuleNotFoundError as exc:
+        if exc.name != "wattlas.energy":
+            raise
+        return {}
+    fn = getattr(energy, "training_energy", None)
+    if fn is None:
+        return {}
+    result = fn(plan) if scen is None else fn(plan, scen)  # LEAD: adjust to the final signature
+    if hasattr(result, "__dataclass_fields__"):
+        import dataclasses
+
+        result = dataclasses.asdict(result)
+    return dict(result)
+# ----------------------------------------------------------------------------------------------
+
+
+def _table(out: dict[str, Any]) -> None:
+    from ..units import GIB, SECONDS_PER_DAY
+    from ._common import print_pairs, print_table
+
+    p = out["parallelism"]
+    layout = (f"tp={p['tp']} pp={p['pp']} dp={p['dp']} cp={p['cp']} ep={p['ep']} "
+              f"vpp={p['vpp']} mb={p['microbatch']} recompute={p['recompute']} zero={p['zero']}")
+    crossed = [g["instrument"] for g in out["governance"] if g["crossed"]]
+    pairs = [
+        ("training time", f"{out['training_time_s'] / SECONDS_PER_DAY:,.1f} days "
+                          f"(goodput {out['goodput_frac']:.0%})"),
+        ("GPU-hours", f"{out['gpu_hours']:,.0f}"),
+        ("MFU / HFU", f"{out['mfu']:.1%} / {out['hfu']:.1%}"),
+        ("step time", f"{out['step_time_s']:.3f} s ({out['steps']:,} steps)"),
+        ("tokens/s", f"{out['tokens_per_s']:,.0f}"),
+        ("memory per GPU", f"{out['memory_per_gpu_bytes'] / GIB:.1f} GiB of "
+                           f"{out['hbm_bytes'] / GIB:.0f} GiB"),
+        ("layout", layout),
+        ("training compute", f"{out['model_flop_total']:.3g} FLOP"
+                             + (f" (crosses: {', '.join(crossed)})" if crossed else "")),
+    ]
+    for k in ("it_power_w", "energy_j", "co2e_kg"):
+        if k in out and out[k] is not None:
+            pairs.append((k, out[k]))
+    if "search_candidates" in out:
+        pairs.append(("search", f"{out['search_candidates']:,} layouts in "
+                                f"{out['search_time_s']:.2f} s"))
+    for n in out.get("notes", []):
+        pairs.append(("note", n))
+    print_pairs(pairs, title=f"wattlas train: {out['model']} on {out['gpus']:,} × "
+                             f"{out['accelerator']}")
+    if out.get("pareto"):
+        rows = [dict(r, memory_gib=r["memory_per_gpu_bytes"] / GIB) for r in out["pareto"][:10]]
+        print_table(rows, ["tp", "pp", "dp", "cp", "ep", "vpp", "microbatch", "recompute",
+                           "zero", "step_time_s", "memory_gib"],
+                    title="Pareto: step time vs memory headroom")
+
+
+def command(
+    scenario: str = typer.Argument(None, help="Scenario YAML file (optional)."),
+    model: str = typer.Option(None, "--model", help="Model id (wattlas catalog models)."),
+    accelerator: str = typer.Option(None, "--accelerator", help="Accelerator id."),
+    system: str = typer.Option(None, "--system", help="System id (node/rack; sets the fabric)."),
+    gpus: int = typer.Option(None, "--gpus", help="Number of accelerators."),
+    tokens: float = typer.Option(None, "--tokens", help="Training tokens."),
+    seq_len: int = typer.Option(None, "--seq-len", help="Sequence length [tokens]."),
+    global_batch: int = typer.Option(None, "--global-batch", help="Global batch [sequences]."),
+    tp: int = typer.Option(None, "--tp"), pp: int = typer.Option(None, "--pp"),
+    dp: int = typer.Option(None, "--dp"), cp: int = typer.Option(None, "--cp"),
+    ep: int = typer.Option(None, "--ep"), vpp: int = typer.Option(None, "--vpp"),
+    microbatch: int = typer.Option(None, "--microbatch"),
+    recompute: str = typer.Option(None, "--recompute", help="none | selective | full"),
+    zero: int = typer.Option(None, "--zero", help="ZeRO stage 0 | 1 | 2 | 3"),
+    precision: str = typer.Option(None, "--precision", help="bf16 | fp16 | fp8 | fp4"),
+    job: str = typer.Option(None, "--job", help="pretrain | sft | lora | rlhf | grpo"),
+    rollout_tokens: int = typer.Option(None, "--rollout-tokens",
+                                       help="RL: generated tokens per sequence."),
+    lora_rank: int = typer.Option(None, "--lora-rank", help="LoRA adapter rank."),
+    goodput_frac: float = typer.Option(None, "--goodput", help="Effective-time fraction "
+                                       "(default 0.90, Llama 3 paper §3.3.4)."),
+    region: str = typer.Option(None, "--region", help="Region id (for energy and carbon)."),
+    search: bool = typer.Option(False, "--search", help="Search every valid layout."),
+    allow_uneven_pp: bool = typer.Option(False, "--allow-uneven-pp",
+                                         help="Accept pp that does not divide the layers."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
+    overrides: list[str] = typer.Option(None, "--set", help="Override a scenario field a.b=c."),
+) -> None:
+    from .. import scenario as sc
+    from ..perf import training as tr
+    from ._common import check_format, print_csv, print_json
+
+    check_format(fmt)
+    data = sc.load_data(scenario, overrides or [])
+    _flags_into(data, dict(model=model, accelerator=accelerator, system=system, gpus=gpus,
+                           region=region, tokens=tokens, seq_len=seq_len,
+                           global_batch=global_batch, precision=precision, job=job,
+                           goodput_frac=goodput_frac, lora_rank=lora_rank,
+                           rollout_tokens=rollout_tokens, tp=tp, pp=pp, dp=dp,
+                           cp=cp, ep=ep, vpp=vpp, microbatch=microbatch, recompute=recompute,
+                           zero=zero))
+    scen = sc.validate(data)
+    if scen.catalogs:
+        from pathlib import Path
+
+        from .. import catalog
+
+        base = Path(scenario).parent if scenario else Path.cwd()
+        for f in scen.catalogs:
+            catalog.add_user_rows(base / f)
+    extra: dict[str, Any] = {}
+    if search:
+        from ..perf.search import search_layouts
+
+        job_ = tr.job_from_scenario(scen)
+        acc, fabric = tr.hardware_from_scenario(scen)
+        if scen.cluster is None:
+            from ..errors import InputError
+
+            raise InputError("--gpus (or cluster.gpus in the scenario) is needed")
+        res = search_layouts(job_, acc, scen.cluster.gpus, fabric,
+                             allow_uneven_pp=allow_uneven_pp, progress=fmt == "table")
+        plan = res.best
+        extra = {"search_candidates": res.candidates, "search_time_s": res.time_s,
+                 "search_feasible": res.feasible, "pareto": res.pareto}
+    else:
+        plan = tr.plan_from_scenario(scen, allow_uneven_pp=allow_uneven_pp)
+    out = plan_dict(plan)
+    out.update(energy_keys(plan))
+    out.update(extra)
+    if fmt == "json":
+        print_json(out)
+    elif fmt == "csv":
+        flat = {k: v for k, v in out.items() if not isinstance(v, dict | list)}
+        flat.update({f"parallelism.{k}": v for k, v in out["parallelism"].items()})
+        flat.update({f"breakdown_s.{k}": v for k, v in out["breakdown_s"].items()})
+        flat.update({f"memory_bytes.{k}": v for k, v in out["memory_bytes"].items()})
+        print_csv([flat])
+    else:
+        _table(out)
+

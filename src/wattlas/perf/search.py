@@ -1,0 +1,197 @@
+"""Layout search: every valid (tp, pp, dp, cp, ep, vpp, micro-batch, recompute, ZeRO) for a GPU
+count, evaluated at once on numpy arrays with :func:`wattlas.perf.training.evaluate` (the same
+formulas as a single plan), the best by step time and a Pareto table of step time vs memory
+headroom.
+
+Enumeration rules: tp·pp·dp·cp = GPUs; tp ≤ the scale-up domain and divides the heads (and the
+kv heads, or is a multiple of them); pp divides the layers (unless ``allow_uneven_pp``); vpp
+divides layers/pp; cp divides the sequence; ep divides dp·cp (MoE only); the micro-batch divides
+the per-replica batch; recompute none/selective/full; ZeRO 0–3.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InfeasibleError
+from ..hardware import Accelerator, Fabric, fabric_for
+from ..units import GIB
+from .training import (
+    FIELDS,
+    RECOMPUTE_CODE,
+    Layout,
+    TrainingJob,
+    TrainingPlan,
+    build_plan,
+    evaluate,
+    job_shape,
+    layout_rules,
+)
+
+_RC_NAMES = {v: k for k, v in RECOMPUTE_CODE.items()}
+CHUNK = 131_072
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    best: TrainingPlan
+    candidates: int
+    time_s: float
+    pareto: list[dict[str, Any]] = field(default_factory=list)
+    feasible: int = 0
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def enumerate_layouts(job: TrainingJob, gpus: int, fabric: Fabric,
+                      allow_uneven_pp: bool = False, recompute: tuple[str, ...] | None = None,
+                      zero: tuple[int, ...] | None = None) -> dict[str, np.ndarray]:
+    """All candidate layouts as arrays (one per Layout field), already filtered by the rules."""
+    m = job.model
+    divs = _divisors(gpus)
+    tps = [t for t in divs if t <= fabric.scaleup_domain]
+    cps = [c for c in divs if job.seq_len % c == 0 and c <= 64]
+    pps = [p for p in divs if p <= m.layers]
+    rows = []
+    for tp, cp, pp in itertools.product(tps, cps, pps):
+        if gpus % (tp * cp * pp):
+            continue
+        dp = gpus // (tp * cp * pp)
+        if job.global_batch % dp:
+            continue
+        per_rep = job.global_batch // dp
+        mbs = [b for b in (1, 2, 4, 8, 16) if per_rep % b == 0]
+        if pp > 1 and m.layers % pp == 0:
+            vpps = [v for v in (1, 2, 3, 4, 6, 8) if (m.layers // pp) % v == 0]
+        else:
+            vpps = [1]
+        eps = [e for e in _divisors(dp * cp) if e <= (m.moe_experts or 1)
+               and (m.moe_experts or 1) % e == 0] if m.is_moe else [1]
+        for ep, vpp, mb in itertools.product(eps, vpps, mbs):
+            rows.append((tp, pp, dp, cp, ep, vpp, mb))
+    if not rows:
+        return {k: np.zeros(0, dtype=int) for k in FIELDS}
+    base = np.array(rows, dtype=np.int64)
+    rcs = np.array([RECOMPUTE_CODE[r] for r in (recompute or tuple(RECOMPUTE_CODE))])
+    zs = np.array(zero if zero is not None else (0, 1, 2, 3))
+    n_b, n_r, n_z = len(base), len(rcs), len(zs)
+    idx = np.repeat(np.arange(n_b), n_r * n_z)
+    arr = {k: base[idx, i] for i, k in enumerate(("tp", "pp", "dp", "cp", "ep", "vpp",
+                                                  "microbatch"))}
+    arr["recompute"] = np.tile(np.repeat(rcs, n_z), n_b)
+    arr["zero"] = np.tile(zs, n_b * n_r)
+    n = len(idx)
+    arr["sequence_parallel"] = arr["tp"] > 1
+    arr["flash_attention"] = np.ones(n, dtype=bool)
+    arr["offload"] = np.zeros(n, dtype=np.int64)
+    ok = np.ones(n, dtype=bool)
+    for rule_ok in layout_rules(job_shape(job), arr, gpus, allow_uneven_pp).values():
+        ok &= np.asarray(rule_ok, dtype=bool)
+    return {k: v[ok] for k, v in arr.items()}
+
+
+def _layout_at(arr: dict[str, np.ndarray], i: int) -> Layout:
+    return Layout(tp=int(arr["tp"][i]), pp=int(arr["pp"][i]), dp=int(arr["dp"][i]),
+                  cp=int(arr["cp"][i]), ep=int(arr["ep"][i]), vpp=int(arr["vpp"][i]),
+                  microbatch=int(arr["microbatch"][i]),
+                  recompute=_RC_NAMES[int(arr["recompute"][i])], zero=int(arr["zero"][i]),
+                  sequence_parallel=bool(arr["sequence_parallel"][i]),
+                  flash_attention=bool(arr["flash_attention"][i]))
+
+
+def evaluate_many(job: TrainingJob, acc: Accelerator, fabric: Fabric,
+                  arr: dict[str, np.ndarray], progress: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(step_time_s, memory_per_gpu_bytes) of every layout in `arr`, in chunks; a rich progress
+    bar appears when `progress` and the run is expected to take more than 1 s."""
+    n = len(arr["tp"])
+    shape = job_shape(job)
+    times, mems = np.empty(n), np.empty(n)
+    bar = None
+    t0 = time.perf_counter()
+    try:
+        for start in range(0, n, CHUNK):
+            sl = slice(start, min(n, start + CHUNK))
+            out = evaluate(job, acc, fabric, {k: v[sl] for k, v in arr.items()}, shape=shape)
+            times[sl] = out["step_time_s"]
+            mems[sl] = out["memory_per_gpu_bytes"]
+            done = sl.stop
+            if progress and bar is None and done < n:
+                rate = done / max(time.perf_counter() - t0, 1e-9)
+                if (n - done) / rate > 1.0:
+                    from rich.progress import Progress
+
+                    bar = Progress(transient=True)
+                    bar.start()
+                    task = bar.add_task("searching layouts", total=n, completed=done)
+            if bar is not None:
+                bar.update(task, completed=done)
+    finally:
+        if bar is not None:
+            bar.stop()
+    return times, mems
+
+
+def pareto_front(step_s: np.ndarray, headroom_bytes: np.ndarray) -> np.ndarray:
+    """Indices of layouts no other beats on both step time (lower) and headroom (higher),
+    ordered by step time."""
+    order = np.lexsort((-headroom_bytes, step_s))
+    front, best_head = [], -np.inf
+    for i in order:
+        if headroom_bytes[i] > best_head:
+            front.append(i)
+            best_head = headroom_bytes[i]
+    return np.array(front, dtype=int)
+
+
+def search_layouts(job: TrainingJob, accelerator: Accelerator, gpus: int,
+                   fabric: Fabric | None = None, allow_uneven_pp: bool = False,
+                   recompute: tuple[str, ...] | None = None, zero: tuple[int, ...] | None = None,
+                   progress: bool = False, pareto_max: int = 20) -> SearchResult:
+    """The fastest layout that fits, the number of candidates evaluated and a Pareto table."""
+    t0 = time.perf_counter()
+    fabric = fabric or fabric_for(accelerator)
+    arr = enumerate_layouts(job, gpus, fabric, allow_uneven_pp, recompute, zero)
+    n = len(arr["tp"])
+    if n == 0:
+        from ..errors import InputError
+
+        raise InputError(f"no valid layout of {gpus} GPUs for {job.model.id}: check that the "
+                         "global batch, heads and layers share factors with the GPU count")
+    times, mems = evaluate_many(job, accelerator, fabric, arr, progress)
+    hbm = accelerator.require("hbm_bytes")
+    fits = mems <= hbm
+    if not fits.any():
+        i = int(np.argmin(mems))
+        lay = _layout_at(arr, i)
+        raise InfeasibleError(
+            f"no layout of {gpus} GPUs fits: the smallest needs {mems[i] / GIB:.1f} GiB per GPU "
+            f"(tp={lay.tp} pp={lay.pp} cp={lay.cp} zero={lay.zero} recompute={lay.recompute}) "
+            f"but {accelerator.id} has {hbm / GIB:.0f} GiB; add GPUs or use a larger-memory "
+            "accelerator")
+    idx_fit = np.flatnonzero(fits)
+    best_i = int(idx_fit[np.argmin(times[idx_fit])])
+    lay = _layout_at(arr, best_i)
+    out = evaluate(job, accelerator, fabric, lay.arrays())
+    notes = []
+    if job.model.layers % (lay.pp * lay.vpp):
+        notes.append(f"uneven pipeline: {job.model.layers} layers over {lay.pp * lay.vpp} stages")
+    best = build_plan(job, accelerator, fabric, lay, gpus, out, notes=notes)
+    front = idx_fit[pareto_front(times[idx_fit], hbm - mems[idx_fit])][:pareto_max]
+    table = []
+    for i in front:
+        li = _layout_at(arr, int(i))
+        table.append({"tp": li.tp, "pp": li.pp, "dp": li.dp, "cp": li.cp, "ep": li.ep,
+                      "vpp": li.vpp, "microbatch": li.microbatch, "recompute": li.recompute,
+                      "zero": li.zero, "step_time_s": float(times[i]),
+                      "memory_per_gpu_bytes": float(mems[i]),
+                      "headroom_bytes": float(hbm - mems[i])})
+    return SearchResult(best=best, candidates=n, time_s=time.perf_counter() - t0, pareto=table,
+                        feasible=int(fits.sum()))
