@@ -25,7 +25,8 @@ class CatalogKeyError(InputError, KeyError):
     def __init__(self, kind: str, key: str, known: list[str]):
         self.kind, self.key, self.known = kind, key, known
         close = close_matches(key, known)
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(known[:12])}"
+        hint = (f"; did you mean {', '.join(close)}?" if close
+                else f"; known: {', '.join(known[:12])}")
         super().__init__(f"unknown {kind} '{key}'{hint}")
 
     def __str__(self) -> str:  # KeyError would quote the message

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ScenarioError
 
@@ -83,6 +83,7 @@ class Layout(Section):
     sequence_parallel: bool = True
     flash_attention: bool = True
     offload: Literal["none", "optimizer", "optimizer+weights"] = "none"
+    uneven_pp: bool = False  # accept pp·vpp not dividing layers (heaviest stage sets the pace)
 
 
 class Training(Section):
@@ -125,12 +126,24 @@ class Energy(Section):
     power_cap_w: float | None = Field(default=None, gt=0)
 
 
+def norway_id(value: Any) -> Any:
+    """YAML 1.1 reads an unquoted ``no`` as false; in a region-id field it can only mean the
+    region ``no`` (Norway)."""
+    if value is False:
+        return "no"
+    if isinstance(value, list):
+        return [norway_id(v) for v in value]
+    return value
+
+
 class Site(Section):
     region: str | None = None
     cooling: Literal["air", "liquid"] = "liquid"
     candidates: list[str] | None = None
     power_mw: float | None = Field(default=None, gt=0)
     rack_kw: float | None = Field(default=None, gt=0)
+
+    _norway = field_validator("region", "candidates", mode="before")(norway_id)
 
 
 class Scenario(Section):

@@ -529,5 +529,6 @@ def plan_from_scenario(scen: Any, allow_oom: bool = False,
     if values.get("dp") is None:
         rest = values.get("tp", 1) * values.get("pp", 1) * values.get("cp", 1)
         values["dp"] = max(1, gpus // rest)  # check_layout names the rules a remainder breaks
+    uneven = allow_uneven_pp or bool(lay is not None and lay.uneven_pp)
     return plan_training(job, acc, Layout(**values), fabric, gpus, allow_oom=allow_oom,
-                         allow_uneven_pp=allow_uneven_pp)
+                         allow_uneven_pp=uneven)
