@@ -72,11 +72,11 @@ def test_palm_attention_term():
 
 def test_megatron_eq3_matches_closed_form():
     # Narayanan et al. SC21 eq. 3 for GPT-3 175B, B=1536, s=2048.
-    B, s, l, h, V = 1536, 2048, 96, 12288, 51200
-    closed = 96 * B * s * l * h * h * (1 + s / (6 * h) + V / (16 * l * h))
-    assert tf.megatron_flop_per_iter(B, s, l, h, V, "full") == pytest.approx(closed, rel=1e-12)
-    assert tf.megatron_flop_per_iter(B, s, l, h, V, "none") == pytest.approx(
-        72 * B * s * l * h * h * (1 + s / (6 * h) + V / (12 * l * h)), rel=1e-12)
+    B, s, n_l, h, V = 1536, 2048, 96, 12288, 51200
+    closed = 96 * B * s * n_l * h * h * (1 + s / (6 * h) + V / (16 * n_l * h))
+    assert tf.megatron_flop_per_iter(B, s, n_l, h, V, "full") == pytest.approx(closed, rel=1e-12)
+    assert tf.megatron_flop_per_iter(B, s, n_l, h, V, "none") == pytest.approx(
+        72 * B * s * n_l * h * h * (1 + s / (6 * h) + V / (12 * n_l * h)), rel=1e-12)
 
 
 def test_mla_kv_cache_uses_the_latent():

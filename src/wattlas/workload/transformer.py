@@ -274,9 +274,9 @@ def megatron_flop_per_iter(batch: int, seq_len: int, layers: int, hidden: int, v
     """Narayanan et al. SC'21 eq. 3: 96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)) FLOPs per iteration
     with full activation recomputation; 72·... (3 passes instead of 4) without; selective
     recompute adds only the attention-score recompute (Korthikanti et al. 2022, §5)."""
-    b, s, l, h, v = batch, seq_len, layers, hidden, vocab
-    dense = 24.0 * b * s * l * h * h  # one forward pass of the 12·h² block matmuls ×2
-    attn = 4.0 * b * s * s * l * h  # one forward pass of QKᵀ and AV
+    b, s, n_l, h, v = batch, seq_len, layers, hidden, vocab
+    dense = 24.0 * b * s * n_l * h * h  # one forward pass of the 12·h² block matmuls ×2
+    attn = 4.0 * b * s * s * n_l * h  # one forward pass of QKᵀ and AV
     logits = 2.0 * b * s * h * v  # one forward pass of the LM head
     passes = {"none": 3.0, "selective": 3.0, "full": 4.0}[recompute]
     extra_attn = attn if recompute == "selective" else 0.0
