@@ -1,0 +1,240 @@
+"""Grid regions: connection queue, build time, carbon, price, PUE, rack density, coordinates.
+
+A :class:`Region` is one row of the regions catalog (``catalog.rows("regions")``, columns in
+``data/schema.csv``) as a frozen record. Missing values stay ``None``; where a planning default
+cannot be avoided it is a named constant below with its source, and every function that uses
+one says so in a ``defaults_used`` list (never a silent default).
+
+Optional hourly or monthly profiles of carbon intensity and price can be supplied as CSV
+(columns ``hour`` or ``month``, ``carbon_intensity_g_per_kwh``, ``price_usd_per_mwh``); a flat
+load then sees the profile mean, which replaces the catalog's annual average.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+COOLING_CLASSES = ("air", "hybrid", "liquid")
+
+# Named planning defaults, each with its source (data/reference/*.csv in the package).
+AIR_RACK_CEILING_W = 60_000.0  # rack_density_cooling.csv: "air practical ceiling", STH 2024 (S20)
+HYBRID_RACK_CEILING_W = 80_000.0  # rack_density_cooling.csv: rear-door heat exchanger 20-80 kW
+LIQUID_RACK_CEILING_W = 140_000.0  # rack_density_cooling.csv: DLC rack-scale 120-140 kW (S20)
+PUE_LIQUID_COOL_CLIMATE = 1.125  # pue.csv: planning default cold/temperate liquid 1.10-1.15 (U)
+PUE_HOT_CLIMATE = 1.325  # pue.csv: planning default hot-humid 1.25-1.40 (author assumption)
+PUE_AIR_NEW = 1.3  # pue.csv: new large facilities 2024, Uptime survey summary (S32)
+BUILD_YEARS = (1.5, 3.0)  # datacentres.com FAQ: purpose-built DC 18-36 months to live load
+ONSITE_GENERATION_YEARS = (1.0, 2.0)  # assumption: behind-the-meter gas turbines/engines
+
+DEFAULT_SOURCES = {
+    "air_rack_ceiling_w": "rack_density_cooling.csv: air practical ceiling 60 kW (ServeTheHome "
+                          "2024, S20)",
+    "hybrid_rack_ceiling_w": "rack_density_cooling.csv: rear-door heat exchanger 20-80 kW (S43)",
+    "liquid_rack_ceiling_w": "rack_density_cooling.csv: direct liquid cooling rack-scale "
+                             "120-140 kW (S20; S12; S1)",
+    "pue": "pue.csv planning defaults: liquid cold/temperate 1.10-1.15 -> 1.125, hot climate "
+           "1.25-1.40 -> 1.325, air new large facilities 1.3 (Uptime 2024, S32)",
+    "build_years": "datacentres.com FAQ: 18-36 months groundbreaking to live load -> 1.5-3.0 y",
+    "onsite_generation_years": "assumption (no source in the catalog): behind-the-meter gas "
+                               "turbines / reciprocating engines in 1-2 years",
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Hourly (24 or 8760 values) or monthly (12) carbon intensity and price of a region."""
+
+    period: str  # "hour" | "month"
+    carbon_intensity_g_per_kwh: tuple[float, ...] | None = None
+    price_usd_per_mwh: tuple[float, ...] | None = None
+
+    def mean_carbon_g_per_kwh(self) -> float | None:
+        v = self.carbon_intensity_g_per_kwh
+        return sum(v) / len(v) if v else None
+
+    def mean_price_usd_per_mwh(self) -> float | None:
+        v = self.price_usd_per_mwh
+        return sum(v) / len(v) if v else None
+
+
+@dataclass(frozen=True)
+class Region:
+    """One grid region; every field as in data/schema.csv (SI units, years for time spans)."""
+
+    id: str
+    name: str | None = None
+    country: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    grid_zone: str | None = None
+    queue_years_low: float | None = None
+    queue_years_high: float | None = None
+    build_years_low: float | None = None
+    build_years_high: float | None = None
+    onsite_generation: bool | None = None
+    energy_mix: str | None = None
+    carbon_intensity_g_per_kwh: float | None = None
+    carbon_basis: str | None = None
+    carbon_year: int | None = None
+    price_usd_per_mwh: float | None = None
+    price_basis: str | None = None
+    price_year: int | None = None
+    capacity_charge_usd_per_mw_year: float | None = None
+    pue_air: float | None = None
+    pue_liquid: float | None = None
+    rack_density_low_w: float | None = None
+    rack_density_high_w: float | None = None
+    liquid_cooling: bool | None = None
+    available_w: float | None = None
+    climate: str | None = None
+    source: str | None = None
+    source_detail: str | None = None
+    as_of: str | None = None
+    note: str | None = None
+    profile: Profile | None = None
+
+
+_FIELDS = {f.name for f in fields(Region)} - {"profile"}
+
+
+def from_row(row: dict[str, Any]) -> Region:
+    """A Region from a catalog row (unknown columns ignored, missing ones None)."""
+    return Region(**{k: row.get(k) for k in _FIELDS})
+
+
+def region(region_id: str) -> Region:
+    """The catalog region `region_id` (CatalogKeyError with close matches if unknown)."""
+    from .. import catalog
+
+    return from_row(catalog.get("regions", region_id))
+
+
+def all_regions() -> list[Region]:
+    from .. import catalog
+
+    return [from_row(r) for r in catalog.rows("regions")]
+
+
+def pue(reg: Region, cooling: str) -> tuple[float, list[str]]:
+    """PUE of a `cooling` facility in `reg` [−] and the defaults used to get it."""
+    check_cooling(cooling)
+    given = reg.pue_liquid if cooling == "liquid" else reg.pue_air
+    if given is not None:
+        return float(given), []
+    if reg.climate in ("hot-dry", "hot-humid"):
+        value = PUE_HOT_CLIMATE
+    else:
+        value = PUE_LIQUID_COOL_CLIMATE if cooling == "liquid" else PUE_AIR_NEW
+    return value, [f"pue={value} ({DEFAULT_SOURCES['pue']})"]
+
+
+def rack_limit_w(reg: Region, cooling: str) -> tuple[float | None, list[str], list[str]]:
+    """Highest rack power `reg` can host with `cooling` [W], reasons it cannot, defaults used.
+
+    air: min(region rack_density_high_w, 60 kW air ceiling); hybrid (rear-door): min(region
+    high, 80 kW); liquid: region rack_density_high_w, unless the catalog says liquid_cooling false
+    (unknown is assumed available and listed in the defaults).
+    """
+    check_cooling(cooling)
+    reasons: list[str] = []
+    defaults: list[str] = []
+    high = reg.rack_density_high_w
+    ceiling = {"air": AIR_RACK_CEILING_W, "hybrid": HYBRID_RACK_CEILING_W,
+               "liquid": LIQUID_RACK_CEILING_W}[cooling]
+    if cooling == "liquid":
+        if reg.liquid_cooling is False:
+            reasons.append(f"liquid cooling is not offered in {reg.id} (catalog liquid_cooling "
+                           "false); choose --cooling air or a region with liquid cooling, or "
+                           "add it with --catalog")
+        elif reg.liquid_cooling is None:
+            defaults.append(f"liquid cooling in {reg.id} is unknown in the catalog: assumed "
+                            "available (check with the operator)")
+        if high is None:
+            defaults.append(f"liquid_rack_ceiling_w={ceiling:.0f} "
+                            f"({DEFAULT_SOURCES['liquid_rack_ceiling_w']})")
+            return ceiling, reasons, defaults
+        return float(high), reasons, defaults
+    key = f"{cooling}_rack_ceiling_w"
+    if high is None:
+        defaults.append(f"{key}={ceiling:.0f} ({DEFAULT_SOURCES[key]})")
+        return ceiling, reasons, defaults
+    return min(float(high), ceiling), reasons, defaults
+
+
+def build_years(reg: Region) -> tuple[tuple[float, float], list[str]]:
+    if reg.build_years_low is not None and reg.build_years_high is not None:
+        return (float(reg.build_years_low), float(reg.build_years_high)), []
+    return BUILD_YEARS, [f"build_years={BUILD_YEARS} ({DEFAULT_SOURCES['build_years']})"]
+
+
+def check_cooling(cooling: str) -> str:
+    if cooling not in COOLING_CLASSES:
+        raise InputError(f"cooling '{cooling}': allowed {', '.join(COOLING_CLASSES)}")
+    return cooling
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read a profile CSV: column ``hour`` (24 or 8760 rows) or ``month`` (12 rows), with
+    ``carbon_intensity_g_per_kwh`` and/or ``price_usd_per_mwh``."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"profile file '{path}' not found")
+    return parse_profile(p.read_text(encoding="utf-8"), str(path))
+
+
+def parse_profile(text: str, origin: str = "profile") -> Profile:
+    reader = csv.DictReader(io.StringIO(text))
+    cols = reader.fieldnames or []
+    period = "hour" if "hour" in cols else "month" if "month" in cols else None
+    if period is None:
+        raise InputError(f"{origin}: needs a column 'hour' or 'month'; has {', '.join(cols)}")
+    allowed = {period, "carbon_intensity_g_per_kwh", "price_usd_per_mwh"}
+    unknown = sorted(set(cols) - allowed)
+    if unknown:
+        raise InputError(f"{origin}: unknown column(s) {', '.join(unknown)}; allowed "
+                         f"{', '.join(sorted(allowed))}")
+    rows = list(reader)
+    sizes = (24, 8760) if period == "hour" else (12,)
+    if len(rows) not in sizes:
+        raise InputError(f"{origin}: {len(rows)} rows for a '{period}' profile; expected "
+                         f"{' or '.join(map(str, sizes))}")
+
+    def column(name: str) -> tuple[float, ...] | None:
+        if name not in cols:
+            return None
+        out = []
+        for i, r in enumerate(rows, start=1):
+            try:
+                v = float(r[name])
+            except (TypeError, ValueError):
+                raise InputError(f"{origin} row {i}: {name} '{r[name]}' is not a number") from None
+            if v < 0:
+                raise InputError(f"{origin} row {i}: {name} {v} must be >= 0")
+            out.append(v)
+        return tuple(out)
+
+    return Profile(period, column("carbon_intensity_g_per_kwh"), column("price_usd_per_mwh"))
+
+
+def with_profile(reg: Region, prof: Profile) -> Region:
+    return replace(reg, profile=prof)
+
+
+def carbon_g_per_kwh(reg: Region) -> float | None:
+    """Mean intensity a flat load sees [gCO2e/kWh]: profile mean if given, else annual."""
+    if reg.profile and reg.profile.carbon_intensity_g_per_kwh:
+        return reg.profile.mean_carbon_g_per_kwh()
+    return reg.carbon_intensity_g_per_kwh
+
+
+def price_usd_per_mwh(reg: Region) -> float | None:
+    """Mean price a flat load pays [USD/MWh]: profile mean if given, else annual."""
+    if reg.profile and reg.profile.price_usd_per_mwh:
+        return reg.profile.mean_price_usd_per_mwh()
+    return reg.price_usd_per_mwh

@@ -1,0 +1,290 @@
+"""Siting: feasibility of a plan in a region, time-to-power, annual cost and carbon, ranking.
+
+For each candidate region (vectorised over regions with numpy):
+
+* feasibility: rack power vs the region's density limit for the cooling class
+  (:func:`wattlas.grid.regions.rack_limit_w`), facility power vs ``available_w``; every
+  infeasibility is a sentence in ``reasons``;
+* time-to-power [years] = connection queue + build (low/high), or, where the region allows
+  on-site generation, max(build, on-site generation build); the faster path is reported;
+* annual energy [J] = facility power × 8760 h; cost [USD] = energy × price + capacity charge ×
+  MW; carbon [kg] = energy × location-based grid intensity (flat load, annual average or the
+  mean of a user profile);
+* latency [s] to a user population: weighted mean modelled RTT (grid.geo.rtt_s).
+
+Ranking marks the Pareto front (minimise every metric, feasible regions with all metrics known)
+and a weighted score: Σ_k w_k · (x_k − min_k)/(max_k − min_k) over the front's candidates,
+0 = best on every weighted metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..units import J_PER_KWH, J_PER_MWH, SECONDS_PER_YEAR, W_PER_MW
+from . import geo
+from . import regions as rg
+
+METRICS = ("time", "cost", "carbon", "latency")
+DEFAULT_WEIGHTS = {"time": 1.0, "cost": 1.0, "carbon": 1.0, "latency": 0.0}
+
+
+@dataclass(frozen=True)
+class SiteDemand:
+    """What a plan needs from a site.
+
+    facility_power_w: facility power incl. cooling [W] (used as is when it_power_w is None);
+    rack_power_w: power of one rack [W]; cooling: air | hybrid | liquid;
+    it_power_w: IT power [W]; when given, facility power = it_power_w × PUE of the region.
+    """
+
+    facility_power_w: float
+    rack_power_w: float
+    cooling: str = "liquid"
+    it_power_w: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.facility_power_w > 0):
+            raise InputError(f"facility power {self.facility_power_w} W must be > 0 "
+                             "(give --power-mw)")
+        if not (self.rack_power_w > 0):
+            raise InputError(f"rack power {self.rack_power_w} W must be > 0 (give --rack-kw)")
+        if self.it_power_w is not None and not (self.it_power_w > 0):
+            raise InputError(f"IT power {self.it_power_w} W must be > 0")
+        rg.check_cooling(self.cooling)
+
+
+def parse_weights(text: str | dict[str, float] | None) -> dict[str, float]:
+    """Weights like "time=1,cost=1,carbon=1,latency=0" (missing keys keep their default)."""
+    out = dict(DEFAULT_WEIGHTS)
+    if text is None:
+        return out
+    items = text.items() if isinstance(text, dict) else (
+        tuple(p.split("=", 1)) if "=" in p else (p, None) for p in str(text).split(",") if p)
+    for key, val in items:
+        key = str(key).strip()
+        if key not in METRICS:
+            raise InputError(f"weight '{key}': allowed {', '.join(METRICS)} (e.g. time=1,cost=2)")
+        try:
+            w = float(val)
+        except (TypeError, ValueError):
+            raise InputError(f"weight {key}='{val}': expected a number >= 0") from None
+        if not (w >= 0):
+            raise InputError(f"weight {key}={w}: must be >= 0")
+        out[key] = w
+    return out
+
+
+def parse_users(text: str | Sequence | None) -> np.ndarray | None:
+    """User population as an (n, 3) array of lat, lon, weight from "lat,lon[,w];lat,lon..."."""
+    if text is None:
+        return None
+    if isinstance(text, str):
+        groups = [g for g in text.replace(" ", "").split(";") if g]
+        rows = []
+        for g in groups:
+            try:
+                vals = [float(v) for v in g.split(",")]
+            except ValueError:
+                raise InputError(f"--users '{g}': expected lat,lon[,weight]; groups separated "
+                                 "by ';'") from None
+            if len(vals) not in (2, 3):
+                raise InputError(f"--users '{g}': expected lat,lon[,weight]")
+            rows.append(vals if len(vals) == 3 else vals + [1.0])
+    else:
+        rows = [list(map(float, u)) + ([1.0] if len(u) == 2 else []) for u in text]
+    arr = np.asarray(rows, dtype=float).reshape(-1, 3)
+    if arr.size == 0:
+        return None
+    if np.any(np.abs(arr[:, 0]) > 90) or np.any(np.abs(arr[:, 1]) > 180) or np.any(arr[:, 2] < 0):
+        raise InputError("--users: latitude in [-90, 90], longitude in [-180, 180], weight >= 0")
+    if arr[:, 2].sum() <= 0:
+        raise InputError("--users: the weights sum to 0")
+    return arr
+
+
+def pareto_mask(x: np.ndarray) -> np.ndarray:
+    """Rows of `x` (n, k) not dominated by another row (minimise every column).
+
+    Row i is dominated when some row j has x_j ≤ x_i in every column and < in one. O(n²k)
+    with numpy broadcasting.
+    """
+    x = np.asarray(x, dtype=float)
+    if x.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    le = np.all(x[:, None, :] <= x[None, :, :], axis=2)  # le[j, i]: j ≤ i everywhere
+    lt = np.any(x[:, None, :] < x[None, :, :], axis=2)
+    dominated = np.any(le & lt, axis=0)
+    return ~dominated
+
+
+def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
+             users: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """Per-region feasibility, time-to-power, annual energy/cost/carbon and latency (unranked)."""
+    n = len(regs)
+    pue = np.empty(n)
+    limit = np.empty(n)
+    out: list[dict[str, Any]] = []
+    for i, reg in enumerate(regs):
+        p, d1 = rg.pue(reg, demand.cooling)
+        lim, reasons, d2 = rg.rack_limit_w(reg, demand.cooling)
+        pue[i], limit[i] = p, lim
+        out.append({"region": reg.id, "name": reg.name, "reasons": list(reasons),
+                    "reason_codes": ["no liquid"] if reasons else [],
+                    "unknown": [], "defaults_used": d2 + (d1 if demand.it_power_w else [])})
+    facility = (demand.it_power_w * pue if demand.it_power_w is not None
+                else np.full(n, float(demand.facility_power_w)))
+
+    def arr(name: str) -> np.ndarray:
+        return np.array([np.nan if getattr(r, name) is None else float(getattr(r, name))
+                         for r in regs], dtype=float)
+
+    q_lo, q_hi = arr("queue_years_low"), arr("queue_years_high")
+    b_lo, b_hi = arr("build_years_low"), arr("build_years_high")
+    no_build = np.isnan(b_lo) | np.isnan(b_hi)
+    b_lo[no_build], b_hi[no_build] = rg.BUILD_YEARS
+    grid_lo, grid_hi = q_lo + b_lo, q_hi + b_hi
+    onsite = np.array([r.onsite_generation is True for r in regs])
+    on_lo = np.where(onsite, np.maximum(b_lo, rg.ONSITE_GENERATION_YEARS[0]), np.nan)
+    on_hi = np.where(onsite, np.maximum(b_hi, rg.ONSITE_GENERATION_YEARS[1]), np.nan)
+    use_onsite = onsite & ~(on_hi >= grid_hi)  # NaN grid (unknown queue) -> on-site path
+    ttp_lo = np.where(use_onsite, on_lo, grid_lo)
+    ttp_hi = np.where(use_onsite, on_hi, grid_hi)
+
+    price = np.array([np.nan if (v := rg.price_usd_per_mwh(r)) is None else v for r in regs])
+    carbon = np.array([np.nan if (v := rg.carbon_g_per_kwh(r)) is None else v for r in regs])
+    cap = arr("capacity_charge_usd_per_mw_year")
+    energy_j = facility * SECONDS_PER_YEAR
+    cost = energy_j / J_PER_MWH * price + np.nan_to_num(cap) * facility / W_PER_MW
+    co2e_kg = energy_j / J_PER_KWH * carbon / 1000.0
+    avail = arr("available_w")
+    lat, lon = arr("lat"), arr("lon")
+    if users is not None:
+        r = geo.rtt_s(lat[:, None], lon[:, None], users[None, :, 0], users[None, :, 1])
+        latency = (np.atleast_2d(r) @ users[:, 2]) / users[:, 2].sum()
+    else:
+        latency = np.full(n, np.nan)
+
+    rack_ok = demand.rack_power_w <= limit
+    power_ok = ~(facility > avail)  # NaN (unknown availability) counts as not refused
+    for i, (reg, row) in enumerate(zip(regs, out, strict=True)):
+        kw, lim_kw = demand.rack_power_w / 1e3, limit[i] / 1e3
+        if not rack_ok[i]:
+            band = (f"{reg.rack_density_low_w / 1e3:.0f}–{reg.rack_density_high_w / 1e3:.0f} kW"
+                    if reg.rack_density_low_w and reg.rack_density_high_w else "unknown")
+            row["reasons"].append(
+                f"rack {kw:.0f} kW exceeds the {lim_kw:.0f} kW {demand.cooling}-cooled rack "
+                f"limit in {reg.id} (region hosts {band} racks); use racks <= {lim_kw:.0f} kW "
+                "or a region that hosts denser racks")
+            row["reason_codes"].append(f"rack {kw:.0f}>{lim_kw:.0f} kW")
+        if not power_ok[i]:
+            row["reasons"].append(
+                f"facility {facility[i] / 1e6:.1f} MW exceeds the {avail[i] / 1e6:.1f} MW "
+                f"available in {reg.id}; split the load across sites (allocation)")
+            row["reason_codes"].append(f"{facility[i] / 1e6:.0f}>{avail[i] / 1e6:.0f} MW")
+        if np.isnan(avail[i]):
+            row["unknown"].append("available_w")
+        if np.isnan(q_lo[i]) or np.isnan(q_hi[i]):
+            row["unknown"].append("queue_years")
+        if no_build[i]:
+            row["defaults_used"].append(f"build_years={rg.BUILD_YEARS} "
+                                        f"({rg.DEFAULT_SOURCES['build_years']})")
+        if use_onsite[i]:
+            row["defaults_used"].append(
+                f"onsite_generation_years={rg.ONSITE_GENERATION_YEARS} "
+                f"({rg.DEFAULT_SOURCES['onsite_generation_years']})")
+        if np.isnan(price[i]):
+            row["unknown"].append("price_usd_per_mwh")
+        if np.isnan(carbon[i]):
+            row["unknown"].append("carbon_intensity_g_per_kwh")
+        if np.isnan(cap[i]):
+            row["unknown"].append("capacity_charge_usd_per_mw_year")
+        if users is not None and np.isnan(latency[i]):
+            row["unknown"].append("lat/lon")
+
+        def val(a: np.ndarray, i: int = i) -> float | None:
+            return None if np.isnan(a[i]) else float(a[i])
+
+        row.update({
+            "feasible": not row["reasons"],
+            "cooling": demand.cooling,
+            "rack_power_w": float(demand.rack_power_w),
+            "rack_limit_w": float(limit[i]),
+            "facility_power_w": float(facility[i]),
+            "available_w": val(avail),
+            "pue": float(pue[i]) if demand.it_power_w is not None else None,
+            "queue_years_low": val(q_lo), "queue_years_high": val(q_hi),
+            "build_years_low": float(b_lo[i]), "build_years_high": float(b_hi[i]),
+            "power_path": "onsite" if use_onsite[i] else "grid",
+            "time_to_power_years_low": val(ttp_lo),
+            "time_to_power_years_high": val(ttp_hi),
+            "energy_j_per_year": float(energy_j[i]),
+            "energy_cost_usd_per_year": val(cost),
+            "co2e_kg_per_year": val(co2e_kg),
+            "price_usd_per_mwh": val(price), "price_year": reg.price_year,
+            "carbon_intensity_g_per_kwh": val(carbon), "carbon_year": reg.carbon_year,
+            "capacity_charge_usd_per_mw_year": val(cap),
+            "rack_density_low_w": reg.rack_density_low_w,
+            "rack_density_high_w": reg.rack_density_high_w,
+            "energy_mix": reg.energy_mix,
+            "latency_s": val(latency) if users is not None else None,
+            "source": reg.source,
+        })
+    return out
+
+
+def rank(rows: list[dict[str, Any]], weights: dict[str, float] | None = None,
+         with_latency: bool = False) -> list[dict[str, Any]]:
+    """Mark the Pareto front and score `rows` from :func:`evaluate`; sorted best first.
+
+    Candidates are feasible rows with every ranked metric known; the others get
+    ``pareto = False`` and ``score = None`` and go last (with ``unknown`` saying why).
+    """
+    w = parse_weights(weights)
+    keys = ["time", "cost", "carbon"] + (["latency"] if with_latency else [])
+    col = {"time": "time_to_power_years_high", "cost": "energy_cost_usd_per_year",
+           "carbon": "co2e_kg_per_year", "latency": "latency_s"}
+    x = np.array([[np.nan if r[col[k]] is None else r[col[k]] for k in keys] for r in rows],
+                 dtype=float).reshape(len(rows), len(keys))
+    feas = np.array([r["feasible"] for r in rows], dtype=bool)
+    cand = feas & ~np.any(np.isnan(x), axis=1)
+    front = np.zeros(len(rows), dtype=bool)
+    score = np.full(len(rows), np.nan)
+    if cand.any():
+        xc = x[cand]
+        front[cand] = pareto_mask(xc)
+        lo, hi = xc.min(axis=0), xc.max(axis=0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        wv = np.array([w[k] for k in keys])
+        score[cand] = ((xc - lo) / span) @ wv
+    order = np.lexsort((np.where(np.isnan(score), np.inf, score), ~cand))
+    out = []
+    for rank_i, i in enumerate(order, start=1):
+        r = dict(rows[i])
+        r["pareto"] = bool(front[i])
+        r["score"] = None if np.isnan(score[i]) else float(score[i])
+        r["rank"] = rank_i if cand[i] else None
+        out.append(r)
+    return out
+
+
+def rank_sites(demand: SiteDemand, region_ids: Sequence[str] | None = None,
+               weights: dict[str, float] | str | None = None, users: Any = None,
+               regions: Sequence[rg.Region] | None = None) -> list[dict[str, Any]]:
+    """Evaluate and rank candidate regions for `demand` (catalog regions by default).
+
+    `regions` (Region objects) wins over `region_ids`; `users` is "lat,lon[,w];..." or a
+    sequence of (lat, lon[, weight]); latency enters the Pareto front only when given.
+    """
+    if regions is None:
+        regions = ([rg.region(r) for r in region_ids] if region_ids
+                   else rg.all_regions())
+    if not regions:
+        raise InputError("no candidate regions; give --regions a,b,... or site.candidates")
+    u = parse_users(users)
+    return rank(evaluate(demand, regions, u), parse_weights(weights), with_latency=u is not None)
