@@ -1,0 +1,412 @@
+"""Energy of a plan: inputs, facility (PUE, racks), carbon, cost and the report.
+
+See :mod:`wattlas.energy` for the model and references.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+from ..hardware import Accelerator, System
+from ..units import SECONDS_PER_HOUR
+from .physics import (
+    COMPUTE_BOUND_PHASES,
+    COOLINGS,
+    DEFAULT_HOST_W_PER_GPU,
+    DEFAULT_IDLE_FRAC,
+    DEFAULT_PUE,
+    DEFAULT_RACK_W,
+    HARDWARE_LIFETIME_S,
+    HOST_LOAD_FRAC,
+    LCA_GPU_KG,
+    LCA_SERVER_KG_PER_GPU,
+    LLMCARBON_KG_PER_MM2,
+    NETWORK_W_PER_GPU,
+    PHASE_ACTIVITY,
+    POWER_BASES,
+    SECONDS_PER_YEAR,
+    capped_phase,
+    co2e_kg,
+    device_power_w,
+    idle_power_w,
+)
+
+
+@dataclass(frozen=True)
+class EnergyInputs:
+    """Accounting choices; ``None`` means "predict or take the region/default"."""
+
+    power_basis: str = "modeled"
+    pue: float | None = None
+    grid_intensity_g_per_kwh: float | None = None
+    price_usd_per_mwh: float | None = None
+    ppa_frac: float | None = None
+    power_cap_w: float | None = None
+    region: str | None = None
+    cooling: str = "liquid"
+    gpu_hour_price_usd: float | None = None
+
+    def __post_init__(self) -> None:
+        check_inputs(self)
+
+
+def check_inputs(x: EnergyInputs) -> None:
+    """InputError naming the field, the value and what is allowed."""
+    if x.power_basis not in POWER_BASES:
+        raise InputError(f"energy.power_basis '{x.power_basis}': allowed "
+                         f"{', '.join(POWER_BASES)}")
+    if x.cooling not in COOLINGS:
+        raise InputError(f"site.cooling '{x.cooling}': allowed {', '.join(COOLINGS)}")
+    if x.pue is not None and not (1.0 <= x.pue < 5.0):
+        raise InputError(f"energy.pue = {x.pue}: must be in [1, 5) (facility power ≥ IT power)")
+    for name in ("grid_intensity_g_per_kwh", "price_usd_per_mwh", "gpu_hour_price_usd"):
+        v = getattr(x, name)
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise InputError(f"energy.{name} = {v}: must be a finite number ≥ 0")
+    if x.ppa_frac is not None and not 0.0 <= x.ppa_frac <= 1.0:
+        raise InputError(f"energy.ppa_frac = {x.ppa_frac}: must be in [0, 1] (a fraction)")
+    if x.power_cap_w is not None and not (math.isfinite(x.power_cap_w) and x.power_cap_w > 0):
+        raise InputError(f"energy.power_cap_w = {x.power_cap_w} W: must be > 0")
+
+
+@dataclass(frozen=True)
+class EnergyReport:
+    """Power, energy, carbon and cost of one plan (SI units)."""
+
+    it_power_w: float
+    facility_power_w: float
+    peak_facility_power_w: float
+    gpu_power_w: float
+    host_power_w: float
+    network_power_w: float
+    cooling_power_w: float
+    energy_j: float
+    co2e_kg: float | None
+    co2e_market_kg: float | None
+    embodied_co2e_kg_low: float | None
+    embodied_co2e_kg_high: float | None
+    energy_cost_usd: float | None
+    capacity_cost_usd: float | None
+    hardware_cost_usd: float | None
+    racks: int
+    pue: float
+    grid_intensity_g_per_kwh: float | None
+    price_usd_per_mwh: float | None
+    inputs_given: list[str] = field(default_factory=list)
+    inputs_predicted: list[str] = field(default_factory=list)
+    defaults_used: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+    slowdown_frac: float = 0.0
+    energy_per_token_j: float | None = None
+    cost_usd_per_million_tokens: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_keys(self) -> dict[str, Any]:
+        """The interface-contract keys (plus the accounting lists)."""
+        out = {"it_power_w": self.it_power_w, "facility_power_w": self.facility_power_w,
+               "peak_facility_power_w": self.peak_facility_power_w, "energy_j": self.energy_j,
+               "co2e_kg": self.co2e_kg, "co2e_market_kg": self.co2e_market_kg,
+               "embodied_co2e_kg_low": self.embodied_co2e_kg_low,
+               "embodied_co2e_kg_high": self.embodied_co2e_kg_high,
+               "energy_cost_usd": self.energy_cost_usd,
+               "capacity_cost_usd": self.capacity_cost_usd,
+               "hardware_cost_usd": self.hardware_cost_usd, "racks": self.racks,
+               "pue": self.pue, "grid_intensity_g_per_kwh": self.grid_intensity_g_per_kwh,
+               "price_usd_per_mwh": self.price_usd_per_mwh,
+               "cost_usd_per_million_tokens": self.cost_usd_per_million_tokens,
+               "inputs_given": list(self.inputs_given),
+               "inputs_predicted": list(self.inputs_predicted),
+               "defaults_used": list(self.defaults_used), "energy_notes": list(self.notes)}
+        if self.energy_per_token_j is not None:
+            out["energy_per_token_j"] = self.energy_per_token_j
+        return out
+
+    def summary_lines(self) -> list[str]:
+        """A few readable lines (MW, MWh, t, $) for reports."""
+        lines = [f"IT {self.it_power_w / 1e6:.2f} MW, facility {self.facility_power_w / 1e6:.2f}"
+                 f" MW (PUE {self.pue:.2f}; peak {self.peak_facility_power_w / 1e6:.2f} MW), "
+                 f"{self.racks:,} racks",
+                 f"energy {self.energy_j / 3.6e9:,.0f} MWh over {self.duration_s / 86400:.1f} days"]
+        if self.co2e_kg is not None:
+            lines.append(f"{self.co2e_kg / 1e3:,.0f} tCO2e location-based at "
+                         f"{self.grid_intensity_g_per_kwh:g} g/kWh"
+                         + (f", {self.co2e_market_kg / 1e3:,.0f} t market-based"
+                            if self.co2e_market_kg is not None else ""))
+        if self.embodied_co2e_kg_high is not None:
+            low = self.embodied_co2e_kg_low
+            lines.append("embodied (run's share of 4-year hardware life) "
+                         + (f"{low / 1e3:,.0f}–" if low is not None else "≤ ")
+                         + f"{self.embodied_co2e_kg_high / 1e3:,.0f} tCO2e")
+        costs = [(n, v) for n, v in (("energy", self.energy_cost_usd),
+                                     ("capacity", self.capacity_cost_usd),
+                                     ("hardware", self.hardware_cost_usd)) if v is not None]
+        if costs:
+            lines.append("cost " + ", ".join(f"{n} ${v / 1e6:,.2f}M" for n, v in costs))
+        return lines
+
+
+def inputs_from_scenario(scen: Any, **flags: Any) -> EnergyInputs:
+    """EnergyInputs from a Scenario's ``energy`` and ``site`` sections; non-None `flags`
+    (same field names, e.g. ``region``) win."""
+    values: dict[str, Any] = {}
+    if scen is not None and getattr(scen, "energy", None) is not None:
+        values.update(scen.energy.model_dump(exclude_none=True))
+    if scen is not None and getattr(scen, "site", None) is not None:
+        if scen.site.region is not None:
+            values["region"] = scen.site.region
+        values["cooling"] = scen.site.cooling
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return EnergyInputs(**values)
+
+
+# --------------------------------------------------------------------------- facility
+
+def _region(inputs: EnergyInputs) -> dict[str, Any] | None:
+    if inputs.region is None:
+        return None
+    from .. import catalog
+
+    return catalog.get("regions", inputs.region)
+
+
+def host_power_w(system: System | None, acc: Accelerator) -> tuple[float, str | None]:
+    """Max host power per GPU [W] and the default used (if any)."""
+    if system is not None and system.accelerators_per_node:
+        n = system.accelerators_per_node
+        if system.host_power_w is not None:
+            return system.host_power_w / n, None
+        if system.node_max_power_w is not None and acc.tdp_w is not None:
+            return max(system.node_max_power_w / n - acc.tdp_w, 0.0), None
+    return DEFAULT_HOST_W_PER_GPU, ("host power 150 W/GPU (EcoLogits p5.48xlarge server "
+                                    "without GPUs, 1.2 kW per 8 GPUs)")
+
+
+@dataclass(frozen=True)
+class _Facility:
+    pue: float
+    racks: int
+    ci: float | None
+    price: float | None
+    capacity_charge: float | None
+    given: list[str]
+    defaults: list[str]
+    notes: list[str]
+
+
+def _facility(inputs: EnergyInputs, gpus: int, peak_it_w: float, system: System | None,
+              acc: Accelerator) -> _Facility:
+    reg = _region(inputs)
+    given, defaults, notes = [], [], []
+    if inputs.region:
+        given.append(f"region={inputs.region}")
+    if inputs.pue is not None:
+        pue = inputs.pue
+        given.append(f"pue={pue:g}")
+    elif reg is not None and reg.get(f"pue_{inputs.cooling}"):
+        pue = float(reg[f"pue_{inputs.cooling}"])
+        notes.append(f"PUE {pue:g} from region {inputs.region} ({inputs.cooling})")
+    else:
+        pue = DEFAULT_PUE[inputs.cooling]
+        defaults.append(f"pue {pue:g} ({inputs.cooling} default: "
+                        + ("Uptime Institute 2023 global average)" if inputs.cooling == "air"
+                           else "planning value for direct liquid cooling)"))
+    if inputs.grid_intensity_g_per_kwh is not None:
+        ci = inputs.grid_intensity_g_per_kwh
+        given.append(f"grid_intensity_g_per_kwh={ci:g}")
+    elif reg is not None and reg.get("carbon_intensity_g_per_kwh") is not None:
+        ci = float(reg["carbon_intensity_g_per_kwh"])
+        notes.append(f"grid intensity {ci:g} g/kWh: {reg.get('carbon_basis')}, "
+                     f"{reg.get('carbon_year')}")
+    else:
+        ci = None
+        notes.append("carbon not computed: give --region or energy.grid_intensity_g_per_kwh "
+                     "(no world-average fallback)")
+    if inputs.price_usd_per_mwh is not None:
+        price = inputs.price_usd_per_mwh
+        given.append(f"price_usd_per_mwh={price:g}")
+    elif reg is not None and reg.get("price_usd_per_mwh") is not None:
+        price = float(reg["price_usd_per_mwh"])
+        notes.append(f"price {price:g} USD/MWh: {reg.get('price_basis')}, {reg.get('price_year')}")
+    else:
+        price = None
+        notes.append("energy cost not computed: give a region or energy.price_usd_per_mwh")
+    cap = reg.get("capacity_charge_usd_per_mw_year") if reg is not None else None
+    for name in ("ppa_frac", "power_cap_w", "gpu_hour_price_usd"):
+        if getattr(inputs, name) is not None:
+            given.append(f"{name}={getattr(inputs, name):g}")
+    # racks: fixed GPUs per rack when the system is a rack product, else rack power limit
+    per_rack = system.accelerators_per_rack if system is not None else None
+    if per_rack:
+        racks = math.ceil(gpus / per_rack)
+    else:
+        if system is not None and system.rack_max_power_w:
+            limit = system.rack_max_power_w
+        elif reg is not None and reg.get("rack_density_high_w"):
+            limit = float(reg["rack_density_high_w"])
+        else:
+            limit = DEFAULT_RACK_W[inputs.cooling]
+            defaults.append(f"rack limit {limit / 1e3:g} kW ({inputs.cooling} default)")
+        n_node = system.accelerators_per_node if system and system.accelerators_per_node else 8
+        node_w = peak_it_w / gpus * n_node
+        nodes_per_rack = max(1, int(limit // node_w)) if node_w <= limit else 0
+        if nodes_per_rack:
+            racks = math.ceil(math.ceil(gpus / n_node) / nodes_per_rack)
+        else:
+            racks = math.ceil(peak_it_w / limit)
+            notes.append(f"a node ({node_w / 1e3:.1f} kW) exceeds the rack limit "
+                         f"{limit / 1e3:g} kW")
+    return _Facility(pue, racks, ci, price, float(cap) if cap else None, given, defaults, notes)
+
+
+def _carbon_cost(fac: _Facility, inputs: EnergyInputs, energy_j: float, duration_s: float,
+                 peak_facility_w: float, gpus: int, acc: Accelerator
+                 ) -> dict[str, float | None]:
+    co2 = float(co2e_kg(energy_j, fac.ci)) if fac.ci is not None else None
+    market = co2 * (1.0 - inputs.ppa_frac) if (co2 is not None and inputs.ppa_frac is not None) \
+        else None
+    life = min(duration_s / HARDWARE_LIFETIME_S, 1.0)
+    low = (LLMCARBON_KG_PER_MM2 * acc.die_area_mm2 * gpus * life) if acc.die_area_mm2 else None
+    high = (LCA_GPU_KG + LCA_SERVER_KG_PER_GPU) * gpus * life
+    cost = energy_j / 3.6e9 * fac.price if fac.price is not None else None
+    capacity = (peak_facility_w / 1e6 * fac.capacity_charge * duration_s / SECONDS_PER_YEAR
+                if fac.capacity_charge else None)
+    hw = (inputs.gpu_hour_price_usd * gpus * duration_s / SECONDS_PER_HOUR
+          if inputs.gpu_hour_price_usd is not None else None)
+    return {"co2e_kg": co2, "co2e_market_kg": market, "embodied_co2e_kg_low": low,
+            "embodied_co2e_kg_high": high, "energy_cost_usd": cost,
+            "capacity_cost_usd": capacity, "hardware_cost_usd": hw}
+
+
+# --------------------------------------------------------------------------- orchestrators
+
+def _measured_node_w(system: System | None, acc: Accelerator) -> float:
+    from .. import catalog
+
+    candidates = [system] if system is not None else []
+    from ..hardware import _from_row
+
+    candidates += [_from_row(System, r) for r in catalog.rows("systems")
+                   if r.get("accelerator") == acc.id]
+    for s in candidates:
+        if s is not None and s.node_typical_power_w and s.accelerators_per_node:
+            return s.node_typical_power_w / s.accelerators_per_node
+    raise InputError(f"power_basis 'measured': no measured node power for {acc.id} in the "
+                     "systems catalog; use power_basis modeled or add node_typical_power_w")
+
+
+def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = None
+                    ) -> EnergyReport:
+    """Power, energy, carbon and cost of a TrainingPlan (see module docstring).
+
+    Energy = Σ_phase P_phase × t_phase per step × steps / goodput: time lost to failures and
+    restarts is charged at the step-average power (lost work is redone).
+    """
+    acc: Accelerator = plan.accelerator
+    gpus = int(plan.gpus)
+    defaults: list[str] = []
+    idle, idle_default = idle_power_w(acc)
+    if idle_default and inputs.power_basis == "modeled":
+        defaults.append(f"idle power {DEFAULT_IDLE_FRAC:.0%} of TDP ({idle:.0f} W)")
+    host_max, host_default = host_power_w(system, acc)
+    if host_default and inputs.power_basis != "measured":
+        defaults.append(host_default)
+    tdp = acc.require("tdp_w")
+    bd = {k: float(v) for k, v in plan.breakdown_s.items() if v}
+    step_bd = sum(bd.values()) or float(plan.step_time_s)
+    scale = float(plan.step_time_s) / step_bd if bd else 1.0
+    if inputs.power_basis == "modeled":
+        t_new, e_gpu = 0.0, 0.0
+        for k, t in bd.items():
+            p = device_power_w(acc, PHASE_ACTIVITY.get(k, 0.5))
+            pc, slow = capped_phase(p, idle, inputs.power_cap_w, k in COMPUTE_BOUND_PHASES)
+            t_new += t * scale * float(slow)
+            e_gpu += float(pc) * t * scale * float(slow)
+        if not bd:
+            t_new, e_gpu = float(plan.step_time_s), tdp * float(plan.step_time_s)
+        gpu_w = e_gpu / t_new
+        host_w = host_max * HOST_LOAD_FRAC
+    elif inputs.power_basis == "tdp":
+        gpu_w = tdp if inputs.power_cap_w is None else min(tdp, inputs.power_cap_w)
+        _, slow = capped_phase(tdp, idle, inputs.power_cap_w, True)
+        t_new = float(plan.step_time_s) * float(slow)
+        host_w = host_max
+    else:
+        node = _measured_node_w(system, acc)
+        gpu_w, host_w = node - host_max * HOST_LOAD_FRAC, host_max * HOST_LOAD_FRAC
+        t_new = float(plan.step_time_s)
+        if inputs.power_cap_w is not None:
+            raise InputError("energy.power_cap_w cannot be combined with power_basis measured; "
+                             "use power_basis modeled")
+    slowdown = t_new / float(plan.step_time_s) - 1.0
+    duration = float(plan.training_time_s) * (1.0 + slowdown)
+    net_w = NETWORK_W_PER_GPU
+    it_w = gpus * (gpu_w + host_w + net_w)
+    peak_it = gpus * ((min(tdp, inputs.power_cap_w) if inputs.power_cap_w else tdp)
+                      + host_max + net_w)
+    defaults.append(f"network {net_w:g} W/GPU (switch planning value)")
+    fac = _facility(inputs, gpus, peak_it, system, acc)
+    energy = it_w * fac.pue * duration
+    cc = _carbon_cost(fac, inputs, energy, duration, peak_it * fac.pue, gpus, acc)
+    tokens = float(plan.tokens_per_s) * float(plan.step_time_s) * float(plan.steps)
+    money = sum(v for v in (cc["energy_cost_usd"], cc["capacity_cost_usd"],
+                            cc["hardware_cost_usd"]) if v is not None)
+    predicted = ["gpu power from plan phases" if inputs.power_basis == "modeled"
+                 else f"gpu power ({inputs.power_basis})", "training time from plan"]
+    notes = list(fac.notes)
+    if slowdown > 0:
+        notes.append(f"power cap {inputs.power_cap_w:g} W slows training by {slowdown:.1%}")
+    return EnergyReport(
+        it_power_w=it_w, facility_power_w=it_w * fac.pue,
+        peak_facility_power_w=peak_it * fac.pue, gpu_power_w=gpus * gpu_w,
+        host_power_w=gpus * host_w, network_power_w=gpus * net_w,
+        cooling_power_w=it_w * (fac.pue - 1.0), energy_j=energy, racks=fac.racks, pue=fac.pue,
+        grid_intensity_g_per_kwh=fac.ci, price_usd_per_mwh=fac.price,
+        inputs_given=[f"power_basis={inputs.power_basis}", *fac.given],
+        inputs_predicted=predicted, defaults_used=defaults + fac.defaults,
+        duration_s=duration, slowdown_frac=slowdown, energy_per_token_j=energy / tokens,
+        cost_usd_per_million_tokens=money / tokens * 1e6 if money else None, notes=notes, **cc)
+
+
+def serving_energy(gpus: int, power_w_per_gpu: float, output_tokens_per_s: float,
+                   inputs: EnergyInputs, system: System | None = None, hours: float = 8760,
+                   accelerator: Accelerator | None = None) -> EnergyReport:
+    """Power, energy per output token, carbon and cost of a serving deployment running
+    `hours` at `output_tokens_per_s` (all replicas) with `power_w_per_gpu` per GPU (from the
+    inference model, e.g. ``device_power_w(acc, DECODE_ACTIVITY)``)."""
+    if gpus <= 0 or output_tokens_per_s <= 0 or hours <= 0 or power_w_per_gpu < 0:
+        raise InputError(f"serving_energy: gpus={gpus}, output_tokens_per_s="
+                         f"{output_tokens_per_s}, hours={hours}: all must be > 0")
+    acc = accelerator or Accelerator(id="unknown", tdp_w=power_w_per_gpu)
+    if system is not None and accelerator is None:
+        from ..hardware import accelerator as get_acc
+
+        acc = get_acc(system.accelerator)
+    host_max, host_default = host_power_w(system, acc)
+    defaults = [host_default] if host_default else []
+    net_w = NETWORK_W_PER_GPU
+    defaults.append(f"network {net_w:g} W/GPU (switch planning value)")
+    host_w = host_max * HOST_LOAD_FRAC
+    it_w = gpus * (power_w_per_gpu + host_w + net_w)
+    peak_it = gpus * (max(acc.tdp_w or 0.0, power_w_per_gpu) + host_max + net_w)
+    fac = _facility(inputs, gpus, peak_it, system, acc)
+    duration = hours * SECONDS_PER_HOUR
+    energy = it_w * fac.pue * duration
+    cc = _carbon_cost(fac, inputs, energy, duration, peak_it * fac.pue, gpus, acc)
+    tokens = output_tokens_per_s * duration
+    money = sum(v for v in (cc["energy_cost_usd"], cc["capacity_cost_usd"],
+                            cc["hardware_cost_usd"]) if v is not None)
+    return EnergyReport(
+        it_power_w=it_w, facility_power_w=it_w * fac.pue,
+        peak_facility_power_w=peak_it * fac.pue, gpu_power_w=gpus * power_w_per_gpu,
+        host_power_w=gpus * host_w, network_power_w=gpus * net_w,
+        cooling_power_w=it_w * (fac.pue - 1.0), energy_j=energy, racks=fac.racks, pue=fac.pue,
+        grid_intensity_g_per_kwh=fac.ci, price_usd_per_mwh=fac.price,
+        inputs_given=[f"power_basis={inputs.power_basis}", f"hours={hours:g}", *fac.given],
+        inputs_predicted=["gpu power and throughput from the serving plan"],
+        defaults_used=defaults + fac.defaults, duration_s=duration,
+        energy_per_token_j=energy / tokens,
+        cost_usd_per_million_tokens=money / tokens * 1e6 if money else None,
+        notes=list(fac.notes), **cc)
