@@ -33,6 +33,9 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     put("hardware.system", flags["system"])
     put("cluster.gpus", flags["gpus"])
     put("site.region", flags["region"])
+    for key in ("power_basis", "pue", "grid_intensity_g_per_kwh", "price_usd_per_mwh",
+                "power_cap_w"):
+        put(f"energy.{key}", flags[key])
     for key in ("tokens", "seq_len", "global_batch", "precision", "job", "goodput_frac",
                 "lora_rank", "rollout_tokens"):
         put(f"training.{key}", flags[key])
@@ -65,29 +68,16 @@ def plan_dict(plan: Any) -> dict[str, Any]:
     }
 
 
-# ---- energy (owned by energy.py; the lead wires the call) ------------------------------------
-def energy_keys(plan: Any, scen: Any = None) -> dict[str, Any]:
-    """it_power_w, facility_power_w, energy_j, co2e_kg, energy_cost_usd, racks from
-    ``wattlas.energy.training_energy`` when that function exists; empty otherwise. This module
-    computes no energy itself."""
-    import importlib
+def training_energy_report(plan: Any, scen: Any) -> Any:
+    """Power, energy, carbon and cost of `plan` under the scenario's energy and site inputs."""
+    from .. import energy, hardware
 
-    try:
-        energy = importlib.import_module("wattlas.energy")
-    except ModuleNotFoundError as exc:
-        if exc.name != "wattlas.energy":
-            raise
-        return {}
-    fn = getattr(energy, "training_energy", None)
-    if fn is None:
-        return {}
-    result = fn(plan) if scen is None else fn(plan, scen)  # LEAD: adjust to the final signature
-    if hasattr(result, "__dataclass_fields__"):
-        import dataclasses
+    hw = scen.hardware
+    system = (hardware.system(hw.system) if hw is not None and hw.system
+              else hardware.default_system(plan.accelerator.id))
+    return energy.training_energy(plan, energy.inputs_from_scenario(scen), system)
 
-        result = dataclasses.asdict(result)
-    return dict(result)
-# ----------------------------------------------------------------------------------------------
+
 
 
 def _table(out: dict[str, Any]) -> None:
@@ -111,9 +101,8 @@ def _table(out: dict[str, Any]) -> None:
         ("training compute", f"{out['model_flop_total']:.3g} FLOP"
                              + (f" (crosses: {', '.join(crossed)})" if crossed else "")),
     ]
-    for k in ("it_power_w", "energy_j", "co2e_kg"):
-        if k in out and out[k] is not None:
-            pairs.append((k, out[k]))
+    for line in out.get("energy_summary", []):
+        pairs.append(("energy", line))
     if "search_candidates" in out:
         pairs.append(("search", f"{out['search_candidates']:,} layouts in "
                                 f"{out['search_time_s']:.2f} s"))
@@ -151,6 +140,13 @@ def command(
     goodput_frac: float = typer.Option(None, "--goodput", help="Effective-time fraction "
                                        "(default 0.90, Llama 3 paper §3.3.4)."),
     region: str = typer.Option(None, "--region", help="Region id (for energy and carbon)."),
+    power_basis: str = typer.Option(None, "--power-basis", help="tdp | measured | modeled"),
+    pue: float = typer.Option(None, "--pue", help="Facility PUE (default: region/cooling)."),
+    grid_intensity: float = typer.Option(None, "--grid-intensity-g-per-kwh",
+                                         help="Grid carbon intensity (default: region)."),
+    price: float = typer.Option(None, "--price-usd-per-mwh",
+                                help="Electricity price (default: region)."),
+    power_cap_w: float = typer.Option(None, "--power-cap-w", help="Power cap per GPU [W]."),
     search: bool = typer.Option(False, "--search", help="Search every valid layout."),
     allow_uneven_pp: bool = typer.Option(False, "--allow-uneven-pp",
                                          help="Accept pp that does not divide the layers."),
@@ -169,7 +165,9 @@ def command(
                            goodput_frac=goodput_frac, lora_rank=lora_rank,
                            rollout_tokens=rollout_tokens, tp=tp, pp=pp, dp=dp,
                            cp=cp, ep=ep, vpp=vpp, microbatch=microbatch, recompute=recompute,
-                           zero=zero))
+                           zero=zero, power_basis=power_basis, pue=pue,
+                           grid_intensity_g_per_kwh=grid_intensity, price_usd_per_mwh=price,
+                           power_cap_w=power_cap_w))
     scen = sc.validate(data)
     if scen.catalogs:
         from pathlib import Path
@@ -197,7 +195,9 @@ def command(
     else:
         plan = tr.plan_from_scenario(scen, allow_uneven_pp=allow_uneven_pp)
     out = plan_dict(plan)
-    out.update(energy_keys(plan))
+    report = training_energy_report(plan, scen)
+    out.update(report.as_keys())
+    out["energy_summary"] = report.summary_lines()
     out.update(extra)
     if fmt == "json":
         print_json(out)
