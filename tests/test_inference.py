@@ -1,0 +1,223 @@
+"""Inference planner: bytes/FLOPs transforms, KV capacity, roofline steps, plans, errors.
+
+Models and accelerators are built inline so these tests do not depend on the catalogs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wattlas.errors import CatalogKeyError, InfeasibleError, InputError
+from wattlas.hardware import Accelerator
+from wattlas.perf import inference as inf
+from wattlas.perf.inference import ServingConfig, plan_serving
+from wattlas.workload.serving import AgentSession, plan_session
+from wattlas.workload.transformer import ModelSpec, params_total
+
+# Llama-3-70B / 8B shapes (HF config.json) and H100/H200/B200 datasheet numbers
+L70 = ModelSpec(id="l70", layers=80, hidden=8192, heads=64, kv_heads=8, ffn=28672,
+                vocab=128256)
+L8 = ModelSpec(id="l8", layers=32, hidden=4096, heads=32, kv_heads=8, ffn=14336, vocab=128256)
+MOE = ModelSpec(id="moe", layers=32, hidden=4096, heads=32, kv_heads=8, vocab=32000,
+                moe_experts=8, moe_top_k=2, moe_expert_ffn=14336)
+H100 = Accelerator(id="h100", bf16_flop_per_s=989.4e12, fp8_flop_per_s=1979e12,
+                   hbm_bytes=80 * 2**30, hbm_bytes_per_s=3.35e12, tdp_w=700,
+                   scaleup_bytes_per_s=450e9, scaleup_domain=8, scaleout_bytes_per_s=50e9)
+H200 = Accelerator(id="h200", bf16_flop_per_s=989.4e12, fp8_flop_per_s=1979e12,
+                   hbm_bytes=141 * 2**30, hbm_bytes_per_s=4.8e12, tdp_w=700,
+                   scaleup_bytes_per_s=450e9, scaleup_domain=8, scaleout_bytes_per_s=50e9)
+B200 = Accelerator(id="b200", bf16_flop_per_s=2250e12, fp8_flop_per_s=4500e12,
+                   fp4_flop_per_s=9000e12, hbm_bytes=180 * 2**30, hbm_bytes_per_s=7.7e12,
+                   tdp_w=1000, scaleup_bytes_per_s=900e9, scaleup_domain=8,
+                   scaleout_bytes_per_s=50e9)
+
+
+def test_weight_bytes_by_precision():
+    n = params_total(L8)
+    bf16 = inf.weights_bytes(ServingConfig(L8, H100))
+    fp8 = inf.weights_bytes(ServingConfig(L8, H100, precision="fp8"))
+    int4 = inf.weights_bytes(ServingConfig(L8, H100, precision="int4"))
+    assert bf16 == pytest.approx(2 * n)
+    # embeddings stay 16-bit, linears shrink to 1 B and 0.5 B (+ group-128 fp16 scales)
+    emb = L8.vocab * L8.hidden + L8.hidden * (2 * L8.layers + 1)
+    assert fp8 == pytest.approx((n - emb) * 1.0 + emb * 2.0)
+    assert int4 == pytest.approx((n - emb) * 0.5 * (1 + 2 / 64) + emb * 2.0)
+    sparse = inf.weights_bytes(ServingConfig(L8, H100, sparsity_2_4=True))
+    assert sparse == pytest.approx((n - emb) + emb * 2.0)
+
+
+def test_kv_precision_default_follows_weights():
+    assert ServingConfig(L8, H100, precision="fp8").kv == "fp8"
+    assert ServingConfig(L8, H100).kv == "bf16"
+    assert ServingConfig(L8, H100, precision="fp8", kv_precision="bf16").kv == "bf16"
+
+
+def test_moe_expected_experts_occupancy():
+    # E·(1 − (1 − k/E)^b): one token touches k experts, many tokens touch all E
+    assert inf.expected_experts(8, 2, 1) == pytest.approx(2.0)
+    assert inf.expected_experts(8, 2, 1000) == pytest.approx(8.0)
+    cfg = ServingConfig(MOE, H100)
+    w1, w64 = inf.weights_read_bytes(cfg, 1.0), inf.weights_read_bytes(cfg, 64.0)
+    assert w1 < w64 <= inf.weights_bytes(cfg) * (1 + 1e-12)
+
+
+def test_speculative_tokens_per_step():
+    cfg = ServingConfig(L70, H100, tp=8, precision="fp8", draft=L8, spec_tokens=4,
+                        spec_acceptance_frac=0.8)
+    # Leviathan et al. 2023 eq. 1: (1 − α^(k+1)) / (1 − α) = (1 − 0.8^5) / 0.2
+    assert inf.tokens_per_step(cfg) == pytest.approx((1 - 0.8**5) / 0.2)
+    plain = plan_serving(ServingConfig(L70, H100, tp=8, precision="fp8"), 512, 256, batch=1)
+    spec = plan_serving(cfg, 512, 256, batch=1)
+    assert spec.tpot_s < plain.tpot_s  # at batch 1 a cheap draft pays off
+
+
+def test_decode_is_memory_bound_at_batch_1_and_compute_bound_when_large():
+    cfg = ServingConfig(L8, H100, precision="fp8")
+    small = inf.decode_parts(cfg, 1, 1024)
+    big = inf.decode_parts(cfg, 2048, 256)
+    assert small["memory_s"] > small["compute_s"]
+    assert big["compute_s"] > big["memory_s"]
+
+
+def test_vectorised_matches_scalar():
+    cfg = ServingConfig(L70, H100, tp=4, precision="fp8")
+    bs = np.array([1, 8, 64, 256])
+    vec = inf.decode_step_time_s(cfg, bs, 1000)
+    assert vec == pytest.approx([float(inf.decode_step_time_s(cfg, b, 1000)) for b in bs])
+    pre = inf.prefill_time_s(cfg, np.array([128, 2048]), 4)
+    assert pre[1] > pre[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(b=st.integers(1, 512), ctx=st.integers(16, 8192), tp=st.sampled_from([1, 2, 4, 8]))
+def test_step_monotone_in_batch_context_and_bandwidth(b, ctx, tp):
+    cfg = ServingConfig(L70, H200, tp=tp, precision="fp8")
+    t = inf.decode_step_time_s(cfg, b, ctx)
+    assert inf.decode_step_time_s(cfg, b + 1, ctx) >= t
+    assert inf.decode_step_time_s(cfg, b, ctx + 1) >= t
+    faster = ServingConfig(L70, Accelerator(**{**H200.__dict__, "hbm_bytes_per_s": 9.6e12}),
+                           tp=tp, precision="fp8")
+    assert inf.decode_step_time_s(faster, b, ctx) <= t  # more bandwidth is never slower
+    p = inf.step_power_w(cfg, b, ctx)
+    assert tp * 0.0 < p <= tp * H200.tdp_w
+
+
+@settings(max_examples=30, deadline=None)
+@given(ctx=st.integers(64, 16384))
+def test_max_batch_kv_fits(ctx):
+    cfg = ServingConfig(L70, H200, precision="fp8")
+    mb = inf.max_batch(cfg, ctx)
+    cap = inf.kv_capacity_bytes(cfg)
+    assert mb * ctx * inf.kv_bytes_per_token(cfg) <= cap
+    if mb < cfg.eng.max_batch:
+        assert (mb + 1) * ctx * inf.kv_bytes_per_token(cfg) > cap
+
+
+def test_plan_modes_and_contract_fields():
+    cfg = ServingConfig(L70, H100, tp=4, precision="fp8")
+    mt = plan_serving(cfg, 1024, 256)
+    assert mt.mode == "max-throughput" and mt.batch == mt.max_batch
+    fixed = plan_serving(cfg, 1024, 256, batch=16)
+    assert fixed.batch == 16 and fixed.ttft_s < mt.ttft_s and fixed.tpot_s < mt.tpot_s
+    rated = plan_serving(cfg, 1024, 256, rate_per_s=200, slo={"tpot_s": 0.05})
+    assert rated.replicas >= 2 and rated.gpus == 4 * rated.replicas
+    assert rated.tpot_s <= 0.05
+    # replicas × throughput carries the rate
+    assert rated.replicas * rated.output_tokens_per_s >= 200 * 256 * (1 - 1e-9)
+    assert rated.energy_per_request_j == pytest.approx(rated.energy_per_token_j * 256)
+    assert mt.bound in ("memory", "compute")
+    assert mt.output_tokens_per_s_per_gpu == pytest.approx(mt.output_tokens_per_s / 4)
+
+
+def test_kv_capacity_not_bandwidth_dominates_the_80gb_gap():
+    """Llama-70B FP8 on one GPU, 128 → 2048 tokens: H200 (141 GB) vs H100 (80 GB). The gap is
+    several times the 1.43× bandwidth ratio; giving the H100 the H200's bandwidth (same HBM)
+    closes little of it, giving it the H200's capacity closes most."""
+    h100 = plan_serving(ServingConfig(L70, H100, precision="fp8"), 128, 2048)
+    h200 = plan_serving(ServingConfig(L70, H200, precision="fp8"), 128, 2048)
+    gap = h200.output_tokens_per_s / h100.output_tokens_per_s
+    assert gap > 3.0
+    more_bw = Accelerator(**{**H100.__dict__, "hbm_bytes_per_s": H200.hbm_bytes_per_s})
+    more_cap = Accelerator(**{**H100.__dict__, "hbm_bytes": H200.hbm_bytes})
+    bw_only = plan_serving(ServingConfig(L70, more_bw, precision="fp8"), 128, 2048)
+    cap_only = plan_serving(ServingConfig(L70, more_cap, precision="fp8"), 128, 2048)
+    gain_bw = bw_only.output_tokens_per_s / h100.output_tokens_per_s
+    gain_cap = cap_only.output_tokens_per_s / h100.output_tokens_per_s
+    assert gain_cap > 2.0 * gain_bw
+
+
+def test_agent_session_grows_context():
+    cfg = ServingConfig(L8, H100, precision="fp8")
+    sess = AgentSession(calls=4, prompt_tokens=1000, output_tokens=200, tool_result_tokens=500,
+                        tool_time_s=1.5)
+    plan = plan_session(cfg, sess)
+    prompts = [c["prompt_tokens"] for c in plan.calls]
+    assert prompts == [1000, 1700, 2400, 3100]
+    ttfts = [c["ttft_s"] for c in plan.calls]
+    assert ttfts == sorted(ttfts)
+    assert plan.tool_time_s == pytest.approx(4.5)
+    assert plan.latency_s == pytest.approx(plan.model_time_s + 4.5)
+    assert plan.output_tokens == 800
+    assert plan.energy_j == pytest.approx(sum(c["energy_j"] for c in plan.calls))
+
+
+# errors ------------------------------------------------------------------------------------
+
+def test_fp4_needs_fp4_tensor_cores():
+    with pytest.raises(InputError, match="precision fp4 needs fp4 tensor cores; h100"):
+        ServingConfig(L70, H100, precision="fp4")
+    ServingConfig(L70, B200, precision="fp4")  # Blackwell has them
+
+
+def test_bad_inputs():
+    with pytest.raises(InputError, match="--precision 'fp2': allowed"):
+        ServingConfig(L8, H100, precision="fp2")
+    with pytest.raises(InputError, match="--tp 3: must divide"):
+        ServingConfig(L8, H100, tp=3)
+    with pytest.raises(InputError, match="--tp 16: exceeds the scale-up domain"):
+        ServingConfig(L8, H100, tp=16)
+    with pytest.raises(CatalogKeyError, match="unknown engine 'vllm-9'"):
+        ServingConfig(L8, H100, engine="vllm-9")
+    with pytest.raises(InputError, match="--batch 0: must be"):
+        plan_serving(ServingConfig(L8, H100), 128, 128, batch=0)
+
+
+def test_does_not_fit_is_infeasible_with_fix():
+    big = L70.with_(id="l420", layers=480)
+    with pytest.raises(InfeasibleError, match=r"needs .* GiB per GPU .* raise --tp \(now 1\)"):
+        plan_serving(ServingConfig(big, H100), 128, 128)
+    with pytest.raises(InfeasibleError, match="lower precision"):
+        plan_serving(ServingConfig(big, H100, tp=8), 128, 128)
+
+
+def test_slo_below_decode_floor_is_infeasible():
+    cfg = ServingConfig(L70, H100, tp=8, precision="fp8")
+    floor = inf.decode_floor_s(cfg)
+    assert floor == pytest.approx(float(inf.weights_read_bytes(cfg, 1)) / (8 * 3.35e12))
+    with pytest.raises(InfeasibleError, match=r"below the decode floor 2\.\d+ ms"):
+        plan_serving(cfg, 128, 128, rate_per_s=1.0, slo={"tpot_s": 0.001})
+
+
+def test_batch_beyond_kv_capacity_is_infeasible():
+    with pytest.raises(InfeasibleError, match="GB of KV cache at 2176 tokens"):
+        plan_serving(ServingConfig(L70, H100, precision="fp8"), 128, 2048, batch=500)
+
+
+def test_kv_replicated_when_fewer_kv_heads_than_tp():
+    mqa = L8.with_(id="mqa", kv_heads=1)
+    one = inf.kv_bytes_per_token(ServingConfig(mqa, H100, tp=1))
+    eight = inf.kv_bytes_per_token(ServingConfig(mqa, H100, tp=8))
+    assert eight == pytest.approx(8 * one)  # every rank holds the single KV head
+    gqa = inf.kv_bytes_per_token(ServingConfig(L8, H100, tp=8))
+    assert gqa == pytest.approx(inf.kv_bytes_per_token(ServingConfig(L8, H100, tp=1)))
+
+
+def test_max_batch_under_slo_reported():
+    cfg = ServingConfig(L70, H100, tp=4, precision="fp8")
+    p = plan_serving(cfg, 1024, 256, rate_per_s=10, slo={"tpot_s": 0.03})
+    assert p.max_batch_slo is not None and p.batch <= p.max_batch_slo <= p.max_batch
+    over = plan_serving(cfg, 1024, 256, batch=p.max_batch_slo + 1, slo={"tpot_s": 0.03})
+    assert over.tpot_s > 0.03 and over.notes
