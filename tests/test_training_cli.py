@@ -20,7 +20,7 @@ def test_json_contract():
     out = json.loads(r.output)
     assert KEYS <= set(out)
     assert set(out["parallelism"]) == {"tp", "pp", "dp", "cp", "ep", "vpp", "microbatch",
-                                       "recompute", "zero"}
+                                       "recompute", "zero", "sequence_parallel", "offload"}
     assert out["parallelism"]["dp"] == 8
     assert abs(sum(out["breakdown_s"].values()) - out["step_time_s"]) < 1e-9
 

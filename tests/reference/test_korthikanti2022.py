@@ -4,12 +4,12 @@
 Fig. 1 activations follow Table 2's formulas exactly (sbh(10 + 24/t + 5as/ht) without sequence
 parallelism, 34sbh/t selective + SP, × (1 + (p−1)/(pv)) interleaving with v from Table 5), so
 they are checked to 0.1 % (the figure's values are given to 1/64 GiB). Weights + gradients +
-optimizer use 18 bytes per parameter (fp16 weights, fp32 main grads, 12 bytes Adam); the paper
-counts only the 12·L·h² block parameters, wattlas also puts the embedding on the first stage, so
-those are within 9 % (measured max 8.7 %) and the mean over all 12 Fig. 1 values is ≤ 5 % (1.7 %
-measured). Table 5 iteration times: measured mean absolute error 9.7 % (max 22.4 %, GPT-22B on 8
-GPUs), bound at 10.5 % / 23.5 %; the issue's 8 % target is not met. The table's MFU/HFU
-(72BSLH2 convention) are also reported by `wattlas validate` and follow from the same times.
+optimizer: the figure counts the 12·l·h² block parameters of one pipeline stage (no embedding) at
+18 bytes each (fp16 weights, fp32 main grads, 12 bytes Adam); the validation compares that
+convention (a middle stage), so those are also checked to 0.1 % (measured max 0.02 %).
+Table 5 iteration times: measured mean absolute error 4.15 % (max 9.8 %, GPT-22B selective on 8
+GPUs), bound at 4.7 % / 10.5 % (inside the issue's 8 % target). The table's MFU/HFU (72BSLH2
+convention) follow from the same times and are reported by `wattlas validate`.
 """
 
 import statistics
@@ -33,7 +33,8 @@ def test_fig1_activations_exact(fig1):
 
 def test_fig1_states_and_mean(fig1):
     states = [c for c in fig1 if c.metric == "weights+grads+optimizer"]
-    assert all(abs(c.error_frac) <= 0.09 for c in states)
+    assert len(states) == 4
+    assert all(abs(c.error_frac) <= 1e-3 for c in states)
     assert statistics.fmean(abs(c.error_frac) for c in fig1) <= 0.05
 
 
@@ -42,8 +43,8 @@ def test_table5_iteration_times():
           and c.metric == "iteration_time"]
     assert len(t5) == 8
     e = [abs(c.error_frac) for c in t5]
-    assert statistics.fmean(e) <= 0.105
-    assert max(e) <= 0.235
+    assert statistics.fmean(e) <= 0.047
+    assert max(e) <= 0.105
     # selective recompute is faster than full for every model, as in the paper
     by_model = {}
     for c in t5:

@@ -3,10 +3,12 @@ Megatron-LM", SC'21 (arXiv:2104.04473): eq. 3 and Table 1.
 
 Table 1 reports hardware TFLOP/s per GPU counted with eq. 3 (96·B·s·l·h²·(1 + s/6h + V/16lh),
 full recompute). wattlas predicts the iteration time and converts it with the same eq. 3.
-Tolerance: measured mean absolute error 10.1 % (max 13.8 %) with micro-batch 1 (the table gives
-none; see wattlas.validation.training), bound at 11.5 % / 15 %. The issue's target is 8 %; it is
-not met (reported, not hidden). Table 2 ZeRO-3 rows are far off (DeepSpeed ZeRO-3 gathers are
-not modelled at their measured efficiency) and are reported by `wattlas validate`, not asserted.
+The table gives no micro-batch size, so the planner's own choice is used (the fastest micro-batch
+that fits, for the table's tp/pp/dp; see wattlas.validation.training). Tolerance: measured mean
+absolute error 3.9 % (max 9.0 %), bound at 5 % / 10 % (inside the issue's 8 % target).
+Table 2 ZeRO-3 rows: measured mean 72 % (over-predicted: wattlas costs the gathers at the node's
+aggregate NIC bandwidth; the measured step times imply about one NIC per GPU, see
+docs/training.md), bound at 75 % so that a regression still fails.
 """
 
 import statistics
@@ -30,5 +32,19 @@ def test_table1_tflops():
     cases = [c for c in vt.run_cases() if c.source == "Narayanan2021_SC21 T1"]
     assert len(cases) == 10
     e = [abs(c.error_frac) for c in cases]
-    assert statistics.fmean(e) <= 0.115
-    assert max(e) <= 0.15
+    assert statistics.fmean(e) <= 0.05
+    assert max(e) <= 0.10
+
+
+def test_table2_zero3_reported():
+    cases = [c for c in vt.run_cases() if c.source == "Narayanan2021_SC21 T2"]
+    assert len(cases) == 6
+    e = [abs(c.error_frac) for c in cases]
+    assert statistics.fmean(e) <= 0.75
+    # throughput falls with the GPU count at a fixed batch, as measured (comm-bound)
+    by_model = {}
+    for c in cases:
+        by_model.setdefault(c.case.split(" gpus")[0], []).append(c)
+    for rows in by_model.values():
+        preds = [c.predicted for c in sorted(rows, key=lambda c: int(c.case.split("=")[1]))]
+        assert all(a > b for a, b in zip(preds, preds[1:], strict=False))

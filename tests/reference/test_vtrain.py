@@ -2,8 +2,9 @@
 
 Single-node file (1,440 A100 iterations) is the calibration subset of wattlas.perf.calibration;
 the multi-node file (109 iterations on 64–512 A100) is out of sample. Tolerances are the errors
-measured when the constants were fitted (mean 12.5 %, median 7.5 %, max 57.4 % multi-node;
-mean 10.8 % single-node) plus one to two percentage points, so a regression fails here.
+measured after the second-pass refit (multi-node: mean 9.45 %, median 7.8 %, max 38.6 %;
+single-node: mean 7.8 %) plus about half a percentage point, and never looser than the issue's
+multi-node target (mean ≤ 10 %), so a regression fails here.
 For comparison: Calculon ≈ 11 % mean, vTrain's own 14.7 % multi-node, constant efficiency ≈ 17.5 %
 (data/validation/README.md).
 """
@@ -31,11 +32,11 @@ def test_all_rows_evaluated(cases):
 
 def test_multi_node_out_of_sample(cases):
     e = _errs(cases, "vTrain multi-node")
-    assert statistics.fmean(e) <= 0.14
-    assert statistics.median(e) <= 0.09
-    assert max(e) <= 0.60  # worst case reported, not hidden
+    assert statistics.fmean(e) <= 0.10
+    assert statistics.median(e) <= 0.085
+    assert max(e) <= 0.40  # worst case reported, not hidden
 
 
 def test_single_node_calibration_fit(cases):
     e = _errs(cases, "vTrain single-node")
-    assert statistics.fmean(e) <= 0.12
+    assert statistics.fmean(e) <= 0.085

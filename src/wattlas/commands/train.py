@@ -59,7 +59,8 @@ def plan_dict(plan: Any) -> dict[str, Any]:
         "fits": plan.fits,
         "parallelism": {"tp": lay.tp, "pp": lay.pp, "dp": lay.dp, "cp": lay.cp, "ep": lay.ep,
                         "vpp": lay.vpp, "microbatch": lay.microbatch,
-                        "recompute": lay.recompute, "zero": lay.zero},
+                        "recompute": lay.recompute, "zero": lay.zero,
+                        "sequence_parallel": lay.sequence_parallel, "offload": lay.offload},
         "steps": plan.steps, "model_flop_total": plan.model_flop_total,
         "training_time_s": plan.training_time_s, "gpu_hours": plan.gpu_hours,
         "goodput_frac": plan.goodput_frac,
@@ -87,6 +88,10 @@ def _table(out: dict[str, Any]) -> None:
     p = out["parallelism"]
     layout = (f"tp={p['tp']} pp={p['pp']} dp={p['dp']} cp={p['cp']} ep={p['ep']} "
               f"vpp={p['vpp']} mb={p['microbatch']} recompute={p['recompute']} zero={p['zero']}")
+    if p.get("tp", 1) > 1 and not p.get("sequence_parallel", True):
+        layout += " sp=off"
+    if p.get("offload", "none") != "none":
+        layout += f" offload={p['offload']}"
     crossed = [g["instrument"] for g in out["governance"] if g["crossed"]]
     pairs = [
         ("training time", f"{out['training_time_s'] / SECONDS_PER_DAY:,.1f} days "

@@ -6,7 +6,9 @@ headroom.
 Enumeration rules: tp·pp·dp·cp = GPUs; tp ≤ the scale-up domain and divides the heads (and the
 kv heads, or is a multiple of them); pp divides the layers (unless ``allow_uneven_pp``); vpp
 divides layers/pp; cp divides the sequence; ep divides dp·cp (MoE only); the micro-batch divides
-the per-replica batch; recompute none/selective/full; ZeRO 0–3.
+the per-replica batch; recompute none/selective/full; ZeRO 0–3; sequence parallelism on and off
+when tp > 1; optimizer offload to the host only when no layout fits without it (memory tight) and
+the host link bandwidth is known.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..hardware import Accelerator, Fabric, fabric_for
 from ..units import GIB
 from .training import (
     FIELDS,
+    OFFLOAD_CODE,
     RECOMPUTE_CODE,
     Layout,
     TrainingJob,
@@ -34,7 +37,9 @@ from .training import (
 )
 
 _RC_NAMES = {v: k for k, v in RECOMPUTE_CODE.items()}
+_OFF_NAMES = {v: k for k, v in OFFLOAD_CODE.items()}
 CHUNK = 131_072
+TIGHT_MIN_FEASIBLE = 1  # fewer fitting layouts than this: also enumerate optimizer offload
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,12 @@ def _divisors(n: int) -> list[int]:
 
 def enumerate_layouts(job: TrainingJob, gpus: int, fabric: Fabric,
                       allow_uneven_pp: bool = False, recompute: tuple[str, ...] | None = None,
-                      zero: tuple[int, ...] | None = None) -> dict[str, np.ndarray]:
-    """All candidate layouts as arrays (one per Layout field), already filtered by the rules."""
+                      zero: tuple[int, ...] | None = None, offload: tuple[str, ...] = ("none",)
+                      ) -> dict[str, np.ndarray]:
+    """All candidate layouts as arrays (one per Layout field), already filtered by the rules.
+
+    Sequence parallelism is enumerated on and off for tp > 1 (off only for tp = 1), each
+    `offload` choice for every layout."""
     m = job.model
     divs = _divisors(gpus)
     tps = [t for t in divs if t <= fabric.scaleup_domain]
@@ -87,10 +96,19 @@ def enumerate_layouts(job: TrainingJob, gpus: int, fabric: Fabric,
                                                   "microbatch"))}
     arr["recompute"] = np.tile(np.repeat(rcs, n_z), n_b)
     arr["zero"] = np.tile(zs, n_b * n_r)
-    n = len(idx)
-    arr["sequence_parallel"] = arr["tp"] > 1
+    # sequence parallel on/off where tp > 1, then each offload choice
+    sp_rep = np.where(arr["tp"] > 1, 2, 1)
+    arr = {k: np.repeat(v, sp_rep) for k, v in arr.items()}
+    starts = np.concatenate([[0], np.cumsum(sp_rep)[:-1]])
+    sp_on = np.zeros(len(arr["tp"]), dtype=bool)
+    sp_on[starts] = arr["tp"][starts] > 1  # first copy: SP on (tp > 1), second copy: SP off
+    arr["sequence_parallel"] = sp_on
+    offs = np.array([OFFLOAD_CODE[o] for o in offload])
+    n_o = len(offs)
+    arr = {k: np.repeat(v, n_o) for k, v in arr.items()}
+    arr["offload"] = np.tile(offs, len(arr["tp"]) // n_o)
+    n = len(arr["tp"])
     arr["flash_attention"] = np.ones(n, dtype=bool)
-    arr["offload"] = np.zeros(n, dtype=np.int64)
     ok = np.ones(n, dtype=bool)
     for rule_ok in layout_rules(job_shape(job), arr, gpus, allow_uneven_pp).values():
         ok &= np.asarray(rule_ok, dtype=bool)
@@ -103,7 +121,8 @@ def _layout_at(arr: dict[str, np.ndarray], i: int) -> Layout:
                   microbatch=int(arr["microbatch"][i]),
                   recompute=_RC_NAMES[int(arr["recompute"][i])], zero=int(arr["zero"][i]),
                   sequence_parallel=bool(arr["sequence_parallel"][i]),
-                  flash_attention=bool(arr["flash_attention"][i]))
+                  flash_attention=bool(arr["flash_attention"][i]),
+                  offload=_OFF_NAMES[int(arr["offload"][i])])
 
 
 def evaluate_many(job: TrainingJob, acc: Accelerator, fabric: Fabric,
@@ -168,6 +187,16 @@ def search_layouts(job: TrainingJob, accelerator: Accelerator, gpus: int,
     times, mems = evaluate_many(job, accelerator, fabric, arr, progress)
     hbm = accelerator.require("hbm_bytes")
     fits = mems <= hbm
+    host_bw = fabric.host_link_bytes_per_s or accelerator.host_link_bytes_per_s
+    if fits.sum() < TIGHT_MIN_FEASIBLE and host_bw:
+        # memory is tight: also try moving the optimizer states to the host
+        more = enumerate_layouts(job, gpus, fabric, allow_uneven_pp, recompute, zero,
+                                 offload=("optimizer",))
+        t2, m2 = evaluate_many(job, accelerator, fabric, more, progress)
+        arr = {k: np.concatenate([arr[k], more[k]]) for k in arr}
+        times, mems = np.concatenate([times, t2]), np.concatenate([mems, m2])
+        fits = mems <= hbm
+        n = len(times)
     if not fits.any():
         i = int(np.argmin(mems))
         lay = _layout_at(arr, i)
@@ -190,7 +219,8 @@ def search_layouts(job: TrainingJob, accelerator: Accelerator, gpus: int,
         li = _layout_at(arr, int(i))
         table.append({"tp": li.tp, "pp": li.pp, "dp": li.dp, "cp": li.cp, "ep": li.ep,
                       "vpp": li.vpp, "microbatch": li.microbatch, "recompute": li.recompute,
-                      "zero": li.zero, "step_time_s": float(times[i]),
+                      "zero": li.zero, "sequence_parallel": li.sequence_parallel,
+                      "offload": li.offload, "step_time_s": float(times[i]),
                       "memory_per_gpu_bytes": float(mems[i]),
                       "headroom_bytes": float(hbm - mems[i])})
     return SearchResult(best=best, candidates=n, time_s=time.perf_counter() - t0, pareto=table,

@@ -11,18 +11,23 @@ Step time per device (seconds per optimizer step)::
          + exposed dp                                    grads not hidden by backward
          + optimizer (state bytes / HBM bandwidth) + offload (host-link transfer)
 
-with ``m = global_batch / (dp·microbatch)`` micro-batches. Compute is FLOPs / (peak of the
-precision × GEMM efficiency of the per-device shape, see :mod:`.calibration`) plus a fixed
-per-layer overhead. Communication uses :mod:`.comm`. MFU counts model FLOPs (PaLM App. B,
+with ``m = global_batch / (dp·microbatch)`` micro-batches. A layer's forward takes
+max(GPU time, host launch time) per pass: GPU time = FLOPs / (peak of the precision × GEMM
+efficiency of the per-device shape, see :mod:`.calibration`) + elementwise bytes / HBM bandwidth.
+Communication uses :mod:`.comm`: pipeline p2p with Megatron's scatter/gather (1/t per rank),
+ZeRO-2/3 reduce-scatter per micro-batch, ZeRO-3 gathers for forward, recomputed forward and
+backward, MoE expert gradients over dp·cp/ep. The layout types, shape scalars and rules live in
+:mod:`.layout` and are re-exported here. MFU counts model FLOPs (PaLM App. B,
 6·N + 12·L·H·Q·T per token, no recompute); HFU adds the recomputed FLOPs.
 
 References
 ----------
 * D. Narayanan et al., "Efficient Large-Scale Language Model Training on GPU Clusters Using
-  Megatron-LM", SC'21, arXiv:2104.04473 (bubble (p−1)/(m·v), eq. 3).
+  Megatron-LM", SC'21, arXiv:2104.04473 (bubble (p−1)/(m·v), eq. 3; §4.1 scatter/gather).
 * V. Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models",
   arXiv:2205.05198, 2022 (sequence parallelism, selective recompute).
 * A. Chowdhery et al., "PaLM", arXiv:2204.02311, App. B (MFU).
+* S. Rajbhandari et al., "ZeRO", SC'20, arXiv:1910.02054 (stage 2/3 collectives).
 * H. Liu et al., "Ring Attention with Blockwise Transformers", arXiv:2310.01889 (CP).
 * A. Grattafiori et al., "The Llama 3 Herd of Models", arXiv:2407.21783, §3.3.4: >90 % effective
   training time on 16K H100 GPUs (the default goodput).
@@ -31,7 +36,6 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,208 +43,37 @@ import numpy as np
 from ..errors import InfeasibleError, InputError
 from ..hardware import Accelerator, Fabric, fabric_for
 from ..units import GIB, SECONDS_PER_HOUR
-from ..workload import transformer as tf
 from . import calibration, comm, memory
-
-RECOMPUTE_CODE = {"none": 0, "selective": 1, "full": 2}
-OFFLOAD_CODE = {"none": 0, "optimizer": 1, "optimizer+weights": 2}
-JOBS = ("pretrain", "sft", "lora", "rlhf", "grpo")
-PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
-DEFAULT_GOODPUT_FRAC = 0.90  # Llama 3 paper §3.3.4: >90 % effective training time, 16K H100
-DP_GRAD_BYTES = 2.0  # gradients reduced in 16-bit (Megatron-Core default grad_reduce_in_fp32=False)
-LORA_TARGETS = "all linear layers of attention and MLP"
-FIELDS = ("tp", "pp", "dp", "cp", "ep", "vpp", "microbatch", "recompute", "zero",
-          "sequence_parallel", "flash_attention", "offload")
-BREAKDOWN = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "dp_comm",
-             "bubble", "optimizer", "offload", "rollout")
-MEMORY_PARTS = ("weights", "grads", "optimizer", "frozen_models", "activations", "logits",
-                "cp_buffers", "framework")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Parallel layout of one training job (Megatron-LM vocabulary)."""
-
-    tp: int = 1
-    pp: int = 1
-    dp: int = 1
-    cp: int = 1
-    ep: int = 1
-    vpp: int = 1
-    microbatch: int = 1
-    recompute: str = "selective"
-    zero: int = 1
-    sequence_parallel: bool = True
-    flash_attention: bool = True
-    offload: str = "none"
-
-    def __post_init__(self) -> None:
-        for f in ("tp", "pp", "dp", "cp", "ep", "vpp", "microbatch"):
-            v = getattr(self, f)
-            if not isinstance(v, int | np.integer) or v < 1:
-                raise InputError(f"layout.{f} = {v!r}: must be a positive integer")
-        if self.recompute not in RECOMPUTE_CODE:
-            raise InputError(f"layout.recompute = '{self.recompute}': allowed none, selective, "
-                             "full")
-        if self.zero not in (0, 1, 2, 3):
-            raise InputError(f"layout.zero = {self.zero!r}: allowed 0, 1, 2, 3")
-        if self.offload not in OFFLOAD_CODE:
-            raise InputError(f"layout.offload = '{self.offload}': allowed "
-                             f"{', '.join(OFFLOAD_CODE)}")
-
-    @property
-    def gpus(self) -> int:
-        return self.tp * self.pp * self.dp * self.cp
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """1-element arrays in the encoding :func:`evaluate` reads."""
-        return {"tp": np.array([self.tp]), "pp": np.array([self.pp]), "dp": np.array([self.dp]),
-                "cp": np.array([self.cp]), "ep": np.array([self.ep]),
-                "vpp": np.array([self.vpp]), "microbatch": np.array([self.microbatch]),
-                "recompute": np.array([RECOMPUTE_CODE[self.recompute]]),
-                "zero": np.array([self.zero]),
-                "sequence_parallel": np.array([self.sequence_parallel]),
-                "flash_attention": np.array([self.flash_attention]),
-                "offload": np.array([OFFLOAD_CODE[self.offload]])}
-
-
-@dataclass(frozen=True)
-class TrainingJob:
-    """What is trained: model, tokens [tokens], sequence length [tokens], global batch
-    [sequences], precision, job type, goodput and LoRA rank.
-
-    RL jobs (``rlhf``: PPO with policy, critic, reference and reward models of the policy's
-    size; ``grpo``: policy and reference, no critic) generate ``rollout_tokens`` of each
-    sequence (default half of ``seq_len``) before every update; ``tokens`` counts the trained
-    (prompt + response) tokens."""
-
-    model: tf.ModelSpec
-    tokens: float
-    seq_len: int
-    global_batch: int
-    precision: str = "bf16"
-    job: str = "pretrain"
-    goodput_frac: float | None = None
-    lora_rank: int | None = None
-    rollout_tokens: int | None = None
-
-    def __post_init__(self) -> None:
-        if not self.tokens > 0:
-            raise InputError(f"training.tokens = {self.tokens!r}: must be > 0")
-        if not (isinstance(self.seq_len, int) and self.seq_len > 0):
-            raise InputError(f"training.seq_len = {self.seq_len!r}: must be a positive integer")
-        if not (isinstance(self.global_batch, int) and self.global_batch > 0):
-            raise InputError(f"training.global_batch = {self.global_batch!r}: must be a "
-                             "positive integer (sequences)")
-        if self.precision not in PRECISIONS:
-            raise InputError(f"training.precision = '{self.precision}': allowed "
-                             f"{', '.join(PRECISIONS)}")
-        if self.job not in JOBS:
-            raise InputError(f"training.job = '{self.job}': allowed {', '.join(JOBS)}")
-        if self.rollout_tokens is not None and not 0 < self.rollout_tokens < self.seq_len:
-            raise InputError(f"training.rollout_tokens = {self.rollout_tokens}: must be in "
-                             f"(0, seq_len = {self.seq_len})")
-        if self.goodput_frac is not None and not 0 < self.goodput_frac <= 1:
-            raise InputError(f"training.goodput_frac = {self.goodput_frac}: must be in (0, 1]")
-        if self.job == "lora" and not (self.lora_rank and self.lora_rank > 0):
-            raise InputError("training.lora_rank: a LoRA job needs a positive rank, e.g. 16")
-
-
-@dataclass(frozen=True)
-class TrainingPlan:
-    job: TrainingJob
-    accelerator: Accelerator
-    fabric: Fabric
-    layout: Layout
-    gpus: int
-    step_time_s: float
-    breakdown_s: dict[str, float]
-    memory_bytes: dict[str, float]
-    memory_per_gpu_bytes: float
-    hbm_bytes: float
-    fits: bool
-    mfu: float
-    hfu: float
-    model_flop_per_s_per_gpu: float
-    hardware_flop_per_s_per_gpu: float
-    tokens_per_s: float
-    steps: int
-    training_time_s: float
-    gpu_hours: float
-    model_flop_total: float
-    goodput_frac: float
-    notes: list[str] = field(default_factory=list)
-
-
-# job shape (scalars) --------------------------------------------------------------------------
-
-def job_shape(job: TrainingJob) -> dict[str, float]:
-    """Scalars of the model the vectorised formulas need (parameters per layer etc.)."""
-    m = job.model
-    h, L, V = m.hidden, m.layers, m.vocab
-    parts = tf.param_parts(m)
-    head_mm = V * h
-    layer_mm = (tf.matmul_params_active(m) - head_mm) / L
-    routed = parts.get("experts_routed", 0) / L
-    layer_total = tf.layer_params(m)
-    emb = parts["embedding"] + parts.get("position", 0)
-    ffn_act = m.ffn if not m.is_moe else m.moe_expert_ffn * (m.moe_top_k
-                                                             + (m.moe_shared_experts or 0))
-    lora = 0.0
-    if job.job == "lora":
-        r = job.lora_rank
-        q, kv = m.heads * m.d_head, m.n_kv_heads * m.d_head
-        mats = [(h, q), (h, kv), (h, kv), (q, h)]
-        inner = m.ffn if not m.is_moe else m.moe_expert_ffn
-        mats += [(h, inner)] * (tf.FFN_MATRICES[m.ffn_type] - 1) + [(inner, h)]
-        lora = float(r * sum(a + b for a, b in mats))
-    return {"L": L, "h": h, "a": m.heads, "n_kv": m.n_kv_heads,
-            "kvd": m.n_kv_heads * m.d_head, "V": V,
-            "flop_per_tok": tf.training_flop_per_token(m, job.seq_len),
-            "s": job.seq_len, "B": job.global_batch, "layer_mm": layer_mm,
-            "att_per_tok": 2.0 * m.heads * (m.d_qk + m.d_v) * job.seq_len,
-            "layer_total": layer_total, "routed": routed, "emb": emb,
-            "head": 0.0 if m.tied_embeddings else head_mm, "tied": m.tied_embeddings,
-            "ffn_act": ffn_act, "ffn_mats": tf.FFN_MATRICES[m.ffn_type],
-            "moe_frac": m.moe_layers / L, "top_k": m.moe_top_k or 0, "lora": lora,
-            "passes": 2.0 if job.job == "lora" else 3.0,
-            "update_models": 2.0 if job.job == "rlhf" else 1.0,
-            "frozen_fwd": {"rlhf": 2.0, "grpo": 1.0}.get(job.job, 0.0),
-            "gen_tokens": (float(job.rollout_tokens or job.seq_len // 2)
-                           if job.job in ("rlhf", "grpo") else 0.0),
-            "n_active_mm": float(tf.matmul_params_active(m)),
-            "w_total_bytes": float(tf.params_total(m)) * memory.WEIGHT_BYTES,
-            "kv_per_tok": tf.kv_cache_bytes_per_token(m, "bf16")}
-
-
-def layout_rules(shape: dict[str, float], a: dict[str, np.ndarray], gpus: int,
-                 uneven_pp: bool = False) -> dict[str, Any]:
-    """Each validity rule as a boolean array (True = satisfied), keyed by the rule text."""
-    tp, pp, dp, cp, ep, vpp, mb = (a[k] for k in ("tp", "pp", "dp", "cp", "ep", "vpp",
-                                                  "microbatch"))
-    n_kv = shape["n_kv"]
-    rules = {
-        f"tp·pp·dp·cp must equal the GPU count {gpus}": tp * pp * dp * cp == gpus,
-        f"tp must divide heads ({int(shape['a'])})": shape["a"] % tp == 0,
-        f"pp·vpp must divide layers ({int(shape['L'])}); pass --allow-uneven-pp to accept "
-        "an uneven split": (shape["L"] % (pp * vpp) == 0) | uneven_pp,
-        "ep must divide dp·cp": (dp * cp) % ep == 0,
-        f"dp·microbatch must divide the global batch ({int(shape['B'])})":
-            shape["B"] % (dp * mb) == 0,
-        f"cp must divide the sequence length ({int(shape['s'])})": shape["s"] % cp == 0,
-        "vpp > 1 needs pp > 1": (vpp == 1) | (pp > 1),
-    }
-    rules[f"tp must divide kv_heads ({int(n_kv)}) or be a multiple of it"] = (
-        (n_kv % tp == 0) | (tp % n_kv == 0))
-    return rules
-
+from .layout import (  # noqa: F401  (re-exported: the public API lives here)
+    BREAKDOWN,
+    DEFAULT_GOODPUT_FRAC,
+    DP_GRAD_BYTES,
+    FIELDS,
+    JOBS,
+    LORA_TARGETS,
+    MEMORY_PARTS,
+    OFFLOAD_CODE,
+    PRECISIONS,
+    RECOMPUTE_CODE,
+    Layout,
+    TrainingJob,
+    TrainingPlan,
+    job_shape,
+    layout_rules,
+)
 
 # the vectorised model ---------------------------------------------------------------------------
 
 def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np.ndarray],
              consts: dict[str, float] | None = None, shape: dict[str, float] | None = None,
-             dp_overlap_frac: float | None = None) -> dict[str, Any]:
+             dp_overlap_frac: float | None = None, grad_bytes: float | None = None
+             ) -> dict[str, Any]:
     """Step time, breakdown and memory for arrays of layouts (see module docstring).
+
+    `dp_overlap_frac` (default ``calibration.DP_OVERLAP_FRAC``) and `grad_bytes` (gradient
+    bytes held per trainable parameter, default ``memory.GRAD_BYTES`` = 4, Megatron fp32 main
+    grads; 6 for DeepSpeed's BF16 optimizer, which keeps the bf16 ``.grad`` and an fp32
+    accumulation buffer) describe the framework generation.
 
     Returns arrays keyed ``step_time_s``, ``breakdown_s`` (dict of arrays), ``memory_bytes``
     (dict of arrays), ``memory_per_gpu_bytes``, ``model_flop_per_step``,
@@ -272,12 +105,22 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # proportional to the activations a layer produces, at HBM bandwidth
     per_layer, none_layer = memory.layer_activation_bytes(
         s, mb, h, sh["a"], sh["kvd"], sh["ffn_act"], sh["ffn_mats"], tp, sp, rc, fa, cp)
-    t_elem = c["elem_traffic"] * none_layer / acc.require("hbm_bytes_per_s")
-    t_layer_fixed = n_ls * (c["layer_overhead_s"] + t_elem)
-    t_fwd = (f_mm + f_att + f_log) / rate + t_layer_fixed
+    hbm_bw = acc.require("hbm_bytes_per_s")
+    t_elem = c["elem_traffic"] * none_layer / hbm_bw
+    # selective recompute redoes the attention core: its two batched GEMMs (f_att) and the
+    # softmax/dropout traffic over the 5·a·s²·b score bytes (none without FlashAttention's
+    # fused kernel, which is part of f_att)
+    scores = np.where(fa, 0.0, 5.0 * sh["a"] * (s / cp) * s * mb / tp)
+    t_sel = f_att / rate + n_ls * c["elem_traffic"] * scores / hbm_bw
+    # one layer's forward on the GPU; the host launches its kernels asynchronously, so a layer
+    # takes the longer of GPU time and host launch time (launch-bound small layers; adding the
+    # two was the first model, see docs/training.md)
+    t_gpu_layer = (f_mm + f_att) / n_ls / rate + t_elem
+    t_layer = np.maximum(t_gpu_layer, c["layer_overhead_s"])
+    t_fwd = f_log / rate + n_ls * t_layer
     compute_mb = passes * t_fwd
-    recompute_mb = np.where(rc == 2, (f_mm + f_att) / rate + t_layer_fixed,
-                            np.where(rc == 1, f_att / rate, 0.0))
+    recompute_mb = np.where(rc == 2, n_ls * t_layer,
+                            np.where(rc == 1, t_sel, 0.0))
     flop_mb = passes * (f_mm + f_att + f_log)
     reflop_mb = np.where(rc == 2, f_mm + f_att, np.where(rc == 1, f_att, 0.0))
 
@@ -294,10 +137,15 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     bw, al = comm.tier(fabric, ep, tp)
     a2a = comm.all_to_all_s(tok * sh["top_k"] * h * act_b / tp, ep, bw, al)
     ep_mb = n_ls * sh["moe_frac"] * 2.0 * (passes - 1.0 + np.where(rc == 2, 1.0, 0.0)) * a2a
-    # pipeline: p2p of the boundary activation forward and its gradient backward, per chunk
+    # pipeline: p2p of the boundary activation forward and its gradient backward, per chunk.
+    # Each of the tp ranks sends 1/tp of the boundary over its own link (sequence parallel, or
+    # Megatron's scatter/gather optimisation, Narayanan et al. 2021 §4.1); without sequence
+    # parallelism the receiver all-gathers the pieces over the tensor-parallel group.
     bw, al = comm.tier(fabric, pp, tp * cp * dp)
-    boundary = tok * h * act_b / np.where(sp, tp, 1.0)
-    pp_mb = np.where(pp > 1, 2.0 * vpp * comm.p2p_s(boundary, bw, al), 0.0)
+    boundary = tok * h * act_b
+    bw_t, al_t = comm.tier(fabric, tp, 1)
+    regather = np.where(sp, 0.0, comm.all_gather_s(boundary, tp, bw_t, al_t))
+    pp_mb = np.where(pp > 1, 2.0 * vpp * (comm.p2p_s(boundary / tp, bw, al) + regather), 0.0)
 
     # RL: a critic trains like the policy (u = 2 for PPO), frozen reference/reward models run
     # one forward pass each over the batch
@@ -308,6 +156,8 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     flop_mb = u * flop_mb + sh["frozen_fwd"] * (f_mm + f_att + f_log)
     reflop_mb = u * reflop_mb
     t_mb = compute_mb + recompute_mb + tp_mb + cp_mb + ep_mb + pp_mb
+    # 1F1B: the heaviest stage (the last, with the LM head) sets the pace of the fill/drain
+    # too (amortising the head over the stages was tried: the fit subset got worse, see docs)
     bubble = (pp - 1.0) / vpp * t_mb
 
     # parameters held by one device (largest stage) and trainable ones
@@ -317,28 +167,45 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     params_dev = np.where(pp > 1, np.maximum(first, last), first + sh["head"] / tp)
     trainable = np.where(sh["lora"] > 0, n_ls * sh["lora"] / tp, params_dev)
     shard = dp * cp
+    g_bytes = memory.GRAD_BYTES if grad_bytes is None else grad_bytes
+    grad_reduce_bytes = DP_GRAD_BYTES
 
-    # data parallel: gradients once per step (all-reduce; reduce-scatter under ZeRO-3), hidden
-    # behind the last micro-batch's backward except the last bucket (one layer's share); under
-    # ZeRO-3 the weights are also all-gathered for the forward and the backward of every
-    # micro-batch, hidden behind that micro-batch's compute except one layer's share
+    # data parallel. Gradients of dense parameters are reduced over dp·cp ranks, those of
+    # routed experts over the dp·cp/ep ranks that hold the same experts. ZeRO 0/1 reduce once
+    # per step (all-reduce; Megatron accumulates full fp32 main grads); ZeRO 2/3 keep only a
+    # gradient shard, so they reduce-scatter after every micro-batch's backward (DeepSpeed
+    # stage 2/3). ZeRO-3 also all-gathers every layer's weights for the forward, the
+    # recomputed forward (full recompute) and the backward of every micro-batch. A collective
+    # is hidden behind the backward (gradients) or the compute (gathers) of its micro-batch up
+    # to `dp_overlap_frac`, except one layer's share (the last bucket / first FSDP unit).
     # Collectives run per layer (one bucket / one FSDP unit each), so the α term counts n_ls
     # times: n_ls · cost(S / n_ls).
     bw, al = comm.tier(fabric, shard, tp)
-    grad_bytes = trainable * DP_GRAD_BYTES / n_ls
-    grad_s = u * n_ls * np.where(zero >= 3, comm.reduce_scatter_s(grad_bytes, shard, bw, al),
-                                 comm.all_reduce_s(grad_bytes, shard, bw, al))
+    expert_dev = np.where(sh["lora"] > 0, 0.0, n_ls * sh["routed"] / (ep * tp))
+    dense_tr = trainable - expert_dev
+    e_shard = np.maximum(shard / ep, 1.0)
+    bw_e, al_e = comm.tier(fabric, e_shard, tp * ep)
+    gb = grad_reduce_bytes / n_ls
+    grad_rs = (comm.reduce_scatter_s(dense_tr * gb, shard, bw, al)
+               + comm.reduce_scatter_s(expert_dev * gb, e_shard, bw_e, al_e))
+    grad_ar = (comm.all_reduce_s(dense_tr * gb, shard, bw, al)
+               + comm.all_reduce_s(expert_dev * gb, e_shard, bw_e, al_e))
+    grad_s = u * n_ls * np.where(zero >= 2, grad_rs, grad_ar)
     ov = c["dp_overlap_frac"] if dp_overlap_frac is None else dp_overlap_frac
-    bwd_last = (passes - 1.0) / passes * compute_mb
-    grad_exposed = np.maximum(grad_s / n_ls, grad_s - ov * bwd_last)
-    gather_mb = u * n_ls * np.where(zero >= 3, 2.0 * comm.all_gather_s(
-        params_dev * memory.WEIGHT_BYTES / n_ls, shard, bw, al), 0.0)
+    bwd_mb = (passes - 1.0) / passes * compute_mb
+    grad_hidden = np.maximum(grad_s / n_ls, grad_s - ov * bwd_mb)
+    grad_exposed = np.where(zero >= 2, m * grad_hidden, grad_hidden)
+    n_gather = 2.0 + np.where(rc == 2, 1.0, 0.0)
+    w_gb = memory.WEIGHT_BYTES / n_ls
+    gather_mb = u * n_ls * np.where(zero >= 3, n_gather * (
+        comm.all_gather_s((params_dev - expert_dev) * w_gb, shard, bw, al)
+        + comm.all_gather_s(expert_dev * w_gb, e_shard, bw_e, al_e)), 0.0)
     gather_exposed = m * np.maximum(gather_mb / n_ls, gather_mb - ov * compute_mb)
     dp_exposed = np.where(shard > 1, grad_exposed + gather_exposed, 0.0)
 
     # optimizer step (memory-bound) or host offload
-    local = trainable / np.where(zero >= 1, shard, 1.0)
-    hbm_bw = acc.require("hbm_bytes_per_s")
+    local = (dense_tr / np.where(zero >= 1, shard, 1.0)
+             + expert_dev / np.where(zero >= 1, e_shard, 1.0))
     opt = u * local * calibration.OPTIMIZER_STEP_BYTES_PER_PARAM / hbm_bw
     host_bw = fabric.host_link_bytes_per_s or acc.host_link_bytes_per_s or 0.0
     if np.any(off > 0) and not host_bw:
@@ -368,7 +235,12 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     step = sum(bd.values())
 
     # memory
-    w, g, o = memory.state_bytes(params_dev, zero, shard, trainable, off > 0)
+    # ZeRO shards dense states over dp·cp, expert states over the dp·cp/ep expert replicas
+    w, g, o = memory.state_bytes(params_dev - expert_dev, zero, shard, trainable - expert_dev,
+                                 off > 0, grad_bytes=g_bytes)
+    we, ge, oe = memory.state_bytes(expert_dev, zero, e_shard, expert_dev, off > 0,
+                                    grad_bytes=g_bytes)
+    w, g, o = w + we, g + ge, o + oe
     w = np.where(off > 1, 0.0, w)
     # ZeRO-3 materialises gathered weights of the current and the prefetched layer, and one
     # layer's unsharded gradients before the reduce-scatter
@@ -433,6 +305,12 @@ def build_plan(job: TrainingJob, acc: Accelerator, fabric: Fabric, layout: Layou
     tokens_step = job.global_batch * job.seq_len
     model_step, hw_step = pick(out["model_flop_per_step"]), pick(out["hardware_flop_per_step"])
     steps = math.ceil(job.tokens / tokens_step)
+    notes = list(notes or [])
+    if job.job in ("rlhf", "grpo"):
+        notes.append(f"{job.job} rollout: decode roofline at {calibration.DECODE_HBM_EFF:.0%} of "
+                     "HBM bandwidth, not calibrated (no published RL step times)")
+    if layout.offload != "none":
+        notes.append(f"offload {layout.offload}: host-link transfer costed, not overlapped")
     goodput = job.goodput_frac if job.goodput_frac is not None else DEFAULT_GOODPUT_FRAC
     time_s = steps * step / goodput
     return TrainingPlan(
@@ -442,7 +320,7 @@ def build_plan(job: TrainingJob, acc: Accelerator, fabric: Fabric, layout: Layou
         hfu=hw_step / (step * gpus * peak), model_flop_per_s_per_gpu=model_step / step / gpus,
         hardware_flop_per_s_per_gpu=hw_step / step / gpus, tokens_per_s=tokens_step / step,
         steps=steps, training_time_s=time_s, gpu_hours=gpus * time_s / SECONDS_PER_HOUR,
-        model_flop_total=model_step * steps, goodput_frac=goodput, notes=list(notes or []))
+        model_flop_total=model_step * steps, goodput_frac=goodput, notes=notes)
 
 
 def oom_message(plan: TrainingPlan) -> str:
@@ -466,7 +344,8 @@ def oom_message(plan: TrainingPlan) -> str:
 def plan_training(job: TrainingJob, accelerator: Accelerator, layout: Layout,
                   fabric: Fabric | None = None, gpus: int | None = None,
                   allow_oom: bool = False, dp_overlap_frac: float | None = None,
-                  allow_uneven_pp: bool = False) -> TrainingPlan:
+                  allow_uneven_pp: bool = False, grad_bytes: float | None = None
+                  ) -> TrainingPlan:
     """Plan one layout. Raises InputError for an invalid layout and InfeasibleError when it
     does not fit in memory (unless `allow_oom`). With `allow_uneven_pp` a pipeline whose
     stages do not split the layers evenly is accepted and costed on its heaviest stage."""
@@ -477,7 +356,8 @@ def plan_training(job: TrainingJob, accelerator: Accelerator, layout: Layout,
     if job.model.layers % (layout.pp * layout.vpp):
         notes.append(f"uneven pipeline: {job.model.layers} layers over pp·vpp = "
                      f"{layout.pp * layout.vpp} stages; costed on the heaviest stage")
-    out = evaluate(job, accelerator, fabric, layout.arrays(), dp_overlap_frac=dp_overlap_frac)
+    out = evaluate(job, accelerator, fabric, layout.arrays(), dp_overlap_frac=dp_overlap_frac,
+                   grad_bytes=grad_bytes)
     plan = build_plan(job, accelerator, fabric, layout, gpus, out, notes=notes)
     if not plan.fits and not allow_oom:
         raise InfeasibleError(oom_message(plan))

@@ -1,0 +1,211 @@
+"""Training job, layout and plan types, the model's shape scalars and the layout rules.
+
+Split out of :mod:`wattlas.perf.training` (which re-exports every name here): ``Layout`` (the
+Megatron-LM parallel layout), ``TrainingJob`` (what is trained), ``TrainingPlan`` (the result),
+:func:`job_shape` (the scalars the vectorised step-time model reads) and :func:`layout_rules`
+(each validity rule as a boolean array, shared by single plans and the layout search).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..hardware import Accelerator, Fabric
+from ..workload import transformer as tf
+from . import memory
+
+RECOMPUTE_CODE = {"none": 0, "selective": 1, "full": 2}
+OFFLOAD_CODE = {"none": 0, "optimizer": 1, "optimizer+weights": 2}
+JOBS = ("pretrain", "sft", "lora", "rlhf", "grpo")
+PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
+DEFAULT_GOODPUT_FRAC = 0.90  # Llama 3 paper §3.3.4: >90 % effective training time, 16K H100
+DP_GRAD_BYTES = 2.0  # gradients reduced in 16-bit (Megatron-Core default grad_reduce_in_fp32=False)
+LORA_TARGETS = "all linear layers of attention and MLP"
+FIELDS = ("tp", "pp", "dp", "cp", "ep", "vpp", "microbatch", "recompute", "zero",
+          "sequence_parallel", "flash_attention", "offload")
+BREAKDOWN = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "dp_comm",
+             "bubble", "optimizer", "offload", "rollout")
+MEMORY_PARTS = ("weights", "grads", "optimizer", "frozen_models", "activations", "logits",
+                "cp_buffers", "framework")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Parallel layout of one training job (Megatron-LM vocabulary)."""
+
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    cp: int = 1
+    ep: int = 1
+    vpp: int = 1
+    microbatch: int = 1
+    recompute: str = "selective"
+    zero: int = 1
+    sequence_parallel: bool = True
+    flash_attention: bool = True
+    offload: str = "none"
+
+    def __post_init__(self) -> None:
+        for f in ("tp", "pp", "dp", "cp", "ep", "vpp", "microbatch"):
+            v = getattr(self, f)
+            if not isinstance(v, int | np.integer) or v < 1:
+                raise InputError(f"layout.{f} = {v!r}: must be a positive integer")
+        if self.recompute not in RECOMPUTE_CODE:
+            raise InputError(f"layout.recompute = '{self.recompute}': allowed none, selective, "
+                             "full")
+        if self.zero not in (0, 1, 2, 3):
+            raise InputError(f"layout.zero = {self.zero!r}: allowed 0, 1, 2, 3")
+        if self.offload not in OFFLOAD_CODE:
+            raise InputError(f"layout.offload = '{self.offload}': allowed "
+                             f"{', '.join(OFFLOAD_CODE)}")
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp * self.dp * self.cp
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """1-element arrays in the encoding :func:`evaluate` reads."""
+        return {"tp": np.array([self.tp]), "pp": np.array([self.pp]), "dp": np.array([self.dp]),
+                "cp": np.array([self.cp]), "ep": np.array([self.ep]),
+                "vpp": np.array([self.vpp]), "microbatch": np.array([self.microbatch]),
+                "recompute": np.array([RECOMPUTE_CODE[self.recompute]]),
+                "zero": np.array([self.zero]),
+                "sequence_parallel": np.array([self.sequence_parallel]),
+                "flash_attention": np.array([self.flash_attention]),
+                "offload": np.array([OFFLOAD_CODE[self.offload]])}
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """What is trained: model, tokens [tokens], sequence length [tokens], global batch
+    [sequences], precision, job type, goodput and LoRA rank.
+
+    RL jobs (``rlhf``: PPO with policy, critic, reference and reward models of the policy's
+    size; ``grpo``: policy and reference, no critic) generate ``rollout_tokens`` of each
+    sequence (default half of ``seq_len``) before every update; ``tokens`` counts the trained
+    (prompt + response) tokens."""
+
+    model: tf.ModelSpec
+    tokens: float
+    seq_len: int
+    global_batch: int
+    precision: str = "bf16"
+    job: str = "pretrain"
+    goodput_frac: float | None = None
+    lora_rank: int | None = None
+    rollout_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.tokens > 0:
+            raise InputError(f"training.tokens = {self.tokens!r}: must be > 0")
+        if not (isinstance(self.seq_len, int) and self.seq_len > 0):
+            raise InputError(f"training.seq_len = {self.seq_len!r}: must be a positive integer")
+        if not (isinstance(self.global_batch, int) and self.global_batch > 0):
+            raise InputError(f"training.global_batch = {self.global_batch!r}: must be a "
+                             "positive integer (sequences)")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"training.precision = '{self.precision}': allowed "
+                             f"{', '.join(PRECISIONS)}")
+        if self.job not in JOBS:
+            raise InputError(f"training.job = '{self.job}': allowed {', '.join(JOBS)}")
+        if self.rollout_tokens is not None and not 0 < self.rollout_tokens < self.seq_len:
+            raise InputError(f"training.rollout_tokens = {self.rollout_tokens}: must be in "
+                             f"(0, seq_len = {self.seq_len})")
+        if self.goodput_frac is not None and not 0 < self.goodput_frac <= 1:
+            raise InputError(f"training.goodput_frac = {self.goodput_frac}: must be in (0, 1]")
+        if self.job == "lora" and not (self.lora_rank and self.lora_rank > 0):
+            raise InputError("training.lora_rank: a LoRA job needs a positive rank, e.g. 16")
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    job: TrainingJob
+    accelerator: Accelerator
+    fabric: Fabric
+    layout: Layout
+    gpus: int
+    step_time_s: float
+    breakdown_s: dict[str, float]
+    memory_bytes: dict[str, float]
+    memory_per_gpu_bytes: float
+    hbm_bytes: float
+    fits: bool
+    mfu: float
+    hfu: float
+    model_flop_per_s_per_gpu: float
+    hardware_flop_per_s_per_gpu: float
+    tokens_per_s: float
+    steps: int
+    training_time_s: float
+    gpu_hours: float
+    model_flop_total: float
+    goodput_frac: float
+    notes: list[str] = field(default_factory=list)
+
+
+# job shape (scalars) --------------------------------------------------------------------------
+
+def job_shape(job: TrainingJob) -> dict[str, float]:
+    """Scalars of the model the vectorised formulas need (parameters per layer etc.)."""
+    m = job.model
+    h, L, V = m.hidden, m.layers, m.vocab
+    parts = tf.param_parts(m)
+    head_mm = V * h
+    layer_mm = (tf.matmul_params_active(m) - head_mm) / L
+    routed = parts.get("experts_routed", 0) / L
+    layer_total = tf.layer_params(m)
+    emb = parts["embedding"] + parts.get("position", 0)
+    ffn_act = m.ffn if not m.is_moe else m.moe_expert_ffn * (m.moe_top_k
+                                                             + (m.moe_shared_experts or 0))
+    lora = 0.0
+    if job.job == "lora":
+        r = job.lora_rank
+        q, kv = m.heads * m.d_head, m.n_kv_heads * m.d_head
+        mats = [(h, q), (h, kv), (h, kv), (q, h)]
+        inner = m.ffn if not m.is_moe else m.moe_expert_ffn
+        mats += [(h, inner)] * (tf.FFN_MATRICES[m.ffn_type] - 1) + [(inner, h)]
+        lora = float(r * sum(a + b for a, b in mats))
+    return {"L": L, "h": h, "a": m.heads, "n_kv": m.n_kv_heads,
+            "kvd": m.n_kv_heads * m.d_head, "V": V,
+            "flop_per_tok": tf.training_flop_per_token(m, job.seq_len),
+            "s": job.seq_len, "B": job.global_batch, "layer_mm": layer_mm,
+            "att_per_tok": 2.0 * m.heads * (m.d_qk + m.d_v) * job.seq_len,
+            "layer_total": layer_total, "routed": routed, "emb": emb,
+            "head": 0.0 if m.tied_embeddings else head_mm, "tied": m.tied_embeddings,
+            "ffn_act": ffn_act, "ffn_mats": tf.FFN_MATRICES[m.ffn_type],
+            "moe_frac": m.moe_layers / L, "top_k": m.moe_top_k or 0, "lora": lora,
+            "passes": 2.0 if job.job == "lora" else 3.0,
+            "update_models": 2.0 if job.job == "rlhf" else 1.0,
+            "frozen_fwd": {"rlhf": 2.0, "grpo": 1.0}.get(job.job, 0.0),
+            "gen_tokens": (float(job.rollout_tokens or job.seq_len // 2)
+                           if job.job in ("rlhf", "grpo") else 0.0),
+            "n_active_mm": float(tf.matmul_params_active(m)),
+            "w_total_bytes": float(tf.params_total(m)) * memory.WEIGHT_BYTES,
+            "kv_per_tok": tf.kv_cache_bytes_per_token(m, "bf16")}
+
+
+def layout_rules(shape: dict[str, float], a: dict[str, np.ndarray], gpus: int,
+                 uneven_pp: bool = False) -> dict[str, Any]:
+    """Each validity rule as a boolean array (True = satisfied), keyed by the rule text."""
+    tp, pp, dp, cp, ep, vpp, mb = (a[k] for k in ("tp", "pp", "dp", "cp", "ep", "vpp",
+                                                  "microbatch"))
+    n_kv = shape["n_kv"]
+    rules = {
+        f"tp·pp·dp·cp must equal the GPU count {gpus}": tp * pp * dp * cp == gpus,
+        f"tp must divide heads ({int(shape['a'])})": shape["a"] % tp == 0,
+        f"pp·vpp must divide layers ({int(shape['L'])}); pass --allow-uneven-pp to accept "
+        "an uneven split": (shape["L"] % (pp * vpp) == 0) | uneven_pp,
+        "ep must divide dp·cp": (dp * cp) % ep == 0,
+        f"dp·microbatch must divide the global batch ({int(shape['B'])})":
+            shape["B"] % (dp * mb) == 0,
+        f"cp must divide the sequence length ({int(shape['s'])})": shape["s"] % cp == 0,
+        "vpp > 1 needs pp > 1": (vpp == 1) | (pp > 1),
+    }
+    rules[f"tp must divide kv_heads ({int(n_kv)}) or be a multiple of it"] = (
+        (n_kv % tp == 0) | (tp % n_kv == 0))
+    return rules
