@@ -59,3 +59,13 @@ def test_inline_model_and_unknown_model_id():
 def test_missing_file():
     with pytest.raises(ScenarioError, match="scenario file 'nope.yaml' does not exist"):
         scenario.load("nope.yaml")
+
+
+def test_set_indexes_lists():
+    data = {"site": {"candidates": ["us-va", "is"]}}
+    scenario.apply_override(data, "site.candidates.1=de-fra")
+    assert data["site"]["candidates"] == ["us-va", "de-fra"]
+    with pytest.raises(ScenarioError, match="'5' is not an index of a list of 2 items"):
+        scenario.apply_override(data, "site.candidates.5=x")
+    with pytest.raises(ScenarioError, match="'region' is not a section"):
+        scenario.apply_override({"site": {"region": "is"}}, "site.region.x=1")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ScenarioError
+from .routing.spec import RoutingSpec
 
 Precision = Literal["bf16", "fp16", "fp8", "fp4", "int8", "int4"]
 Recompute = Literal["none", "selective", "full"]
@@ -158,7 +159,7 @@ class Scenario(Section):
     serving: Serving | None = None
     energy: Energy | None = None
     site: Site | None = None
-    routing: dict[str, Any] | None = None
+    routing: RoutingSpec | None = None
 
 
 def _format_error(err: ValidationError) -> str:
@@ -208,21 +209,34 @@ def parse_value(text: str) -> Any:
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:
-    """Apply one ``a.b=c`` override (value parsed as YAML) in place."""
+    """Apply one ``a.b=c`` override (value parsed as YAML) in place; a numeric key indexes a
+    list (``routing.sites.0.replicas=4``)."""
     if "=" not in assignment:
         raise ScenarioError(f"--set '{assignment}': expected key.path=value")
     path, raw = assignment.split("=", 1)
     keys = [k for k in path.strip().split(".") if k]
     if not keys:
         raise ScenarioError(f"--set '{assignment}': empty key path")
-    node = data
-    for k in keys[:-1]:
+    node: Any = data
+    for depth, k in enumerate(keys):
+        last = depth == len(keys) - 1
+        if isinstance(node, list):
+            if not k.isdigit() or int(k) >= len(node):
+                raise ScenarioError(f"--set '{assignment}': '{k}' is not an index of a list of "
+                                    f"{len(node)} items")
+            if last:
+                node[int(k)] = parse_value(raw)
+                return
+            node = node[int(k)]
+            continue
+        if not isinstance(node, dict):
+            raise ScenarioError(f"--set '{assignment}': '{keys[depth - 1]}' is not a section")
+        if last:
+            node[k] = parse_value(raw)
+            return
         if node.get(k) is None:
             node[k] = {}
-        if not isinstance(node[k], dict):
-            raise ScenarioError(f"--set '{assignment}': '{k}' is not a section")
         node = node[k]
-    node[keys[-1]] = parse_value(raw)
 
 
 def load_data(path: str | Path | None, overrides: list[str] | None = None) -> dict[str, Any]:
