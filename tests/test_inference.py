@@ -221,3 +221,126 @@ def test_max_batch_under_slo_reported():
     assert p.max_batch_slo is not None and p.batch <= p.max_batch_slo <= p.max_batch
     over = plan_serving(cfg, 1024, 256, batch=p.max_batch_slo + 1, slo={"tpot_s": 0.03})
     assert over.tpot_s > 0.03 and over.notes
+
+
+# queueing, TTFT under load, energy boundaries (second pass) ------------------------------------
+
+def test_queue_wait_mm1_limit():
+    """Allen–Cunneen with c = 1 and c_a² = c_s² = 1 is exact M/M/1: W_q = ρ/(μ − λ)."""
+    from wattlas.perf.serving_plan import erlang_c, queue_wait_s
+
+    lam, s = 3.0, 0.25  # μ = 4 /s, ρ = 0.75
+    assert erlang_c(1, lam * s) == pytest.approx(0.75)
+    assert queue_wait_s(lam, s, 1, 1.0, 1.0) == pytest.approx(0.75 / (4.0 - 3.0))
+    # M/D/1 (Pollaczek–Khinchine): half the M/M/1 wait
+    assert queue_wait_s(lam, s, 1, 1.0, 0.0) == pytest.approx(0.375)
+    # M/M/2 at a = 1: C = 1/3, W = C/(2μ − λ) (Erlang C closed form)
+    assert queue_wait_s(1.0, 1.0, 2) == pytest.approx((1 / 3) / (2.0 - 1.0))
+    assert queue_wait_s(4.0, s) == float("inf")
+    assert queue_wait_s(0.0, s) == 0.0
+    with pytest.raises(InputError, match="service time"):
+        queue_wait_s(1.0, 0.0)
+
+
+@given(st.floats(0.05, 0.95))
+@settings(max_examples=30, deadline=None)
+def test_mm1_p99_matches_exponential_tail(rho):
+    """M/M/1: P(W > t) = ρ·exp(−(μ − λ)t) ⇒ the q-quantile of the wait is ln(ρ/(1−q))/(μ−λ)."""
+    from wattlas.perf.serving_plan import queue_wait_s, wait_quantile_s
+
+    mu = 10.0
+    w = queue_wait_s(rho * mu, 1.0 / mu, 1, 1.0, 1.0)
+    expect = max(np.log(rho / 0.01), 0.0) / (mu - rho * mu)
+    assert wait_quantile_s(w, rho, 0.99) == pytest.approx(expect, abs=1e-12)
+
+
+def test_ttft_with_queueing_grows_with_load():
+    cfg = ServingConfig(L8, H100, precision="fp8")
+    cap = plan_serving(cfg, 512, 256).capacity_requests_per_s
+    plans = [plan_serving(cfg, 512, 256, rate_per_s=f * cap) for f in (0.1, 0.5, 0.8, 0.95)]
+    assert all(p.replicas == 1 for p in plans)
+    ttft = [p.ttft_s for p in plans]
+    wait = [p.queue_wait_s for p in plans]
+    assert ttft == sorted(ttft) and wait == sorted(wait) and wait[-1] > 5 * wait[1]
+    assert [p.utilization_frac for p in plans] == pytest.approx([0.1, 0.5, 0.8, 0.95])
+    for p in plans:  # TTFT = wait + own prefill + first step; p99 ≥ mean
+        assert p.ttft_s > p.queue_wait_s + p.prefill_s
+        assert p.ttft_p99_s >= p.ttft_s
+
+
+def test_ttft_slo_adds_replicas_when_queueing_breaks_it():
+    cfg = ServingConfig(L8, H100, precision="fp8")
+    cap = plan_serving(cfg, 512, 256).capacity_requests_per_s
+    loose = plan_serving(cfg, 512, 256, rate_per_s=0.95 * cap)
+    tight = plan_serving(cfg, 512, 256, rate_per_s=0.95 * cap,
+                         slo={"ttft_s": loose.ttft_s * 0.5})
+    assert tight.replicas > loose.replicas and tight.ttft_s <= loose.ttft_s * 0.5
+
+
+def test_max_throughput_ttft_is_steady_state_not_whole_batch_prefill():
+    cfg = ServingConfig(L70, H100, tp=4, precision="fp8")
+    mt = plan_serving(cfg, 1024, 256)
+    whole = float(inf.prefill_time_s(cfg, 1024, mt.batch))
+    assert mt.ttft_s < 0.1 * whole
+    assert mt.ttft_s > float(inf.prefill_time_s(cfg, 1024, 1))
+
+
+def test_energy_boundaries_ordered_and_from_energy_module():
+    from wattlas import energy
+
+    cfg = ServingConfig(L8, H100, precision="fp8")
+    p = plan_serving(cfg, 512, 256, batch=32, pue=1.3)
+    assert p.energy_per_token_j < p.energy_per_token_node_j < p.energy_per_token_facility_j
+    rep = p.energy
+    assert rep.pue == pytest.approx(1.3)
+    assert rep.facility_power_w == pytest.approx(rep.it_power_w * 1.3)
+    # the GPU power is energy.device_power_w at the step's activity (one power model)
+    parts = inf.mixed_parts(cfg, 32, 512, 256)
+    a = inf.activity_frac(parts, cfg)
+    assert p.power_w == pytest.approx(float(energy.device_power_w(H100, a)))
+    tdp = plan_serving(cfg, 512, 256, batch=32,
+                       energy_inputs=energy.EnergyInputs(power_basis="tdp"))
+    assert tdp.power_w == pytest.approx(700.0) and tdp.energy_per_token_j > p.energy_per_token_j
+
+
+def test_activity_mapping_limits():
+    cfg = ServingConfig(L8, H100)
+    one = np.array(1.0)
+    compute = {"compute_s": one, "memory_s": 0.5 * one, "time_s": one}
+    memory = {"compute_s": 0.0 * one, "memory_s": one, "time_s": one}
+    idle = {"compute_s": 0.0 * one, "memory_s": 0.0 * one, "time_s": one}
+    assert float(inf.activity_frac(compute, cfg)) == pytest.approx(1.0)
+    assert float(inf.activity_frac(idle, cfg)) == pytest.approx(inf.BUSY_FLOOR_FRAC)
+    assert float(inf.activity_frac(memory, cfg)) == pytest.approx(
+        inf.BUSY_FLOOR_FRAC + (1 - inf.BUSY_FLOOR_FRAC) * inf.MEM_ACTIVITY_WEIGHT)
+
+
+def test_engines_are_a_catalog():
+    from wattlas import catalog
+
+    assert "engines" in catalog.CATALOGS
+    assert set(inf.engine_ids()) >= {"trtllm-2025", "trtllm-0.14", "vllm-0.11", "vllm-0.5"}
+    eng = inf.engine("vllm-0.11")
+    assert eng.max_batch == 1024 and eng.fp8_mem_eff_frac == pytest.approx(0.30)
+    with pytest.raises(CatalogKeyError, match="engine"):
+        inf.engine("no-such-engine")
+
+
+def test_public_names_importable_from_inference():
+    from wattlas.perf import serving_plan, serving_search
+
+    for name in ("ServingConfig", "prefill_time_s", "decode_step_time_s", "max_batch",
+                 "step_power_w", "plan_serving", "plan_from_scenario", "search_serving",
+                 "ServingPlan", "queue_wait_s"):
+        assert hasattr(inf, name), name
+    assert inf.plan_serving is serving_plan.plan_serving
+    assert inf.search_serving is serving_search.search_serving
+
+
+@given(st.integers(1, 256), st.floats(1.0, 2.0), st.sampled_from(["bf16", "fp8"]))
+@settings(max_examples=25, deadline=None)
+def test_energy_boundary_ordering_property(batch, pue, precision):
+    """GPU < node (+ host) < facility ((node + network) × PUE ≥ 1) for any operating point."""
+    p = plan_serving(ServingConfig(L8, H100, precision=precision), 512, 128, batch=batch,
+                     pue=pue)
+    assert 0 < p.energy_per_token_j < p.energy_per_token_node_j < p.energy_per_token_facility_j

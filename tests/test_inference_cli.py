@@ -96,10 +96,83 @@ def test_validate_inference_suite():
 
 
 def test_node_and_facility_boundaries():
-    """DGX H100 host share (10.2 kW − 8 × 700 W)/8 = 575 W per GPU at full load scales with
-    GPU load: node J/token = GPU J/token × (1 + 575/700); facility = node × PUE."""
+    """One power model (wattlas.energy): node = GPU + DGX H100 host share (10.2 kW − 8 × 700 W)
+    / 8 = 575 W per GPU at HOST_LOAD_FRAC; facility = (node + NETWORK_W_PER_GPU) × PUE; both
+    as ratios of the replica's GPU power applied to the GPU J/token."""
+    from wattlas import energy
+
     out = _json(BASE + ["--batch", "32", "--set", "energy.pue=1.25"])
-    assert out["energy_per_token_node_j"] == pytest.approx(
-        out["energy_per_token_j"] * (1 + 575 / 700))
+    gpu_w = out["mean_power_w"]
+    host_w = 4 * 575 * energy.HOST_LOAD_FRAC
+    net_w = 4 * energy.NETWORK_W_PER_GPU
+    e = out["energy_per_token_j"]
+    assert out["energy_per_token_node_j"] == pytest.approx(e * (gpu_w + host_w) / gpu_w)
     assert out["energy_per_token_facility_j"] == pytest.approx(
-        out["energy_per_token_node_j"] * 1.25)
+        e * (gpu_w + host_w + net_w) * 1.25 / gpu_w)
+    assert e < out["energy_per_token_node_j"] < out["energy_per_token_facility_j"]
+
+
+def test_deployment_energy_with_region_and_flags():
+    out = _json(BASE + ["--rate", "20", "--region", "us-va", "--hours", "24"])
+    for k in ("it_power_w", "facility_power_w", "energy_j", "co2e_kg", "pue",
+              "grid_intensity_g_per_kwh", "deployment_energy_per_token_j", "queue_wait_s",
+              "utilization_frac", "ttft_p99_s"):
+        assert k in out, k
+    assert out["co2e_kg"] > 0 and out["gpus"] == out["replicas"] * out["tp"]
+    assert out["deployment_duration_s"] == pytest.approx(24 * 3600)
+    given = _json(BASE + ["--batch", "16", "--pue", "1.4", "--grid-intensity-g-per-kwh", "100",
+                          "--price-usd-per-mwh", "50"])
+    assert given["pue"] == pytest.approx(1.4) and given["energy_cost_usd"] > 0
+    assert given["co2e_kg"] == pytest.approx(given["energy_j"] / 3.6e6 * 100 / 1e3)
+    assert given["gpus"] == 4  # one replica without --rate
+
+
+def test_agent_sparsity_and_speculative_flags():
+    out = _json(BASE + ["--batch", "8", "--agent-calls", "3", "--tool-time-s", "2",
+                        "--tool-result-tokens", "100"])
+    assert out["agent_calls"] == 3 and out["session_tool_time_s"] == pytest.approx(4.0)
+    assert out["session_output_tokens"] == 3 * 256
+    assert out["session_latency_s"] > out["session_tool_time_s"] + 3 * out["tpot_s"] * 256
+    dense = _json(BASE + ["--batch", "8"])
+    sparse = _json(BASE + ["--batch", "8", "--sparsity-2-4"])
+    assert sparse["weights_bytes"] < dense["weights_bytes"]
+    spec = _json(["serve", "--model", "llama3.1-70b", "--accelerator", "h100-sxm", "--tp", "4",
+                  "--prompt-tokens", "1024", "--output-tokens", "256", "--batch", "4",
+                  "--draft", "llama3.1-8b", "--spec-tokens", "4", "--spec-acceptance", "0.8"])
+    assert any("speculative" in n for n in spec["notes"])
+
+
+def test_agent_and_speculative_flag_errors(monkeypatch, capsys):
+    code, err = _exit(monkeypatch, capsys, BASE + ["--tool-time-s", "2"])
+    assert code == 2 and "--agent-calls" in err
+    code, err = _exit(monkeypatch, capsys, BASE + ["--spec-tokens", "3"])
+    assert code == 2 and "--draft" in err
+
+
+def test_catalog_engines_lists_profiles():
+    r = RUN.invoke(app, ["catalog", "engines", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert {"trtllm-2025", "vllm-0.11"} <= {x["id"] for x in rows}
+    assert all(x["source"] for x in rows)
+
+
+def test_user_engine_row_from_scenario_catalog(tmp_path):
+    from wattlas import catalog
+
+    (tmp_path / "engines-mine.csv").write_text(
+        "id,name,version,date,eff_mem_frac,eff_compute_frac,fp8_compute_eff_frac,"
+        "step_overhead_s,fp8_mem_eff_frac,mem_usable_frac,max_batch,sparse_kernel_eff_frac,"
+        "source,source_detail,as_of,note\n"
+        "my-engine,Mine,1,2026-01-01,0.5,0.5,0.4,0.005,,0.9,512,0.6,own,,2026-11-22,\n")
+    f = tmp_path / "s.yaml"
+    f.write_text("model: llama3.1-8b\nhardware: {accelerator: h100-sxm}\n"
+                 "catalogs: [engines-mine.csv]\n"
+                 "serving: {precision: fp8, prompt_tokens: 512, output_tokens: 128, batch: 8,"
+                 " engine: my-engine}\n")
+    try:
+        mine = _json(["serve", str(f)])
+        ref = _json(["serve", str(f), "--engine", "trtllm-2025"])
+    finally:
+        catalog.clear_user_rows()
+    assert mine["engine"] == "my-engine" and mine["tpot_s"] > ref["tpot_s"]

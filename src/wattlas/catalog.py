@@ -22,9 +22,9 @@ from typing import Any
 
 from .errors import CatalogKeyError, InputError
 
-CATALOGS = ("accelerators", "systems", "models", "regions")
+CATALOGS = ("accelerators", "systems", "models", "regions", "engines")
 SINGULAR = {"accelerators": "accelerator", "systems": "system", "models": "model",
-            "regions": "region"}
+            "regions": "region", "engines": "engine"}
 REQUIRED = ("id", "source", "as_of")
 
 _user_rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in CATALOGS}

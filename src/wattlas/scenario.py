@@ -106,6 +106,14 @@ class SLO(Section):
     e2e_s: float | None = Field(default=None, gt=0)
 
 
+class AgentSessionSpec(Section):
+    """Agent sessions: ``calls`` sequential model calls with tool time between them."""
+
+    calls: int = Field(gt=0)
+    tool_time_s: float = Field(default=0.0, ge=0)
+    tool_result_tokens: int = Field(default=0, ge=0)
+
+
 class Serving(Section):
     precision: Precision = "bf16"
     kv_precision: Precision | None = None
@@ -116,6 +124,11 @@ class Serving(Section):
     batch: int | None = Field(default=None, gt=0)
     rate_per_s: float | None = Field(default=None, gt=0)
     slo: SLO | None = None
+    sparsity_2_4: bool = False
+    draft: str | None = None  # draft model id: speculative decoding
+    spec_tokens: int = Field(default=4, gt=0)
+    spec_acceptance_frac: float = Field(default=0.7, ge=0, lt=1)
+    agent: AgentSessionSpec | None = None
 
 
 class Energy(Section):

@@ -7,6 +7,12 @@ tokens/s ÷ samples/s), H100 replicas TP2, H200 and B200 one GPU per replica, B2
 Tolerance: H100/H200 per-GPU throughput within 15 % (measured 5 % and 9 %); B200 within 40 %
 (measured +37 %: preview silicon and an FP4 software stack the trtllm-2025 profile was not fitted
 on).
+
+Server scenario (out of sample): the published samples/s are shared over the 8/TP replicas
+with Poisson arrivals. Mean TTFT is underpredicted by 38 %, 41 %, 78 % (H100, H200, B200) and
+p99 TTFT within +45/−10/−58 %; mean TPOT is 81-92 % low because MLPerf's harness fills batches
+up to its 200 ms p99 TPOT limit, a scheduler choice the model does not make (it runs the
+smallest batch that carries the load). Pinned as known gaps.
 """
 
 import pytest
@@ -34,3 +40,23 @@ def test_h200_beats_h100_per_gpu(cases):
     pred = cases["H200"].predicted / cases["H100"].predicted
     assert pub == pytest.approx(3913 / 3066)
     assert 1.0 < pred < 1.6
+
+
+@pytest.fixture(scope="module")
+def server():
+    return vi.mlperf_server_cases()
+
+
+def test_server_ttft_known_gap(server):
+    mean = [c for c in server if c.metric == "ttft_s"]
+    p99 = [c for c in server if c.metric == "ttft_p99_s"]
+    assert len(mean) == len(p99) == 3
+    assert all(-0.85 < c.error_frac < 0.0 for c in mean)
+    assert all(abs(c.error_frac) < 0.65 for c in p99)
+    assert all(c.predicted >= m.predicted for c, m in zip(p99, mean, strict=True))
+
+
+def test_server_tpot_scheduler_gap(server):
+    tpot = [c for c in server if c.metric == "tpot_s"]
+    assert all(-0.95 < c.error_frac < -0.7 for c in tpot)
+    assert all(c.predicted < 0.2 for c in tpot)  # under MLPerf's 200 ms p99 TPOT limit

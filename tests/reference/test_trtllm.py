@@ -6,9 +6,14 @@ Calibration: engine ``trtllm-2025`` was fitted on the max-throughput ISL = OSL =
 (data/engines.csv); the other max-throughput rows are out of sample. Tolerances are the errors
 measured at fitting time plus about two percentage points, so a regression fails here:
 calibration median 2.5 %, out-of-sample median 14.7 % (max 48 %, TP8 2048/2048, where the model
-overpredicts long-context decode). The online-latency ITL at low load is underpredicted by
-~30-45 % (the table does not state precision; FP8 assumed): pinned here as a known gap so that a
-change in either direction is seen.
+overpredicts long-context decode).
+
+Online-latency table (v0.14; out of sample, no constant fitted on it). Its precision is not
+stated; BF16 is assumed (docs/inference.md): with the efficiencies fitted on v0.17 the BF16
+ITL at low load (QPS ≤ 8, 5 rows) is within +13/−35 %, median 7.2 %; FP8 would be 29-61 % low.
+TTFT (queue wait + own prefill + first step) median 12.1 % over 8 rows. Known gaps pinned so a
+change in either direction is seen: at QPS 16-32 the ITL is underpredicted by 39 % and 66 %
+and the saturated capacity (QPS = INF rows) overpredicted by 32 % and 50 %.
 """
 
 import statistics
@@ -56,8 +61,38 @@ def test_fp8_vs_fp16_ratios():
         assert abs(c.error_frac) < 0.10
 
 
-def test_online_itl_known_gap():
-    low = [c for c in vi.trtllm_online_cases() if c.metric == "itl_s"]
+@pytest.fixture(scope="module")
+def online():
+    return vi.trtllm_online_cases()
+
+
+def test_online_itl_low_load_within_15pct_median(online):
+    low = [c for c in online if c.metric == "itl_s"]
     assert len(low) == 5
-    errs = [c.error_frac for c in low]
-    assert all(-0.65 < e < 0.0 for e in errs)  # underpredicted, see module docstring
+    errs = [abs(c.error_frac) for c in low]
+    assert statistics.median(errs) <= 0.10  # measured 7.2 %
+    assert max(errs) <= 0.40  # 70B TP4 at 7 req/s: −35 %
+
+
+def test_online_bf16_assumption_fits_better_than_fp8(online):
+    """The stated precision assumption: FP8 weights would put low-load ITL 29-61 % low."""
+    fp8 = [abs(c.error_frac) for c in vi.trtllm_online_cases("fp8") if c.metric == "itl_s"]
+    bf16 = [abs(c.error_frac) for c in online if c.metric == "itl_s"]
+    assert statistics.median(bf16) < 0.5 * statistics.median(fp8)
+
+
+def test_online_ttft_with_queueing(online):
+    ttft = [c for c in online if c.metric == "ttft_s"]
+    assert len(ttft) == 8
+    assert statistics.median(abs(c.error_frac) for c in ttft) <= 0.15  # measured 12.1 %
+    # TTFT rises with the offered load along each model's rows, as published
+    for model in ("Llama-3.1-8B TP1 467/256", "Llama-3.1-70B TP4 467/256"):
+        rows = [c for c in ttft if c.case.startswith(model)]
+        assert [c.predicted for c in rows] == sorted(c.predicted for c in rows)
+
+
+def test_online_loaded_known_gaps(online):
+    loaded = [c.error_frac for c in online if c.metric == "itl_s_loaded"]
+    assert len(loaded) == 3 and all(-0.75 < e < 0.0 for e in loaded)
+    cap = [c.error_frac for c in online if c.metric == "capacity_requests_per_s"]
+    assert len(cap) == 2 and all(0.2 < e < 0.6 for e in cap)

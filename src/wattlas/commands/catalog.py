@@ -26,6 +26,8 @@ _TABLE_COLUMNS = {
                "params_active", "source"],
     "regions": ["id", "name", "queue_years_low", "queue_years_high", "carbon_intensity_g_per_kwh",
                 "price_usd_per_mwh", "rack_density_high_w", "source"],
+    "engines": ["id", "name", "version", "date", "eff_mem_frac", "eff_compute_frac",
+                "fp8_compute_eff_frac", "step_overhead_s", "max_batch", "source"],
 }
 
 
@@ -51,7 +53,7 @@ def catalog_rows(name: str) -> list[dict]:
 
 
 def command(
-    name: str = typer.Argument(..., help="accelerators | systems | models | regions"),
+    name: str = typer.Argument(..., help="accelerators | systems | models | regions | engines"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     catalog_file: str = typer.Option(None, "--catalog", help="CSV/YAML file adding rows."),
 ) -> None:

@@ -4,6 +4,11 @@ With neither --batch nor --rate the replica runs at its largest batch that fits 
 throughput). --rate sizes replicas for a request rate under the SLO (--ttft-s/--tpot-s or
 serving.slo in the scenario). --search finds the configuration (accelerator × precision × TP ×
 batch) with the lowest J/token (or $/Mtoken with --gpu-hour-usd) that meets the SLO.
+TTFT includes queueing at the replica's load (G/G/1, Allen–Cunneen) for --rate. Energy is
+reported at GPU, node and facility boundaries, and for the deployment (replicas for --rate,
+else one replica, over --hours) with carbon and cost when --region or the intensity/price are
+given. --agent-calls plans agent sessions; --sparsity-2-4 and --draft (speculative decoding)
+change bytes and FLOPs.
 Example: wattlas serve --model llama3.1-70b --accelerator h100-sxm --tp 4 --precision fp8
 --prompt-tokens 1024 --output-tokens 256 --rate 50 --tpot-s 0.05
 """
@@ -32,11 +37,20 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
 
     put("model", flags["model"])
     put("hardware.accelerator", flags["accelerator"])
+    put("hardware.system", flags["system"])
     for key in ("tp", "precision", "kv_precision", "engine", "prompt_tokens", "output_tokens",
-                "batch", "rate_per_s"):
+                "batch", "rate_per_s", "draft", "spec_tokens", "spec_acceptance_frac"):
         put(f"serving.{key}", flags[key])
+    if flags["sparsity_2_4"]:
+        put("serving.sparsity_2_4", True)
     put("serving.slo.ttft_s", flags["ttft_s"])
     put("serving.slo.tpot_s", flags["tpot_s"])
+    put("serving.agent.calls", flags["agent_calls"])
+    put("serving.agent.tool_time_s", flags["tool_time_s"])
+    put("serving.agent.tool_result_tokens", flags["tool_result_tokens"])
+    put("site.region", flags["region"])
+    for key in ("power_basis", "pue", "grid_intensity_g_per_kwh", "price_usd_per_mwh"):
+        put(f"energy.{key}", flags[key])
 
 
 def plan_dict(plan: Any) -> dict[str, Any]:
@@ -49,9 +63,29 @@ def plan_dict(plan: Any) -> dict[str, Any]:
             "energy_per_token_node_j", "energy_per_token_facility_j",
             "power_w", "gpus", "replicas", "rate_per_s", "bound", "decode_floor_s")
     out = {k: getattr(plan, k) for k in keys}
+    for k in ("queue_wait_s", "prefill_s", "ttft_p99_s", "utilization_frac",
+              "capacity_requests_per_s", "mean_power_w"):
+        out[k] = getattr(plan, k, None)
     out["breakdown"] = dict(plan.breakdown)
     out["notes"] = list(plan.notes)
+    rep = getattr(plan, "energy", None)
+    if rep is not None:
+        keys_e = rep.as_keys()
+        # the deployment's facility J/token; the contract's energy_per_token_j stays GPU-level
+        keys_e["deployment_energy_per_token_j"] = keys_e.pop("energy_per_token_j", None)
+        keys_e["deployment_duration_s"] = rep.duration_s
+        out.update(keys_e)
+        out["energy_summary"] = rep.summary_lines()
     return out
+
+
+def _session_dict(sp: Any) -> dict[str, Any]:
+    return {"agent_calls": len(sp.calls), "session_latency_s": sp.latency_s,
+            "session_model_time_s": sp.model_time_s, "session_tool_time_s": sp.tool_time_s,
+            "session_prompt_tokens": sp.prompt_tokens, "session_output_tokens": sp.output_tokens,
+            "session_energy_j": sp.energy_j,
+            "session_energy_per_output_token_j": sp.energy_per_output_token_j,
+            "session_calls": sp.calls}
 
 
 def _table(out: dict[str, Any]) -> None:
@@ -78,6 +112,19 @@ def _table(out: dict[str, Any]) -> None:
                    + (f", {out['energy_per_token_facility_j']:.3g} J/token (facility)"
                       if out.get("energy_per_token_facility_j") else "")),
     ]
+    if out.get("rate_per_s"):
+        util = out.get("utilization_frac")
+        pairs.append(("queueing", f"wait {out['queue_wait_s'] * 1e3:,.1f} ms at "
+                                  f"{(util or 0) * 100:.0f} % of "
+                                  f"{out['capacity_requests_per_s']:.3g} req/s per replica"))
+    if "session_latency_s" in out:
+        pairs.append(("agent session", f"{out['agent_calls']} calls: "
+                                       f"{out['session_latency_s']:,.2f} s "
+                                       f"({out['session_tool_time_s']:,.1f} s tools), "
+                                       f"{out['session_output_tokens']:,} output tokens, "
+                                       f"{out['session_energy_j']:,.0f} J (GPU)"))
+    for line in out.get("energy_summary", []):
+        pairs.append(("deployment", line))
     if "search_candidates" in out:
         pairs.append(("search", f"{out['search_candidates']:,} candidates, "
                                 f"{out['search_feasible']} configurations meet the SLO, "
@@ -97,6 +144,7 @@ def command(
     scenario: str = typer.Argument(None, help="Scenario YAML file (optional)."),
     model: str = typer.Option(None, "--model", help="Model id (wattlas catalog models)."),
     accelerator: str = typer.Option(None, "--accelerator", help="Accelerator id."),
+    system: str = typer.Option(None, "--system", help="System id (host power, fabric)."),
     tp: int = typer.Option(None, "--tp", help="Tensor-parallel width of one replica."),
     precision: str = typer.Option(None, "--precision", help="bf16 | fp8 | fp4 | int4"),
     kv_precision: str = typer.Option(None, "--kv-precision", help="bf16 | fp8 | fp4"),
@@ -107,6 +155,28 @@ def command(
     rate: float = typer.Option(None, "--rate", help="Request rate [requests/s]."),
     ttft_s: float = typer.Option(None, "--ttft-s", help="SLO on time to first token [s]."),
     tpot_s: float = typer.Option(None, "--tpot-s", help="SLO on time per output token [s]."),
+    sparsity_2_4: bool = typer.Option(False, "--sparsity-2-4",
+                                      help="2:4 structured sparsity of the linear weights."),
+    draft: str = typer.Option(None, "--draft", help="Draft model id: speculative decoding."),
+    spec_tokens: int = typer.Option(None, "--spec-tokens",
+                                    help="Draft tokens per speculative step (default 4)."),
+    spec_acceptance: float = typer.Option(None, "--spec-acceptance",
+                                          help="Draft token acceptance rate in [0, 1)."),
+    agent_calls: int = typer.Option(None, "--agent-calls",
+                                    help="Agent session: sequential model calls."),
+    tool_time_s: float = typer.Option(None, "--tool-time-s",
+                                      help="Agent session: tool time between calls [s]."),
+    tool_result_tokens: int = typer.Option(None, "--tool-result-tokens",
+                                           help="Agent session: tokens each tool returns."),
+    region: str = typer.Option(None, "--region", help="Region id (for energy and carbon)."),
+    power_basis: str = typer.Option(None, "--power-basis", help="tdp | measured | modeled"),
+    pue: float = typer.Option(None, "--pue", help="Facility PUE (default: region/cooling)."),
+    grid_intensity: float = typer.Option(None, "--grid-intensity-g-per-kwh",
+                                         help="Grid carbon intensity (default: region)."),
+    price: float = typer.Option(None, "--price-usd-per-mwh",
+                                help="Electricity price (default: region)."),
+    hours: float = typer.Option(8760.0, "--hours",
+                                help="Deployment operating hours for energy/carbon/cost."),
     search: bool = typer.Option(False, "--search", help="Search accelerator × precision × "
                                 "TP × batch for the lowest J/token meeting the SLO."),
     gpu_hour_usd: float = typer.Option(None, "--gpu-hour-usd",
@@ -124,10 +194,21 @@ def command(
         raise InputError("--batch and --rate exclude each other: give one (or neither for "
                          "max-throughput operation)")
     data = sc.load_data(scenario, overrides or [])
-    _flags_into(data, dict(model=model, accelerator=accelerator, tp=tp, precision=precision,
-                           kv_precision=kv_precision, engine=engine,
+    if (tool_time_s is not None or tool_result_tokens is not None) and agent_calls is None:
+        raise InputError("--tool-time-s/--tool-result-tokens describe agent sessions: give "
+                         "--agent-calls K too")
+    if (spec_tokens is not None or spec_acceptance is not None) and draft is None:
+        raise InputError("--spec-tokens/--spec-acceptance need a draft model: give --draft ID")
+    _flags_into(data, dict(model=model, accelerator=accelerator, system=system, tp=tp,
+                           precision=precision, kv_precision=kv_precision, engine=engine,
                            prompt_tokens=prompt_tokens, output_tokens=output_tokens,
-                           batch=batch, rate_per_s=rate, ttft_s=ttft_s, tpot_s=tpot_s))
+                           batch=batch, rate_per_s=rate, ttft_s=ttft_s, tpot_s=tpot_s,
+                           draft=draft, spec_tokens=spec_tokens,
+                           spec_acceptance_frac=spec_acceptance, sparsity_2_4=sparsity_2_4,
+                           agent_calls=agent_calls, tool_time_s=tool_time_s,
+                           tool_result_tokens=tool_result_tokens, region=region,
+                           power_basis=power_basis, pue=pue,
+                           grid_intensity_g_per_kwh=grid_intensity, price_usd_per_mwh=price))
     if search and not (data.get("hardware") or {}).get("accelerator"):
         data.setdefault("hardware", {})["accelerator"] = "h100-sxm"  # replaced by the search
     sv = data.get("serving") or {}
@@ -145,7 +226,7 @@ def command(
             catalog.add_user_rows(base / f)
     extra: dict[str, Any] = {}
     if search:
-        from .. import hardware
+        from .. import energy, hardware
         from ..scenario import resolve_model
 
         s = scen.serving
@@ -158,19 +239,26 @@ def command(
                                  ("bf16", "fp8", "fp4", "int4"),
                                  tps=(s.tp,) if tp else (1, 2, 4, 8),
                                  engine_id=s.engine or inf.DEFAULT_ENGINE,
-                                 gpu_hour_usd=gpu_hour_usd)
+                                 gpu_hour_usd=gpu_hour_usd,
+                                 energy_inputs=energy.inputs_from_scenario(scen), hours=hours)
         plan = res.best
         extra = {"search_candidates": res.candidates, "search_feasible": res.feasible,
                  "search_time_s": res.time_s, "search_objective": res.objective,
                  "ranked": res.ranked}
     else:
-        plan = inf.plan_from_scenario(scen)
+        plan = inf.plan_from_scenario(scen, hours=hours)
     out = plan_dict(plan)
     out.update(extra)
+    if scen.serving.agent is not None:
+        from ..workload.serving import session_from_scenario
+
+        out.update(_session_dict(session_from_scenario(scen, plan)))
     if fmt == "json":
         print_json(out)
     elif fmt == "csv":
         flat = {k: v for k, v in out.items() if not isinstance(v, dict | list)}
+        flat.update({k: "; ".join(map(str, v)) for k, v in out.items()
+                     if isinstance(v, list) and all(isinstance(x, str) for x in v)})
         flat.update({f"breakdown.{k}": v for k, v in out["breakdown"].items()})
         print_csv([flat])
     else:

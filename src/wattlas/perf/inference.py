@@ -1,4 +1,9 @@
-"""Inference on one replica: prefill and decode roofline, KV cache, batching, TTFT/TPOT, J/token.
+"""Inference on one replica: prefill and decode roofline, KV cache, batching, step power.
+
+This module is the step model. Plans (operating modes, TTFT with queueing, energy boundaries)
+live in :mod:`wattlas.perf.serving_plan` and the configuration search in
+:mod:`wattlas.perf.serving_search`; their public names (``plan_serving``,
+``plan_from_scenario``, ``search_serving``, ``ServingPlan``, …) stay importable from here.
 
 One replica is ``tp`` accelerators in one scale-up domain running tensor parallelism. Every step
 is a roofline with calibrated efficiencies (Williams, Waterman & Patterson 2009; the LLM
@@ -20,8 +25,10 @@ only), INT4 weight-only (0.5 B + one fp16 scale per 128-weight group, bf16 math)
 sparsity (half the bytes and FLOPs of the linears at ``sparse_kernel_eff_frac`` of the ideal
 2×), MoE (distinct experts touched by the batch), speculative decoding (Leviathan et al.).
 
-Engines (``data/engines.csv``) are dated efficiency profiles: the same hardware moves a lot with
-software, so the engine id is an explicit input.
+Engines (the ``engines`` catalog, ``data/engines.csv``) are dated efficiency profiles: the same
+hardware moves a lot with software, so the engine id is an explicit input. Power goes through
+:func:`wattlas.energy.device_power_w` with an activity derived from the step's compute and
+memory utilisation (:func:`activity_frac`).
 
 References
 ----------
@@ -44,18 +51,14 @@ References
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field, fields
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
-from ..errors import CatalogKeyError, InfeasibleError, InputError
-from ..hardware import Accelerator, Fabric
+from ..errors import InputError
+from ..hardware import Accelerator, Fabric, System
 from ..workload import transformer as tf
 from ..workload.transformer import ModelSpec
 from . import comm
@@ -71,15 +74,14 @@ COMPUTE_PRECISION = {"bf16": "bf16", "fp16": "fp16", "fp8": "fp8", "fp4": "fp4",
 SCALE_OVERHEAD_FRAC = {"bf16": 0.0, "fp16": 0.0, "fp8": 0.0, "fp4": 0.125, "int4": 0.03125}
 ACT_BYTES = 2.0  # activations and all-reduce payloads stay 16-bit in every engine modelled
 CHUNK_TOKENS = 8192  # engine token budget per step (TRT-LLM max_num_tokens default) [tokens]
-# Power: share of TDP above idle drawn by a fully memory-bound step relative to a fully
-# tensor-core-bound one. Decode kernels keep HBM busy but tensor cores mostly idle; ML.ENERGY
-# (Chung et al. 2025) measures H100 decode well below TDP. 0.7 is a round calibration value.
-MEM_ACTIVITY_WEIGHT = 0.7
-# A GPU running kernels holds its boost clock: its floor while busy is well above idle. The
-# share of (TDP − idle) drawn by a busy but unsaturated device; calibrated with the ML.ENERGY
-# J/token anchors (vllm-0.11 and vllm-0.5 rows of data/engines.csv).
-BUSY_FLOOR_FRAC = 0.3
-IDLE_FRAC_OF_TDP = 0.12  # when the catalog has no idle_w: H100 idles near 70-90 W of 700 W
+# Power (see :func:`activity_frac`): a step's activity a = A_busy + (1 − A_busy)·max(u_c,
+# w_m·u_m) with u_c, u_m the compute and memory shares of the step time. w_m is the draw of a
+# fully memory-bound step relative to a tensor-core-bound one (decode keeps HBM busy but the
+# tensor cores mostly idle; ML.ENERGY, Chung et al. 2025, measures H100 decode well below TDP);
+# A_busy is the floor of a GPU that runs kernels at boost clock. Both are fitted on the two
+# ML.ENERGY J/token anchors only (validation.inference.fit_power); EcoLogits rows are held out.
+MEM_ACTIVITY_WEIGHT = 0.86
+BUSY_FLOOR_FRAC = 0.12
 
 
 # engines ----------------------------------------------------------------------------------------
@@ -106,34 +108,22 @@ class Engine:
     note: str | None = None
 
 
-@cache
-def _engine_rows() -> dict[str, dict[str, Any]]:
-    text = resources.files("wattlas.data").joinpath("engines.csv").read_text(encoding="utf-8")
-    types = {f.name: f.type for f in fields(Engine)}
-    out = {}
-    for rec in csv.DictReader(io.StringIO(text)):
-        row: dict[str, Any] = {}
-        for k, v in rec.items():
-            if k not in types or v == "":
-                continue
-            t = str(types[k])
-            row[k] = float(v) if t.startswith("float") else int(v) if t.startswith("int") else v
-        out[row["id"]] = row
-    return out
-
-
 def engine_ids() -> list[str]:
-    return list(_engine_rows())
+    """Ids of the engines catalog (``wattlas catalog engines``; user rows included)."""
+    from .. import catalog
+
+    return catalog.ids("engines")
 
 
 def engine(key: str | Engine) -> Engine:
-    """The engine profile `key` (an id of data/engines.csv) or `key` itself."""
+    """The engine profile `key` (an id of the engines catalog, data/engines.csv) or `key`."""
     if isinstance(key, Engine):
         return key
-    rows = _engine_rows()
-    if key not in rows:
-        raise CatalogKeyError("engine", key, list(rows))
-    return Engine(**rows[key])
+    from .. import catalog
+
+    row = catalog.get("engines", key)
+    names = {f.name for f in fields(Engine)}
+    return Engine(**{k: v for k, v in row.items() if k in names and v is not None})
 
 
 # configuration ----------------------------------------------------------------------------------
@@ -144,7 +134,9 @@ class ServingConfig:
 
     ``kv_precision`` None means fp8 when the weights are fp8/fp4 (as TRT-LLM and MLPerf
     submissions run) and bf16 otherwise. ``draft`` enables speculative decoding with
-    ``spec_tokens`` draft tokens at acceptance rate ``spec_acceptance_frac``.
+    ``spec_tokens`` draft tokens at acceptance rate ``spec_acceptance_frac``. ``system`` (a
+    catalog system) sets the host power of the node boundary; None: the accelerator's first
+    catalog system, else energy's default host power.
     """
 
     model: ModelSpec
@@ -158,6 +150,7 @@ class ServingConfig:
     draft: ModelSpec | None = None
     spec_tokens: int = 4
     spec_acceptance_frac: float = 0.7
+    system: System | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -410,423 +403,73 @@ def prefill_time_s(cfg: ServingConfig, prompt_tokens, batch=1):
 
 # power ------------------------------------------------------------------------------------------
 
-def _device_power_w(acc: Accelerator, activity_frac) -> np.ndarray:
-    """Device power [W] = idle + (TDP − idle)·activity; mirrors energy.device_power_w with
-    power_basis="modeled" (idle from the catalog, else IDLE_FRAC_OF_TDP·TDP)."""
-    tdp = acc.require("tdp_w")
-    idle = acc.idle_w if acc.idle_w is not None else IDLE_FRAC_OF_TDP * tdp
-    return idle + (tdp - idle) * np.clip(activity_frac, 0.0, 1.0)
+def device_power_w(acc: Accelerator, activity_frac, power_basis: str = "modeled") -> np.ndarray:
+    """Device power [W] = idle + (TDP − idle)·activity: :func:`wattlas.energy.device_power_w`
+    (the one power model of wattlas), with the activity clipped to [0, 1]."""
+    from .. import energy
+
+    a = np.clip(np.asarray(activity_frac, dtype=float), 0.0, 1.0)
+    return np.asarray(energy.device_power_w(acc, a, power_basis=power_basis), dtype=float)
 
 
-def device_power_w(acc: Accelerator, activity_frac) -> np.ndarray:
-    """Device power [W]: wattlas.energy.device_power_w when that module exists, else the
-    local mirror :func:`_device_power_w`."""
-    import importlib
+def activity_frac(parts: dict[str, np.ndarray], cfg: ServingConfig,
+                  busy_floor_frac: float = BUSY_FLOOR_FRAC,
+                  mem_activity_weight: float = MEM_ACTIVITY_WEIGHT) -> np.ndarray:
+    """Activity of a step [0–1] from its compute and memory utilisation::
 
-    try:
-        energy = importlib.import_module("wattlas.energy")
-    except ModuleNotFoundError as exc:
-        if exc.name != "wattlas.energy":
-            raise
-        return _device_power_w(acc, activity_frac)
-    fn = getattr(energy, "device_power_w", None)
-    if fn is None:
-        return _device_power_w(acc, activity_frac)
-    return np.asarray(fn(acc, activity_frac, power_basis="modeled"), dtype=float)
+        u_c = compute_s / time_s,   u_m = memory_s / time_s
+        a   = BUSY_FLOOR_FRAC + (1 − BUSY_FLOOR_FRAC) · min(1, max(u_c, MEM_ACTIVITY_WEIGHT·u_m))
 
-
-def host_power_frac(acc: Accelerator, gpu_power_w: float) -> float:
-    """Host (CPUs, memory, NICs, fans) power as a fraction of GPU power at the node boundary:
-    the catalog system's host share per GPU, (node max − n·TDP)/n (e.g. DGX H100:
-    (10.2 kW − 8 × 700 W)/8 = 575 W), scaled by the GPUs' load gpu_power/TDP. 0 when the
-    catalog has no system for `acc`."""
-    from .. import hardware
-    from ..errors import CatalogKeyError as _Missing
-
-    try:
-        sys_ = hardware.default_system(acc.id)
-    except (_Missing, InputError):
-        return 0.0
-    if sys_ is None or not sys_.node_max_power_w or not sys_.accelerators_per_node:
-        return 0.0
-    tdp = acc.require("tdp_w")
-    host = (sys_.node_max_power_w - sys_.accelerators_per_node * tdp) / sys_.accelerators_per_node
-    if host <= 0:
-        return 0.0
-    return host / tdp  # host · (gpu_power / TDP) / gpu_power
-
-
-def activity_frac(parts: dict[str, np.ndarray], cfg: ServingConfig) -> np.ndarray:
-    """Activity of a step [0–1]: BUSY_FLOOR_FRAC + (1 − BUSY_FLOOR_FRAC)·u, where u is the
-    share of the step spent in kernels: the compute time, or MEM_ACTIVITY_WEIGHT × the memory
-    time when larger (memory-bound kernels draw less than tensor-core-bound ones); the rest of
-    the step (overhead, all-reduces) counts at the busy floor."""
-    busy = np.maximum(parts["compute_s"], MEM_ACTIVITY_WEIGHT * parts["memory_s"])
+    A tensor-core-bound step (u_c → 1) runs at TDP; a purely bandwidth-bound one at
+    MEM_ACTIVITY_WEIGHT of the dynamic range; the rest of the step (engine overhead, exposed
+    all-reduces) at the busy floor. The roofline overlaps compute and memory, so the larger
+    share sets the draw."""
+    busy = np.maximum(parts["compute_s"], mem_activity_weight * parts["memory_s"])
     util = np.clip(busy / parts["time_s"], 0.0, 1.0)
-    return BUSY_FLOOR_FRAC + (1.0 - BUSY_FLOOR_FRAC) * util
+    return busy_floor_frac + (1.0 - busy_floor_frac) * util
 
 
-def step_power_w(cfg: ServingConfig, batch, context_tokens):
-    """Power of the replica's `tp` GPUs during decode at `batch` [W] (GPU boundary)."""
-    parts = decode_parts(cfg, batch, context_tokens)
-    p = cfg.tp * device_power_w(cfg.accelerator, activity_frac(parts, cfg))
+def parts_power_w(cfg: ServingConfig, parts: dict[str, np.ndarray],
+                  power_basis: str = "modeled"):
+    """Power of the replica's `tp` GPUs during a step with `parts` [W] (GPU boundary)."""
+    p = cfg.tp * device_power_w(cfg.accelerator, activity_frac(parts, cfg), power_basis)
     return float(p) if np.ndim(p) == 0 else p
 
 
-# plan -------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ServingPlan:
-    """A serving operating point (SI units; per replica unless named otherwise)."""
-
-    model: str
-    accelerator: str
-    engine: str
-    precision: str
-    kv_precision: str
-    tp: int
-    prompt_tokens: int
-    output_tokens: int
-    ttft_s: float
-    tpot_s: float
-    e2e_s: float
-    batch: int
-    max_batch: int
-    output_tokens_per_s: float
-    output_tokens_per_s_per_gpu: float
-    kv_cache_bytes: float
-    weights_bytes: float
-    energy_per_token_j: float
-    energy_per_request_j: float
-    gpus: int
-    replicas: int
-    bound: str
-    power_w: float
-    mode: str
-    rate_per_s: float | None = None
-    decode_floor_s: float = 0.0
-    max_batch_slo: int | None = None
-    energy_per_token_node_j: float | None = None
-    energy_per_token_facility_j: float | None = None
-    breakdown: dict[str, float] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
+def step_power_w(cfg: ServingConfig, batch, context_tokens, power_basis: str = "modeled"):
+    """Power of the replica's `tp` GPUs during decode at `batch` [W] (GPU boundary)."""
+    return parts_power_w(cfg, decode_parts(cfg, batch, context_tokens), power_basis)
 
 
-def decode_floor_s(cfg: ServingConfig) -> float:
-    """Physical decode floor [s]: active weight bytes / (t × HBM bandwidth), at batch 1."""
-    w = float(weights_read_bytes(cfg, 1.0))
-    return w / (cfg.tp * cfg.accelerator.require("hbm_bytes_per_s"))
-
-
-def _check_fits(cfg: ServingConfig, context: float) -> int:
-    mb = max_batch(cfg, context)
-    if mb >= 1:
-        return mb
-    hbm = cfg.accelerator.require("hbm_bytes")
-    need = (weights_bytes(cfg) / cfg.tp + activation_bytes(cfg)
-            + kv_bytes_per_token(cfg) * context / cfg.tp)
-    fix = (f"raise --tp (now {cfg.tp})" if cfg.tp < (cfg.accelerator.scaleup_domain or 1)
-           else "use a lower precision (fp8/int4) or an accelerator with more HBM")
-    raise InfeasibleError(
-        f"{cfg.model.id} at {cfg.precision} needs {need / 2**30:.1f} GiB per GPU for the "
-        f"weights and one sequence of {context:.0f} tokens but {cfg.accelerator.id} offers "
-        f"{hbm / 2**30:.1f} GiB; {fix}")
-
-
-
-
-def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
-                 batch: int | None = None, rate_per_s: float | None = None,
-                 slo: dict[str, float] | None = None, pue: float | None = None) -> ServingPlan:
-    """Serve `prompt_tokens` → `output_tokens` requests on replicas of `cfg`.
-
-    * neither batch nor rate: max-throughput operation at the largest batch that fits
-      (KV capacity at mean decode context ISL + OSL/2); throughput = b·OSL / (prefill(b) +
-      OSL·step(b)), TTFT = prefill of the whole batch.
-    * ``batch``: continuous batching at that occupancy; TTFT = prefill of one prompt + one step.
-    * ``rate_per_s``: the largest batch meeting the SLO sets replica capacity, replicas =
-      ⌈rate / capacity⌉, then each replica runs at the smallest batch carrying its share.
-
-    ``slo`` keys: ttft_s, tpot_s, e2e_s. Energy is GPU-boundary (``power_w`` × time).
-    """
-    if prompt_tokens < 1 or output_tokens < 1:
-        raise InputError(f"prompt/output tokens {prompt_tokens}/{output_tokens}: must be ≥ 1")
-    if batch is not None and batch < 1:
-        raise InputError(f"--batch {batch}: must be ≥ 1")
-    if rate_per_s is not None and rate_per_s <= 0:
-        raise InputError(f"--rate {rate_per_s}: must be > 0 requests/s")
-    slo = {k: v for k, v in (slo or {}).items() if v}
-    ctx = prompt_tokens + output_tokens / 2.0
-    # the scheduler admits a request only when its whole sequence can be cached (TRT-LLM's
-    # GUARANTEED_NO_EVICT policy; vLLM would preempt instead), so capacity is at ISL + OSL
-    full = prompt_tokens + output_tokens
-    mb = _check_fits(cfg, full)
-    floor = decode_floor_s(cfg)
-    if "tpot_s" in slo and slo["tpot_s"] < floor:
-        raise InfeasibleError(
-            f"TPOT SLO {slo['tpot_s'] * 1e3:.2f} ms is below the decode floor "
-            f"{floor * 1e3:.2f} ms (weights {weights_read_bytes(cfg, 1.0) / 1e9:.1f} GB / "
-            f"({cfg.tp} × {cfg.accelerator.require('hbm_bytes_per_s') / 1e12:.2f} TB/s)); "
-            "raise --tp, lower the precision or relax the SLO")
-    notes: list[str] = []
-    replicas_ = 1
-    b_slo_max: int | None = None
-    n_out = float(output_tokens)
-    per_tok = tokens_per_step(cfg)
-    if batch is None and rate_per_s is None:
-        mode, b = "max-throughput", mb
-        step = float(decode_step_time_s(cfg, b, ctx))
-        pre = float(prefill_time_s(cfg, prompt_tokens, b))
-        ttft = pre
-        tpot = step / per_tok
-        e2e = pre + n_out * tpot
-        tps = b * n_out / e2e
-        missed = [k for k, v in slo.items() if {"ttft_s": ttft, "tpot_s": tpot,
-                                                 "e2e_s": e2e}.get(k, 0.0) > v]
-        if missed:
-            notes.append(f"max-throughput operation misses the SLO on {', '.join(missed)}; "
-                         "give --rate or --batch to plan under it")
-    else:
-        mode = "batch" if batch is not None else "rate"
-        bs = np.arange(1, mb + 1, dtype=float)
-        step_b = mixed_step_time_s(cfg, bs, prompt_tokens, output_tokens)
-        tpot_b = step_b / per_tok
-        ttft_b = prefill_time_s(cfg, prompt_tokens, 1) + step_b
-        ok = np.ones_like(bs, dtype=bool)
-        if "tpot_s" in slo:
-            ok &= tpot_b <= slo["tpot_s"]
-        if "ttft_s" in slo:
-            ok &= ttft_b <= slo["ttft_s"]
-        if "e2e_s" in slo:
-            ok &= ttft_b + n_out * tpot_b <= slo["e2e_s"]
-        if not ok.any():
-            raise InfeasibleError(
-                f"no batch meets the SLO {slo}: at batch 1 TTFT {ttft_b[0]:.3f} s, TPOT "
-                f"{tpot_b[0] * 1e3:.2f} ms (decode floor {floor * 1e3:.2f} ms); raise --tp, "
-                "lower the precision or relax the SLO")
-        b_slo_max = int(bs[ok].max())
-        if batch is not None:
-            if batch > mb:
-                raise InfeasibleError(
-                    f"--batch {batch} needs "
-                    f"{batch * full * kv_bytes_per_token(cfg) / 1e9:.1f} GB of KV cache at "
-                    f"{full} tokens per sequence but "
-                    f"{max(kv_capacity_bytes(cfg), 0) / 1e9:.1f} GB fit (max batch {mb}); "
-                    "raise --tp or use --kv-precision fp8")
-            b = batch
-            if slo and not ok[b - 1]:
-                notes.append(f"batch {b} misses the SLO; the largest batch meeting it is "
-                             f"{int(bs[ok].max())}")
-        else:
-            b_slo = int(bs[ok].max())
-            cap = b_slo / (float(ttft_b[b_slo - 1]) + n_out * float(tpot_b[b_slo - 1]))
-            replicas_ = math.ceil(rate_per_s / cap)
-            share = rate_per_s / replicas_
-            # Little's law: occupancy = share × e2e(b); smallest b whose capacity carries it
-            cap_b = bs / (ttft_b + n_out * tpot_b)
-            b = int(bs[(cap_b >= share) & (bs <= b_slo)].min())
-        step = float(mixed_step_time_s(cfg, b, prompt_tokens, output_tokens))
-        pre1 = float(prefill_time_s(cfg, prompt_tokens, 1))
-        tpot = step / per_tok
-        ttft = pre1 + step
-        e2e = ttft + n_out * tpot
-        tps = b * n_out / e2e
-    replicas = 1
-    if mode == "rate":
-        replicas = replicas_
-    elif rate_per_s is not None:
-        replicas = max(math.ceil(rate_per_s * n_out / tps), 1)
-    if cfg.draft is not None:
-        notes.append(f"speculative decoding: {per_tok:.2f} tokens per target step")
-    if mode == "max-throughput":
-        parts = decode_parts(cfg, b, ctx)
-        power = float(step_power_w(cfg, b, ctx))
-        pre_parts = _step(cfg, min(prompt_tokens * b, CHUNK_TOKENS), prompt_tokens / 2.0,
-                          0.0, 0.0)
-        pre_power = cfg.tp * float(device_power_w(cfg.accelerator,
-                                                  activity_frac(pre_parts, cfg)))
-        pre_t = float(prefill_time_s(cfg, prompt_tokens, b))
-        energy_batch = pre_power * pre_t + power * n_out / per_tok * step
-    else:  # the mixed step already carries the prefill work
-        parts = mixed_parts(cfg, b, prompt_tokens, output_tokens)
-        power = cfg.tp * float(device_power_w(cfg.accelerator, activity_frac(parts, cfg)))
-        energy_batch = power * n_out / per_tok * step
-    e_req = energy_batch / b
-    node_frac = 1.0 + host_power_frac(cfg.accelerator, power / cfg.tp)
-    e_node = e_req / n_out * node_frac
-    if pue:
-        notes.append(f"facility boundary = node × PUE {pue}")
-    bound = "compute" if float(parts["compute_s"]) > float(parts["memory_s"]) else "memory"
-    return ServingPlan(
-        model=cfg.model.id, accelerator=cfg.accelerator.id, engine=cfg.eng.id,
-        precision=cfg.precision, kv_precision=cfg.kv, tp=cfg.tp,
-        prompt_tokens=int(prompt_tokens), output_tokens=int(output_tokens),
-        ttft_s=float(ttft), tpot_s=float(tpot), e2e_s=float(e2e), batch=int(b), max_batch=mb,
-        output_tokens_per_s=float(tps), output_tokens_per_s_per_gpu=float(tps) / cfg.tp,
-        kv_cache_bytes=float(b * ctx * kv_bytes_per_token(cfg)),
-        weights_bytes=float(weights_bytes(cfg)),
-        energy_per_token_j=e_req / n_out, energy_per_request_j=e_req,
-        gpus=cfg.tp * replicas, replicas=replicas, bound=bound, power_w=power, mode=mode,
-        rate_per_s=rate_per_s, decode_floor_s=floor, max_batch_slo=b_slo_max,
-        energy_per_token_node_j=e_node,
-        energy_per_token_facility_j=e_node * pue if pue else None,
-        breakdown={k: float(v) for k, v in parts.items()}, notes=tuple(notes))
-
-
-def config_from_scenario(scen: Any) -> ServingConfig:
-    """A ServingConfig from a validated Scenario (model, hardware.accelerator, serving.*)."""
+def node_system(cfg: ServingConfig) -> System | None:
+    """The system whose host power sets the node boundary: cfg.system, else the first catalog
+    system built from the accelerator, else None (energy's default host power)."""
+    if cfg.system is not None:
+        return cfg.system
     from .. import hardware
-    from ..scenario import resolve_model
 
-    if scen.serving is None:
-        raise InputError("the scenario has no 'serving' section; give --prompt-tokens and "
-                         "--output-tokens")
-    if scen.model is None or scen.hardware is None or not scen.hardware.accelerator:
-        raise InputError("serving needs a model (--model) and an accelerator (--accelerator)")
-    acc = hardware.accelerator(scen.hardware.accelerator)
-    sv = scen.serving
-    fabric = None
-    system = getattr(scen.hardware, "system", None)
-    if system:
-        fabric = hardware.fabric_for(acc, hardware.system(system))
-    return ServingConfig(model=resolve_model(scen.model), accelerator=acc, tp=sv.tp,
-                         precision=sv.precision, kv_precision=sv.kv_precision,
-                         engine=sv.engine or DEFAULT_ENGINE, fabric=fabric)
+    try:
+        return hardware.default_system(cfg.accelerator.id)
+    except InputError:
+        return None
 
 
-def plan_from_scenario(scen: Any) -> ServingPlan:
-    """plan_serving on the scenario's serving section."""
-    cfg = config_from_scenario(scen)
-    sv = scen.serving
-    slo = sv.slo.model_dump(exclude_none=True) if sv.slo else None
-    pue = scen.energy.pue if getattr(scen, "energy", None) else None
-    return plan_serving(cfg, sv.prompt_tokens, sv.output_tokens, batch=sv.batch,
-                        rate_per_s=sv.rate_per_s, slo=slo, pue=pue)
+# the plan and search halves live in perf/serving_plan.py and perf/serving_search.py; their
+# public names stay importable from here (routing and the CLI import them from this module).
+# Resolved lazily (PEP 562) so that either module may be imported first.
+_PLAN_NAMES = ("ServingPlan", "config_from_scenario", "decode_floor_s", "deployment_energy",
+               "plan_from_scenario", "plan_serving", "queue_wait_s", "ttft_under_load_s",
+               "own_prefill_s", "erlang_c", "replica_capacity_per_s")
+_SEARCH_NAMES = ("ServingSearch", "search_accelerators", "search_serving")
 
 
-# search -----------------------------------------------------------------------------------------
+def __getattr__(name: str) -> Any:
+    if name in _PLAN_NAMES:
+        from . import serving_plan
 
-@dataclass(frozen=True)
-class ServingSearch:
-    """Result of :func:`search_serving`: the best plan, ranked candidates and timing."""
+        return getattr(serving_plan, name)
+    if name in _SEARCH_NAMES:
+        from . import serving_search
 
-    best: ServingPlan
-    ranked: list[dict[str, Any]]
-    candidates: int
-    feasible: int
-    time_s: float
-    objective: str
-
-
-def _candidate_batches(mb: int) -> np.ndarray:
-    """Batch sizes evaluated per configuration: every size up to 64, then a geometric grid."""
-    small = np.arange(1, min(mb, 64) + 1)
-    big = np.unique(np.geomspace(64, max(mb, 64), 96).astype(int)) if mb > 64 else []
-    return np.unique(np.concatenate([small, big, [mb]])).astype(float)
-
-
-def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tokens: int,
-                   output_tokens: int, rate_per_s: float | None = None,
-                   slo: dict[str, float] | None = None,
-                   precisions: tuple[str, ...] = ("bf16", "fp8", "fp4", "int4"),
-                   tps: tuple[int, ...] = (1, 2, 4, 8), engine_id: str = DEFAULT_ENGINE,
-                   gpu_hour_usd: float | None = None) -> ServingSearch:
-    """Cheapest configuration (accelerator × precision × TP × batch) meeting the SLO.
-
-    Every batch of a configuration is evaluated at once with numpy. Ranked by J/token (GPU
-    boundary) or by $/Mtoken when a GPU-hour price is given; ties go to fewer GPUs.
-    """
-    import time
-
-    t0 = time.perf_counter()
-    slo = {k: v for k, v in (slo or {}).items() if v}
-    n_out = float(output_tokens)
-    rows: list[dict[str, Any]] = []
-    n_cand = 0
-    reasons: list[str] = []
-    for acc in accelerators:
-        for prec in precisions:
-            for tp in tps:
-                try:
-                    cfg = ServingConfig(model, acc, tp=tp, precision=prec, engine=engine_id)
-                    mb = max_batch(cfg, prompt_tokens + n_out)
-                except InputError:
-                    continue
-                if mb < 1:
-                    reasons.append(f"{acc.id} {prec} tp{tp}: does not fit")
-                    continue
-                bs = _candidate_batches(mb)
-                n_cand += bs.size
-                step = mixed_step_time_s(cfg, bs, prompt_tokens, output_tokens)
-                tpot = step / tokens_per_step(cfg)
-                pre1 = float(prefill_time_s(cfg, prompt_tokens, 1))
-                ttft = pre1 + step
-                e2e = ttft + n_out * tpot
-                ok = np.ones(bs.shape, dtype=bool)
-                if "tpot_s" in slo:
-                    ok &= tpot <= slo["tpot_s"]
-                if "ttft_s" in slo:
-                    ok &= ttft <= slo["ttft_s"]
-                if "e2e_s" in slo:
-                    ok &= e2e <= slo["e2e_s"]
-                if not ok.any():
-                    continue
-                parts = mixed_parts(cfg, bs, prompt_tokens, output_tokens)
-                power = cfg.tp * device_power_w(acc, activity_frac(parts, cfg))
-                j_tok = power * step / tokens_per_step(cfg) / bs
-                tps_rep = bs * n_out / e2e
-                replicas = np.ceil(rate_per_s * n_out / tps_rep) if rate_per_s else np.ones_like(bs)
-                gpus = replicas * tp
-                usd = (gpus * gpu_hour_usd / 3600.0 / (rate_per_s * n_out) * 1e6
-                       if gpu_hour_usd and rate_per_s else
-                       tp * gpu_hour_usd / 3600.0 / tps_rep * 1e6 if gpu_hour_usd else None)
-                score = usd if usd is not None else j_tok
-                score = np.where(ok, score, np.inf)
-                i = int(np.argmin(score))
-                if rate_per_s:
-                    # replicas sized at the largest SLO batch; each then runs at the smallest
-                    # batch that carries its share of the rate (what plan_serving reports)
-                    i_slo = int(np.flatnonzero(ok)[-1])
-                    n_rep = math.ceil(rate_per_s * n_out / tps_rep[i_slo])
-                    carry = ok & (tps_rep * n_rep >= rate_per_s * n_out * (1 - 1e-9))
-                    i = int(np.flatnonzero(carry)[0])
-                    replicas = np.full(bs.shape, float(n_rep))
-                    gpus = replicas * tp
-                    if usd is not None:
-                        usd = gpus * gpu_hour_usd / 3600.0 / (rate_per_s * n_out) * 1e6
-                    score = usd if usd is not None else j_tok
-                rows.append({"accelerator": acc.id, "precision": prec, "tp": tp,
-                             "batch": int(bs[i]), "ttft_s": float(ttft[i]),
-                             "tpot_s": float(tpot[i]), "output_tokens_per_s": float(tps_rep[i]),
-                             "replicas": int(replicas[i]), "gpus": int(gpus[i]),
-                             "energy_per_token_j": float(j_tok[i]),
-                             "usd_per_mtoken": None if usd is None else float(usd[i]),
-                             "_score": float(score[i]), "_cfg": cfg})
-    if not rows:
-        floor = min((decode_floor_s(ServingConfig(model, a, tp=max(tps), precision="fp8"))
-                     for a in accelerators if a.supports("fp8")), default=float("nan"))
-        raise InfeasibleError(
-            f"no accelerator × precision × TP × batch meets the SLO {slo} for {model.id} "
-            f"({len(reasons)} configurations do not fit); best decode floor {floor * 1e3:.2f} ms "
-            "per token: relax the SLO or allow more TP")
-    rows.sort(key=lambda r: (r["_score"], r["gpus"]))
-    top = rows[0]
-    best = plan_serving(top["_cfg"], prompt_tokens, output_tokens,
-                        batch=None if rate_per_s else top["batch"], rate_per_s=rate_per_s,
-                        slo=slo)
-    ranked = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
-    return ServingSearch(best=best, ranked=ranked, candidates=n_cand, feasible=len(rows),
-                         time_s=time.perf_counter() - t0,
-                         objective="usd_per_mtoken" if gpu_hour_usd else "energy_per_token_j")
-
-
-def search_accelerators() -> list[Accelerator]:
-    """Catalog accelerators with the HBM, bandwidth and TDP a serving plan needs."""
-    from .. import catalog, hardware
-
-    out = []
-    for row in catalog.rows("accelerators"):
-        acc = hardware.accelerator(row["id"])
-        if acc.hbm_bytes and acc.hbm_bytes_per_s and acc.tdp_w and acc.supports("bf16"):
-            out.append(acc)
-    return out
+        return getattr(serving_search, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -99,3 +99,17 @@ def plan_session(cfg, session: AgentSession, batch: int | None = None) -> Sessio
     return SessionPlan(latency_s=model_s + tool_s, model_time_s=model_s, tool_time_s=tool_s,
                        prompt_tokens=prompt_total, output_tokens=out_tokens, energy_j=energy,
                        energy_per_output_token_j=energy / out_tokens, calls=calls)
+
+
+def session_from_scenario(scen, plan) -> SessionPlan:
+    """Plan the scenario's agent sessions (serving.agent) on its replica configuration at the
+    occupancy of `plan` (the replica's operating batch)."""
+    from ..perf.inference import config_from_scenario
+
+    ag = scen.serving.agent
+    if ag is None:
+        raise InputError("the scenario's serving section has no 'agent' (give --agent-calls)")
+    session = AgentSession(calls=ag.calls, prompt_tokens=scen.serving.prompt_tokens,
+                           output_tokens=scen.serving.output_tokens,
+                           tool_result_tokens=ag.tool_result_tokens, tool_time_s=ag.tool_time_s)
+    return plan_session(config_from_scenario(scen), session, batch=plan.batch)

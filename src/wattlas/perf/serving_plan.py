@@ -1,0 +1,474 @@
+"""Serving plans on replicas: operating modes, TTFT under load (queueing), energy boundaries.
+
+Split from :mod:`wattlas.perf.inference` (the step model); every public name here is also
+importable from there.
+
+TTFT under continuous batching (Kwon et al. 2023; chunked prefill as in Sarathi-Serve,
+Agrawal et al. 2024)::
+
+    TTFT = W_q + n_chunks · t_step(b decode tokens + one chunk of the prompt) + t_step(b)
+    n_chunks = ⌈P / (CHUNK_TOKENS − b·q)⌉
+
+i.e. the wait in the replica's queue, the request's own prefill processed in chunks alongside
+the running batch of ``b`` decodes (``q`` tokens each), and the first decode step. The wait
+comes from a G/G/1 queue per replica whose service time is the replica's request service time
+``S = 1 / μ`` (``μ`` = requests/s the replica completes at its largest batch), with the
+Allen–Cunneen approximation (exact for M/M/c; Kingman's formula for c = 1)::
+
+    W_q ≈ C(c, a) / (c·μ − λ) · (c_a² + c_s²) / 2,     a = λ/μ,  ρ = a/c < 1
+
+Arrivals are Poisson (c_a² = 1); at fixed prompt/output lengths every request needs the same
+work, so c_s² = SERVICE_CV2 = 0 (M/D/1, half the M/M/1 wait). Max-throughput operation is a
+saturated closed loop: its TTFT is the steady-state TTFT of continuous batching at the largest
+batch (own prefill alongside that batch + first step), not the prefill of the whole batch.
+
+Energy boundaries (one power model, :mod:`wattlas.energy`): GPU = Σ device power × time;
+node = GPU + host (``energy.host_power_w`` × ``energy.HOST_LOAD_FRAC``); facility = (node +
+network switches) × PUE, all from :func:`wattlas.energy.serving_energy`.
+
+References
+----------
+* W. Kwon et al., "Efficient Memory Management for LLM Serving with PagedAttention", SOSP 2023.
+* A. Agrawal et al., "Taming Throughput-Latency Tradeoff in LLM Inference with Sarathi-Serve",
+  OSDI 2024 (chunked prefill interleaved with decode).
+* A. O. Allen, "Probability, Statistics, and Queueing Theory", 2nd ed., 1990, §6 (Allen–Cunneen
+  G/G/c approximation); J. F. C. Kingman, "The single server queue in heavy traffic", Proc.
+  Cambridge Phil. Soc. 57, 1961; Erlang C for M/M/c (Kleinrock, "Queueing Systems" vol. 1, 1975).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InfeasibleError, InputError
+from .inference import (
+    CHUNK_TOKENS,
+    DEFAULT_ENGINE,
+    ServingConfig,
+    _step,
+    activation_bytes,
+    decode_parts,
+    decode_step_time_s,
+    kv_bytes_per_token,
+    kv_capacity_bytes,
+    max_batch,
+    mixed_parts,
+    mixed_step_time_s,
+    node_system,
+    parts_power_w,
+    prefill_time_s,
+    tokens_per_step,
+    weights_bytes,
+    weights_read_bytes,
+)
+
+#: Squared coefficient of variation of a request's service time at fixed prompt and output
+#: lengths: every request needs the same work, so 0 (M/D/1). Poisson arrivals: c_a² = 1.
+SERVICE_CV2 = 0.0
+ARRIVAL_CV2 = 1.0
+#: Smallest prefill chunk a step gives a new prompt when the batch's decode tokens fill the
+#: token budget [tokens].
+MIN_CHUNK_TOKENS = 512
+
+
+@dataclass(frozen=True)
+class ServingPlan:
+    """A serving operating point (SI units; per replica unless named otherwise)."""
+
+    model: str
+    accelerator: str
+    engine: str
+    precision: str
+    kv_precision: str
+    tp: int
+    prompt_tokens: int
+    output_tokens: int
+    ttft_s: float
+    tpot_s: float
+    e2e_s: float
+    batch: int
+    max_batch: int
+    output_tokens_per_s: float
+    output_tokens_per_s_per_gpu: float
+    kv_cache_bytes: float
+    weights_bytes: float
+    energy_per_token_j: float
+    energy_per_request_j: float
+    gpus: int
+    replicas: int
+    bound: str
+    power_w: float
+    mode: str
+    rate_per_s: float | None = None
+    decode_floor_s: float = 0.0
+    max_batch_slo: int | None = None
+    energy_per_token_node_j: float | None = None
+    energy_per_token_facility_j: float | None = None
+    breakdown: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    queue_wait_s: float = 0.0
+    ttft_p99_s: float | None = None
+    prefill_s: float = 0.0
+    utilization_frac: float | None = None
+    capacity_requests_per_s: float = 0.0
+    mean_power_w: float = 0.0
+    energy: Any = field(default=None, compare=False)
+
+
+def decode_floor_s(cfg: ServingConfig) -> float:
+    """Physical decode floor [s]: active weight bytes / (t × HBM bandwidth), at batch 1."""
+    w = float(weights_read_bytes(cfg, 1.0))
+    return w / (cfg.tp * cfg.accelerator.require("hbm_bytes_per_s"))
+
+
+def _check_fits(cfg: ServingConfig, context: float) -> int:
+    mb = max_batch(cfg, context)
+    if mb >= 1:
+        return mb
+    hbm = cfg.accelerator.require("hbm_bytes")
+    need = (weights_bytes(cfg) / cfg.tp + activation_bytes(cfg)
+            + kv_bytes_per_token(cfg) * context / cfg.tp)
+    fix = (f"raise --tp (now {cfg.tp})" if cfg.tp < (cfg.accelerator.scaleup_domain or 1)
+           else "use a lower precision (fp8/int4) or an accelerator with more HBM")
+    raise InfeasibleError(
+        f"{cfg.model.id} at {cfg.precision} needs {need / 2**30:.1f} GiB per GPU for the "
+        f"weights and one sequence of {context:.0f} tokens but {cfg.accelerator.id} offers "
+        f"{hbm / 2**30:.1f} GiB; {fix}")
+
+
+# queueing ---------------------------------------------------------------------------------------
+
+def erlang_c(servers: int, offered_load: float) -> float:
+    """Probability that an arrival waits in an M/M/c queue, C(c, a) with a = λ/μ [1]
+    (Erlang C, Kleinrock 1975 eq. 3.42); 1 when a ≥ c."""
+    c, a = int(servers), float(offered_load)
+    if c < 1:
+        raise InputError(f"servers = {servers}: must be ≥ 1")
+    if a >= c:
+        return 1.0
+    term, total = 1.0, 1.0  # Σ_{k<c} a^k/k!, built iteratively
+    for k in range(1, c):
+        term *= a / k
+        total += term
+    top = term * a / c / (1.0 - a / c)  # a^c / c! · 1/(1 − ρ)
+    return top / (total + top)
+
+
+def queue_wait_s(rate_per_s: float, service_s: float, servers: int = 1,
+                 arrival_cv2: float = ARRIVAL_CV2, service_cv2: float = 1.0) -> float:
+    """Mean wait in queue [s] of a G/G/c queue (Allen–Cunneen)::
+
+        W_q ≈ C(c, a) / (c·μ − λ) · (c_a² + c_s²) / 2,   μ = 1/service_s, a = λ/μ
+
+    Exact for M/M/c (c_a² = c_s² = 1; M/M/1: ρ/(μ − λ)); Pollaczek–Khinchine for M/G/1.
+    Returns inf when ρ = λ/(c·μ) ≥ 1 (the queue grows without bound)."""
+    if rate_per_s < 0 or service_s <= 0:
+        raise InputError(f"queue: rate {rate_per_s} /s and service time {service_s} s must be "
+                         "≥ 0 and > 0")
+    if rate_per_s == 0:
+        return 0.0
+    mu = 1.0 / service_s
+    if rate_per_s >= servers * mu:
+        return math.inf
+    c = erlang_c(servers, rate_per_s / mu)
+    return c / (servers * mu - rate_per_s) * (arrival_cv2 + service_cv2) / 2.0
+
+
+def wait_quantile_s(mean_wait_s: float, utilization_frac: float, q: float = 0.99) -> float:
+    """Quantile `q` of the wait in queue [s] under Kingman's heavy-traffic exponential tail,
+    P(W > t) ≈ ρ·exp(−ρ·t / W_q) (exact for M/M/1, where W_q = ρ/(μ − λ)); 0 when the
+    probability of waiting ρ is below 1 − q."""
+    rho = float(utilization_frac)
+    if not 0.0 < q < 1.0:
+        raise InputError(f"quantile {q}: must be in (0, 1)")
+    if mean_wait_s == math.inf:
+        return math.inf
+    if rho <= 1.0 - q or mean_wait_s <= 0.0:
+        return 0.0
+    return mean_wait_s / rho * math.log(rho / (1.0 - q))
+
+
+# TTFT -------------------------------------------------------------------------------------------
+
+def own_prefill_s(cfg: ServingConfig, batch, prompt_tokens: float, output_tokens: float):
+    """Time to prefill one prompt in chunks alongside `batch` running decodes [s]
+    (numpy-broadcastable over batch): ⌈P / (CHUNK_TOKENS − b·q)⌉ steps, each carrying the
+    batch's decode tokens and one chunk (Sarathi-Serve chunked prefill)."""
+    b = np.asarray(batch, dtype=float)
+    p = float(prompt_tokens)
+    q = cfg.spec_tokens + 1 if cfg.draft is not None else 1
+    ctx = p + float(output_tokens) / 2.0
+    budget = np.maximum(CHUNK_TOKENS - b * q, MIN_CHUNK_TOKENS)
+    n = np.maximum(np.ceil(p / budget), 1.0)
+    chunk = p / n
+    tokens = b * q + chunk
+    mean_ctx = (b * q * ctx + chunk * p / 2.0) / tokens
+    return n * _step(cfg, tokens, mean_ctx, b * ctx, tokens)["time_s"]
+
+
+def ttft_under_load_s(cfg: ServingConfig, batch, prompt_tokens: float, output_tokens: float,
+                      wait_s: float = 0.0):
+    """TTFT [s] = queue wait + own chunked prefill alongside `batch` decodes + first decode
+    step (a mixed continuous-batching step at `batch`)."""
+    pre = own_prefill_s(cfg, batch, prompt_tokens, output_tokens)
+    return wait_s + pre + mixed_step_time_s(cfg, batch, prompt_tokens, output_tokens)
+
+
+def replica_capacity_per_s(cfg: ServingConfig, batch: int, prompt_tokens: float,
+                           output_tokens: float) -> float:
+    """Requests/s a replica completes in continuous batching at occupancy `batch` (Little's law
+    b / (TTFT₀ + OSL · TPOT), TTFT₀ without queueing)."""
+    step = float(mixed_step_time_s(cfg, batch, prompt_tokens, output_tokens))
+    ttft0 = float(ttft_under_load_s(cfg, batch, prompt_tokens, output_tokens))
+    return batch / (ttft0 + float(output_tokens) * step / tokens_per_step(cfg))
+
+
+# energy -----------------------------------------------------------------------------------------
+
+def _energy_inputs(energy_inputs: Any, pue: float | None) -> Any:
+    from dataclasses import replace
+
+    from .. import energy
+
+    inputs = energy_inputs if energy_inputs is not None else energy.EnergyInputs()
+    if pue is not None and inputs.pue is None:
+        inputs = replace(inputs, pue=pue)
+    energy.check_inputs(inputs)
+    return inputs
+
+
+def deployment_energy(cfg: ServingConfig, gpus: int, mean_power_w_per_replica: float,
+                      output_tokens_per_s: float, inputs: Any = None,
+                      hours: float = 8760.0) -> Any:
+    """EnergyReport (wattlas.energy.serving_energy) of `gpus` GPUs of `cfg` drawing
+    `mean_power_w_per_replica` per tp GPUs and producing `output_tokens_per_s` in all."""
+    from .. import energy
+
+    inputs = _energy_inputs(inputs, None)
+    return energy.serving_energy(int(gpus), mean_power_w_per_replica / cfg.tp,
+                                 float(output_tokens_per_s), inputs,
+                                 system=node_system(cfg), hours=hours,
+                                 accelerator=cfg.accelerator)
+
+
+# plan -------------------------------------------------------------------------------------------
+
+def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
+                 batch: int | None = None, rate_per_s: float | None = None,
+                 slo: dict[str, float] | None = None, pue: float | None = None,
+                 energy_inputs: Any = None, hours: float = 8760.0) -> ServingPlan:
+    """Serve `prompt_tokens` → `output_tokens` requests on replicas of `cfg`.
+
+    * neither batch nor rate: max-throughput operation at the largest batch that fits
+      (KV capacity at ISL + OSL); throughput = b·OSL / (prefill(b) + OSL·step(b)) (the
+      calibrated static form); TTFT = steady-state continuous-batching TTFT at that batch.
+    * ``batch``: continuous batching at that occupancy; TTFT = own prefill + first step.
+    * ``rate_per_s``: the largest batch meeting the SLO sets the replica count
+      ⌈rate / capacity⌉; each replica runs at the smallest batch carrying its share λ
+      (Little's law), and TTFT adds the G/G/1 wait at utilisation λ/μ_max; replicas are added
+      while the wait breaks the TTFT SLO.
+
+    ``slo`` keys: ttft_s, tpot_s, e2e_s. ``energy_per_token_j`` is GPU-boundary; node and
+    facility boundaries and the deployment's EnergyReport (``energy``; replicas for a rate,
+    else one replica; `hours` of operation) come from :mod:`wattlas.energy` with
+    `energy_inputs` (an ``energy.EnergyInputs``; ``pue`` is a shortcut for its pue).
+    """
+    if prompt_tokens < 1 or output_tokens < 1:
+        raise InputError(f"prompt/output tokens {prompt_tokens}/{output_tokens}: must be ≥ 1")
+    if batch is not None and batch < 1:
+        raise InputError(f"--batch {batch}: must be ≥ 1")
+    if rate_per_s is not None and rate_per_s <= 0:
+        raise InputError(f"--rate {rate_per_s}: must be > 0 requests/s")
+    inputs = _energy_inputs(energy_inputs, pue)
+    basis = inputs.power_basis
+    slo = {k: v for k, v in (slo or {}).items() if v}
+    ctx = prompt_tokens + output_tokens / 2.0
+    # the scheduler admits a request only when its whole sequence can be cached (TRT-LLM's
+    # GUARANTEED_NO_EVICT policy; vLLM would preempt instead), so capacity is at ISL + OSL
+    full = prompt_tokens + output_tokens
+    mb = _check_fits(cfg, full)
+    floor = decode_floor_s(cfg)
+    if "tpot_s" in slo and slo["tpot_s"] < floor:
+        raise InfeasibleError(
+            f"TPOT SLO {slo['tpot_s'] * 1e3:.2f} ms is below the decode floor "
+            f"{floor * 1e3:.2f} ms (weights {weights_read_bytes(cfg, 1.0) / 1e9:.1f} GB / "
+            f"({cfg.tp} × {cfg.accelerator.require('hbm_bytes_per_s') / 1e12:.2f} TB/s)); "
+            "raise --tp, lower the precision or relax the SLO")
+    notes: list[str] = []
+    replicas = 1
+    b_slo_max: int | None = None
+    n_out = float(output_tokens)
+    per_tok = tokens_per_step(cfg)
+    wait = 0.0
+    util: float | None = None
+    cap_max = replica_capacity_per_s(cfg, mb, prompt_tokens, output_tokens)
+    if batch is None and rate_per_s is None:
+        mode, b = "max-throughput", mb
+        step = float(decode_step_time_s(cfg, b, ctx))
+        pre_batch = float(prefill_time_s(cfg, prompt_tokens, b))
+        tpot = step / per_tok
+        tps = b * n_out / (pre_batch + n_out * tpot)
+        pre_own = float(own_prefill_s(cfg, b, prompt_tokens, output_tokens))
+        ttft = pre_own + float(mixed_step_time_s(cfg, b, prompt_tokens, output_tokens))
+        e2e = ttft + n_out * tpot
+        missed = [k for k, v in slo.items() if {"ttft_s": ttft, "tpot_s": tpot,
+                                                 "e2e_s": e2e}.get(k, 0.0) > v]
+        if missed:
+            notes.append(f"max-throughput operation misses the SLO on {', '.join(missed)}; "
+                         "give --rate or --batch to plan under it")
+        notes.append("max-throughput: TTFT is the steady-state continuous-batching TTFT at the "
+                     "largest batch (own prefill + first step), without queueing")
+    else:
+        mode = "batch" if batch is not None else "rate"
+        bs = np.arange(1, mb + 1, dtype=float)
+        step_b = mixed_step_time_s(cfg, bs, prompt_tokens, output_tokens)
+        tpot_b = step_b / per_tok
+        ttft_b = ttft_under_load_s(cfg, bs, prompt_tokens, output_tokens)
+        ok = np.ones_like(bs, dtype=bool)
+        if "tpot_s" in slo:
+            ok &= tpot_b <= slo["tpot_s"]
+        if "ttft_s" in slo:
+            ok &= ttft_b <= slo["ttft_s"]
+        if "e2e_s" in slo:
+            ok &= ttft_b + n_out * tpot_b <= slo["e2e_s"]
+        if not ok.any():
+            raise InfeasibleError(
+                f"no batch meets the SLO {slo}: at batch 1 TTFT {ttft_b[0]:.3f} s, TPOT "
+                f"{tpot_b[0] * 1e3:.2f} ms (decode floor {floor * 1e3:.2f} ms); raise --tp, "
+                "lower the precision or relax the SLO")
+        b_slo_max = int(bs[ok].max())
+        cap_b = bs / (ttft_b + n_out * tpot_b)  # requests/s at occupancy b (Little's law)
+        if batch is not None:
+            if batch > mb:
+                raise InfeasibleError(
+                    f"--batch {batch} needs "
+                    f"{batch * full * kv_bytes_per_token(cfg) / 1e9:.1f} GB of KV cache at "
+                    f"{full} tokens per sequence but "
+                    f"{max(kv_capacity_bytes(cfg), 0) / 1e9:.1f} GB fit (max batch {mb}); "
+                    "raise --tp or use --kv-precision fp8")
+            b = batch
+            if slo and not ok[b - 1]:
+                notes.append(f"batch {b} misses the SLO; the largest batch meeting it is "
+                             f"{b_slo_max}")
+            if rate_per_s is not None:
+                replicas = max(math.ceil(rate_per_s / float(cap_b[b - 1])), 1)
+        else:
+            replicas = math.ceil(rate_per_s / float(cap_b[b_slo_max - 1]))
+            limit = 64 * replicas + 64
+            while True:
+                share = rate_per_s / replicas
+                carry = (cap_b >= share) & (bs <= b_slo_max)
+                b = int(bs[carry].min())
+                wait = queue_wait_s(share, 1.0 / cap_max, 1, ARRIVAL_CV2, SERVICE_CV2)
+                met = wait < math.inf and ("ttft_s" not in slo
+                                           or float(ttft_b[b - 1]) + wait <= slo["ttft_s"])
+                if met or replicas >= limit:
+                    break
+                replicas += 1
+            if not met:
+                raise InfeasibleError(
+                    f"queueing keeps TTFT at {float(ttft_b[b - 1]) + wait:.3f} s above the SLO "
+                    f"{slo.get('ttft_s')} s even with {replicas} replicas; relax the SLO")
+        if rate_per_s is not None:
+            share = rate_per_s / replicas
+            util = share / cap_max
+            wait = queue_wait_s(share, 1.0 / cap_max, 1, ARRIVAL_CV2, SERVICE_CV2)
+        step = float(step_b[b - 1])
+        tpot = step / per_tok
+        pre_own = float(own_prefill_s(cfg, b, prompt_tokens, output_tokens))
+        ttft = wait + float(ttft_b[b - 1])
+        e2e = ttft + n_out * tpot
+        tps = b * n_out / (e2e - wait)
+    if mode == "max-throughput":
+        parts = decode_parts(cfg, b, ctx)
+        power = float(parts_power_w(cfg, parts, basis))
+        pre_parts = _step(cfg, min(prompt_tokens * b, CHUNK_TOKENS), prompt_tokens / 2.0,
+                          0.0, 0.0)
+        pre_power = float(parts_power_w(cfg, pre_parts, basis))
+        energy_batch = pre_power * pre_batch + power * n_out / per_tok * step
+        cycle_s = pre_batch + n_out / per_tok * step
+    else:  # the mixed step already carries the prefill work
+        parts = mixed_parts(cfg, b, prompt_tokens, output_tokens)
+        power = float(parts_power_w(cfg, parts, basis))
+        energy_batch = power * n_out / per_tok * step
+        cycle_s = n_out / per_tok * step
+    if cfg.draft is not None:
+        notes.append(f"speculative decoding: {per_tok:.2f} tokens per target step")
+    if wait == math.inf:
+        notes.append(f"the offered {rate_per_s:g} req/s per replica exceeds its capacity "
+                     f"{cap_max:.3g} req/s: the queue grows without bound")
+    e_req = energy_batch / b
+    e_tok = e_req / n_out
+    mean_power = energy_batch / cycle_s  # the replica's GPUs averaged over its cycle [W]
+    # boundaries as ratios of the same replica's power: node = GPU + host, facility =
+    # (node + network) × PUE (energy.serving_energy), applied to the GPU J/token
+    one = deployment_energy(cfg, cfg.tp, mean_power, tps, inputs, hours)
+    e_node = e_tok * (one.gpu_power_w + one.host_power_w) / one.gpu_power_w
+    e_fac = e_tok * one.facility_power_w / one.gpu_power_w
+    total_tps = rate_per_s * n_out if (rate_per_s and mode == "rate") else tps * replicas
+    report = deployment_energy(cfg, cfg.tp * replicas, mean_power, total_tps, inputs, hours)
+    bound = "compute" if float(parts["compute_s"]) > float(parts["memory_s"]) else "memory"
+    return ServingPlan(
+        model=cfg.model.id, accelerator=cfg.accelerator.id, engine=cfg.eng.id,
+        precision=cfg.precision, kv_precision=cfg.kv, tp=cfg.tp,
+        prompt_tokens=int(prompt_tokens), output_tokens=int(output_tokens),
+        ttft_s=float(ttft), tpot_s=float(tpot), e2e_s=float(e2e), batch=int(b), max_batch=mb,
+        output_tokens_per_s=float(tps), output_tokens_per_s_per_gpu=float(tps) / cfg.tp,
+        kv_cache_bytes=float(b * ctx * kv_bytes_per_token(cfg)),
+        weights_bytes=float(weights_bytes(cfg)),
+        energy_per_token_j=e_tok, energy_per_request_j=e_req,
+        gpus=cfg.tp * replicas, replicas=replicas, bound=bound, power_w=power, mode=mode,
+        rate_per_s=rate_per_s, decode_floor_s=floor, max_batch_slo=b_slo_max,
+        energy_per_token_node_j=e_node,
+        energy_per_token_facility_j=e_fac,
+        breakdown={k: float(v) for k, v in parts.items()}, notes=tuple(notes),
+        queue_wait_s=float(wait), prefill_s=pre_own,
+        ttft_p99_s=(float(ttft - wait + wait_quantile_s(wait, util)) if util is not None
+                    else None), utilization_frac=util,
+        capacity_requests_per_s=float(cap_max), mean_power_w=float(mean_power), energy=report)
+
+
+def config_from_scenario(scen: Any) -> ServingConfig:
+    """A ServingConfig from a validated Scenario (model, hardware.accelerator/system,
+    serving.* including sparsity and speculative decoding)."""
+    from .. import hardware
+    from ..scenario import resolve_model
+
+    if scen.serving is None:
+        raise InputError("the scenario has no 'serving' section; give --prompt-tokens and "
+                         "--output-tokens")
+    if scen.model is None or scen.hardware is None or not scen.hardware.accelerator:
+        raise InputError("serving needs a model (--model) and an accelerator (--accelerator)")
+    acc = hardware.accelerator(scen.hardware.accelerator)
+    sv = scen.serving
+    fabric = system = None
+    system_id = getattr(scen.hardware, "system", None)
+    if system_id:
+        system = hardware.system(system_id)
+        fabric = hardware.fabric_for(acc, system)
+    extra: dict[str, Any] = {}
+    if getattr(sv, "draft", None):
+        extra["draft"] = resolve_model(sv.draft)
+        extra["spec_tokens"] = sv.spec_tokens
+        extra["spec_acceptance_frac"] = sv.spec_acceptance_frac
+    return ServingConfig(model=resolve_model(scen.model), accelerator=acc, tp=sv.tp,
+                         precision=sv.precision, kv_precision=sv.kv_precision,
+                         engine=sv.engine or DEFAULT_ENGINE, fabric=fabric, system=system,
+                         sparsity_2_4=bool(getattr(sv, "sparsity_2_4", False)), **extra)
+
+
+def plan_from_scenario(scen: Any, hours: float = 8760.0) -> ServingPlan:
+    """plan_serving on the scenario's serving section, with energy inputs from its energy and
+    site sections (``energy.inputs_from_scenario``) over `hours` of operation."""
+    from .. import energy
+
+    cfg = config_from_scenario(scen)
+    sv = scen.serving
+    slo = sv.slo.model_dump(exclude_none=True) if sv.slo else None
+    return plan_serving(cfg, sv.prompt_tokens, sv.output_tokens, batch=sv.batch,
+                        rate_per_s=sv.rate_per_s, slo=slo,
+                        energy_inputs=energy.inputs_from_scenario(scen), hours=hours)
