@@ -1,0 +1,93 @@
+"""Run every stage a scenario asks for and write a report with charts.
+
+Writes report.html (self-contained, opens offline), report.md, plan.json (all numbers, SI,
+unit-suffixed keys; the same values the single-verb commands print) and scenario.resolved.yaml
+(the resolved scenario with the wattlas version and a hash of each shipped catalog), and prints
+a summary. Example: wattlas plan examples/frontier-training.yaml --out out/frontier-training
+"""
+
+from __future__ import annotations
+
+import typer
+
+NO_ARGS_IS_HELP = True
+
+
+def write_outputs(plan: dict, resolved: dict, out_dir: str) -> list[str]:
+    """Write the four report files into `out_dir` (created); return their paths."""
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    from ..report import html, markdown
+    from ._common import jsonable
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "plan.json": json.dumps(jsonable(plan), indent=2) + "\n",
+        "report.md": markdown.render(plan),
+        "report.html": html.render(plan),
+        "scenario.resolved.yaml": yaml.safe_dump(resolved, sort_keys=False),
+    }
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+    return [str(out / n) for n in files]
+
+
+def _summary(plan: dict, paths: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..report import best_region, summary_rows
+
+    table = Table(title=f"wattlas plan: {plan['scenario']}", header_style="bold")
+    for col in ("quantity", "value", "plan.json key"):
+        table.add_column(col)
+    for r in summary_rows(plan):
+        table.add_row(r["label"], r["human"], r["path"])
+    best = best_region(plan)
+    if best:
+        table.add_row("best region", str(best["region"]), "site.regions")
+    for g in (plan.get("governance") or {}).get("accelerators", []):
+        table.add_row(f"export class {g['accelerator']}", g["eccn"], "governance.accelerators")
+    crossed = [g["instrument"] for g in (plan.get("governance") or {}).get("compute", [])
+               if g["crossed"]]
+    if crossed:
+        table.add_row("compute thresholds crossed", ", ".join(crossed), "governance.compute")
+    for p in (plan.get("route") or {}).get("policies", []):
+        table.add_row(f"route: {p['policy']}",
+                      f"TTFT p99 {p['ttft_p99_s'] * 1e3:,.0f} ms, SLO "
+                      f"{p['slo_attainment_frac']:.1%}, {p['co2e_g_per_request']:.3g} g/req",
+                      "route.policies")
+    console = Console()
+    console.print(table)
+    for n in plan.get("notes", []):
+        console.print(f"[dim]note:[/dim] {n}")
+    console.print("wrote " + ", ".join(paths))
+
+
+def command(
+    scenario: str = typer.Argument(..., help="Scenario YAML file."),
+    out: str = typer.Option(None, "--out", "-o",
+                            help="Output directory (default: out/<scenario name>)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | json (summary output)."),
+    overrides: list[str] = typer.Option(None, "--set", help="Override a scenario field a.b=c."),
+) -> None:
+    from pathlib import Path
+
+    from .. import plan as pl
+    from .. import scenario as sc
+    from ._common import check_format, print_json
+
+    check_format(fmt, ("table", "json"))
+    scen = sc.load(scenario, overrides or [])
+    result = pl.run_plan(scen)
+    out_dir = out or str(Path("out") / (scen.name or Path(scenario).stem))
+    paths = write_outputs(result, pl.resolved_scenario(scen, str(Path(scenario).parent)),
+                          out_dir)
+    if fmt == "json":
+        print_json(result)
+    else:
+        _summary(result, paths)

@@ -1,0 +1,413 @@
+"""Charts as inline SVG strings: pure functions from plain dicts/lists to ``<svg>`` text.
+
+Each function takes numbers in SI units and converts to display units (GiB, MW, days, ms) only
+for its axis labels. A chart with no data returns a short "not asked for" note (a ``<p>``), never
+an empty SVG. No scripts, no external fonts: the output opens offline in any browser.
+
+References
+----------
+Equirectangular projection (plate carrée): x ∝ longitude, y ∝ latitude; Snyder, J. P. (1987),
+*Map Projections — A Working Manual*, USGS Professional Paper 1395, pp. 90–91.
+"Nice" axis ticks (1, 2, 5 × 10^k): Heckbert, P. S. (1990), "Nice numbers for graph labels",
+*Graphics Gems*, pp. 61–63.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+#: Colour-blind-safe categorical palette (Okabe & Ito 2008).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+           "#000000", "#999999", "#882255", "#44AA99")
+FONT = "font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif"
+GIB = 2.0**30
+
+
+def not_asked(title: str, why: str = "not asked for") -> str:
+    """The note shown instead of a chart that has no data."""
+    return f'<p class="not-asked"><strong>{escape(title)}</strong>: {escape(why)}.</p>'
+
+
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """About `n` round tick values (1, 2, 5 × 10^k steps) covering [lo, hi] (Heckbert 1990)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    if hi <= lo:
+        hi = lo + (abs(lo) if lo else 1.0)
+    raw = (hi - lo) / max(n, 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    start = math.floor(lo / step + 1e-9) * step
+    count = math.ceil((hi - start) / step - 1e-9)
+    ticks = [start + i * step for i in range(count + 1)]
+    if ticks[-1] < hi:  # floating-point shortfall: one more step covers hi
+        ticks.append(ticks[-1] + step)
+    decimals = max(0, 2 - math.floor(math.log10(step)))  # strip float noise, keep the step
+    return [round(t, decimals) for t in ticks]
+
+
+def _fmt(v: float) -> str:
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a >= 1e4 or a < 1e-2:
+        return f"{v:.2g}"
+    if a >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+def _svg(width: int, height: int, title: str, body: list[str]) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" '
+            f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+            f'aria-label="{escape(title)}" style="{FONT};font-size:12px">'
+            f'<title>{escape(title)}</title>'
+            f'<text x="{width / 2:.1f}" y="18" text-anchor="middle" font-size="14" '
+            f'font-weight="600">{escape(title)}</text>' + "".join(body) + "</svg>")
+
+
+def _text(x: float, y: float, s: str, anchor: str = "start", size: int = 11,
+          extra: str = "") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}"'
+            f'{extra}>{escape(s)}</text>')
+
+
+def _legend(items: Sequence[tuple[str, str]], x: float, y: float, dy: float = 16) -> list[str]:
+    out = []
+    for i, (label, colour) in enumerate(items):
+        yy = y + i * dy
+        out.append(f'<rect x="{x:.1f}" y="{yy - 9:.1f}" width="10" height="10" '
+                   f'fill="{colour}"/>')
+        out.append(_text(x + 14, yy, label))
+    return out
+
+
+def _x_axis(x0: float, x1: float, y: float, ticks: Sequence[float], scale, label: str,
+            grid_top: float | None = None) -> list[str]:
+    out = [f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" stroke="#333"/>']
+    for t in ticks:
+        xx = scale(t)
+        if grid_top is not None:
+            out.append(f'<line x1="{xx:.1f}" y1="{grid_top:.1f}" x2="{xx:.1f}" y2="{y:.1f}" '
+                       f'stroke="#ddd"/>')
+        out.append(f'<line x1="{xx:.1f}" y1="{y:.1f}" x2="{xx:.1f}" y2="{y + 4:.1f}" '
+                   f'stroke="#333"/>')
+        out.append(_text(xx, y + 16, _fmt(t), "middle"))
+    out.append(_text((x0 + x1) / 2, y + 32, label, "middle", 12))
+    return out
+
+
+def _y_axis(y0: float, y1: float, x: float, ticks: Sequence[float], scale, label: str,
+            grid_right: float | None = None) -> list[str]:
+    """Vertical axis from y0 (bottom) to y1 (top) at x."""
+    out = [f'<line x1="{x:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y1:.1f}" stroke="#333"/>']
+    for t in ticks:
+        yy = scale(t)
+        if grid_right is not None:
+            out.append(f'<line x1="{x:.1f}" y1="{yy:.1f}" x2="{grid_right:.1f}" y2="{yy:.1f}" '
+                       f'stroke="#ddd"/>')
+        out.append(f'<line x1="{x - 4:.1f}" y1="{yy:.1f}" x2="{x:.1f}" y2="{yy:.1f}" '
+                   f'stroke="#333"/>')
+        out.append(_text(x - 6, yy + 4, _fmt(t), "end"))
+    cy = (y0 + y1) / 2
+    out.append(f'<text x="{x - 44:.1f}" y="{cy:.1f}" text-anchor="middle" font-size="12" '
+               f'transform="rotate(-90 {x - 44:.1f} {cy:.1f})">{escape(label)}</text>')
+    return out
+
+
+def _positive(parts: Mapping[str, float | None]) -> dict[str, float]:
+    return {k: float(v) for k, v in parts.items()
+            if v is not None and math.isfinite(float(v)) and float(v) > 0}
+
+
+def stacked_bar(title: str, parts: Mapping[str, float | None], unit: str, scale: float = 1.0,
+                capacity: float | None = None, capacity_label: str = "capacity",
+                width: int = 720) -> str:
+    """One horizontal stacked bar of named parts, an x axis in `unit` (value / `scale`), and an
+    optional vertical capacity line. Zero and missing parts are left out."""
+    vals = _positive(parts)
+    if not vals:
+        return not_asked(title)
+    total = sum(vals.values()) / scale
+    cap = capacity / scale if capacity else None
+    hi = max(total, cap or 0.0) * 1.05
+    ticks = nice_ticks(0.0, hi)
+    hi = max(hi, ticks[-1])
+    left, right = 30, width - 30
+    legend_rows = math.ceil(len(vals) / 4)
+    height = 150 + 18 * legend_rows
+
+    def sx(v: float) -> float:
+        return left + (right - left) * v / hi
+
+    body: list[str] = []
+    bar_y, bar_h = 40, 40
+    acc = 0.0
+    items = []
+    for i, (name, v) in enumerate(vals.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        w = v / scale
+        seg_w = max(sx(acc + w) - sx(acc), 0.5)
+        body.append(f'<rect x="{sx(acc):.1f}" y="{bar_y}" width="{seg_w:.1f}" '
+                    f'height="{bar_h}" fill="{colour}"><title>{escape(name)}: {_fmt(w)} '
+                    f'{escape(unit)}</title></rect>')
+        items.append((f"{name} {_fmt(w)}", colour))
+        acc += w
+    body.append(_text(sx(acc) + 4, bar_y + bar_h / 2 + 4, f"{_fmt(total)} {unit}"))
+    if cap:
+        body.append(f'<line x1="{sx(cap):.1f}" y1="{bar_y - 10}" x2="{sx(cap):.1f}" '
+                    f'y2="{bar_y + bar_h + 10}" stroke="#C00" stroke-width="2" '
+                    f'stroke-dasharray="5,3"/>')
+        body.append(_text(sx(cap), bar_y - 12, f"{capacity_label} {_fmt(cap)} {unit}", "middle",
+                          extra=' fill="#C00"'))
+    body += _x_axis(left, right, bar_y + bar_h + 10, ticks, sx, unit, grid_top=bar_y)
+    for row in range(legend_rows):
+        chunk = items[row * 4:(row + 1) * 4]
+        for j, (label, colour) in enumerate(chunk):
+            body += _legend([(label, colour)], left + j * (right - left) / 4,
+                            bar_y + bar_h + 62 + row * 18)
+    return _svg(width, height, title, body)
+
+
+def step_time_breakdown(breakdown_s: Mapping[str, float] | None) -> str:
+    """Training step time by part (compute, recompute, TP/PP/DP/CP/EP comm, bubble, …) [s]."""
+    return stacked_bar("Step time breakdown", breakdown_s or {}, "s")
+
+
+def memory_per_gpu(memory_bytes: Mapping[str, float] | None,
+                   capacity_bytes: float | None) -> str:
+    """Memory per GPU by part [bytes → GiB] against the device's HBM capacity line."""
+    return stacked_bar("Memory per GPU vs capacity", memory_bytes or {}, "GiB", scale=GIB,
+                       capacity=capacity_bytes, capacity_label="HBM")
+
+
+def bar_chart(title: str, values: Mapping[str, float | None], unit: str, scale: float = 1.0,
+              width: int = 720) -> str:
+    """Vertical bars, one per named value (value / `scale` in `unit`)."""
+    vals = _positive(values)
+    if not vals:
+        return not_asked(title)
+    height = 300
+    left, right, top, bottom = 80, width - 20, 40, height - 60
+    hi = max(vals.values()) / scale * 1.1
+    ticks = nice_ticks(0.0, hi)
+    hi = max(hi, ticks[-1])
+
+    def sy(v: float) -> float:
+        return bottom - (bottom - top) * v / hi
+
+    body = _y_axis(bottom, top, left, ticks, sy, unit, grid_right=right)
+    slot = (right - left) / len(vals)
+    for i, (name, v) in enumerate(vals.items()):
+        w = v / scale
+        x = left + i * slot + slot * 0.15
+        body.append(f'<rect x="{x:.1f}" y="{sy(w):.1f}" width="{slot * 0.7:.1f}" '
+                    f'height="{bottom - sy(w):.1f}" fill="{PALETTE[i % len(PALETTE)]}">'
+                    f'<title>{escape(name)}: {_fmt(w)} {escape(unit)}</title></rect>')
+        body.append(_text(x + slot * 0.35, sy(w) - 4, _fmt(w), "middle"))
+        body.append(_text(x + slot * 0.35, bottom + 16, name, "middle"))
+    body.append(f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#333"/>')
+    return _svg(width, height, title, body)
+
+
+def power_by_component(components_w: Mapping[str, float | None] | None) -> str:
+    """Facility power by component (GPUs, hosts, network, cooling …) [W → MW]."""
+    return bar_chart("Power by component", components_w or {}, "MW", scale=1e6)
+
+
+def energy_by_component(components_j: Mapping[str, float | None] | None) -> str:
+    """Energy by component [J → MWh] (1 MWh = 3.6e9 J)."""
+    return bar_chart("Energy by component", components_j or {}, "MWh", scale=3.6e9)
+
+
+def region_scatter(regions: Sequence[Mapping[str, Any]] | None, width: int = 720) -> str:
+    """Regions: time-to-power (high, years) on x, energy cost per year (USD → M$) on y, carbon
+    per year as bubble area and colour (kg → kt CO2e); Pareto-front regions ringed, infeasible
+    ones hollow grey."""
+    title = "Region comparison"
+    pts = [r for r in regions or [] if r.get("time_to_power_years_high") is not None
+           and r.get("energy_cost_usd_per_year") is not None]
+    if not pts:
+        return not_asked(title)
+    height = 380
+    left, right, top, bottom = 90, width - 150, 40, height - 60
+    xs = [float(r["time_to_power_years_high"]) for r in pts]
+    ys = [float(r["energy_cost_usd_per_year"]) / 1e6 for r in pts]
+    cs = [float(r["co2e_kg_per_year"]) / 1e6 if r.get("co2e_kg_per_year") is not None else None
+          for r in pts]
+    xt = nice_ticks(0.0, max(xs) * 1.15)
+    yt = nice_ticks(0.0, max(ys) * 1.15)
+    xhi, yhi = xt[-1], yt[-1]
+    cmax = max((c for c in cs if c is not None), default=0.0) or 1.0
+
+    def sx(v: float) -> float:
+        return left + (right - left) * v / xhi
+
+    def sy(v: float) -> float:
+        return bottom - (bottom - top) * v / yhi
+
+    body = _y_axis(bottom, top, left, yt, sy, "energy cost [M$/year]", grid_right=right)
+    body += _x_axis(left, right, bottom, xt, sx, "time to power, high [years]", grid_top=top)
+    front = sorted((x, y) for x, y, r in zip(xs, ys, pts, strict=True) if r.get("pareto"))
+    if len(front) > 1:
+        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in front)
+        body.append(f'<polyline points="{path}" fill="none" stroke="#C00" '
+                    f'stroke-dasharray="4,3"/>')
+    for x, y, c, r in zip(xs, ys, cs, pts, strict=True):
+        rad = 5 + 20 * math.sqrt((c or 0.0) / cmax)
+        frac = (c or 0.0) / cmax
+        colour = f"rgb({int(40 + 200 * frac)},{int(170 - 110 * frac)},{int(90 - 50 * frac)})"
+        feasible = r.get("feasible", True)
+        opacity = 0.8 if feasible else 0.2
+        stroke = "#C00" if r.get("pareto") else ("#333" if feasible else "#777")
+        sw = 3 if r.get("pareto") else 1
+        dash = "" if feasible else ' stroke-dasharray="3,2"'
+        carbon = "?" if c is None else _fmt(c)
+        body.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="{rad:.1f}" fill="{colour}" '
+                    f'fill-opacity="{opacity}" stroke="{stroke}" stroke-width="{sw}"{dash}>'
+                    f'<title>{escape(str(r.get("region")))}: {_fmt(x)} years, {_fmt(y)} M$/yr, '
+                    f'{carbon} kt CO2e/yr</title></circle>')
+        body.append(_text(sx(x) + rad + 3, sy(y) + 4, str(r.get("region", "?"))))
+    missing = [str(r.get("region")) for r in regions or [] if r not in pts]
+    if missing:
+        body.append(_text(right + 12, top + 136, "not drawn (no time to"))
+        body.append(_text(right + 12, top + 150, "power or cost data):"))
+        for i in range(0, len(missing), 2):
+            body.append(_text(right + 12, top + 164 + 7 * i, ", ".join(missing[i:i + 2])))
+    body += _legend([("Pareto front (ringed)", "#C00"), ("low carbon", "rgb(40,170,90)"),
+                     ("high carbon", "rgb(240,60,40)")], right + 12, top + 10)
+    body.append(_text(right + 12, top + 66, "bubble area ∝"))
+    body.append(_text(right + 12, top + 80, f"kt CO2e/yr (max {_fmt(cmax)})"))
+    body.append(_text(right + 12, top + 98, "faint, dashed:"))
+    body.append(_text(right + 12, top + 112, "infeasible"))
+    return _svg(width, height, title, body)
+
+
+def site_map(sites: Sequence[Mapping[str, Any]] | None,
+             users: Sequence[Mapping[str, Any]] | None = None, width: int = 720) -> str:
+    """Sites (squares) and user regions (circles) on an equirectangular lat/lon plot with a 30°
+    graticule and no coastlines (Snyder 1987). Each point: {"label", "lat", "lon"}; the view
+    zooms to the points with a 10° margin."""
+    title = "Sites and users"
+    pts = [("site", p) for p in sites or [] if p.get("lat") is not None]
+    pts += [("user", p) for p in users or [] if p.get("lat") is not None]
+    if not pts:
+        return not_asked(title)
+    lats = [float(p["lat"]) for _, p in pts]
+    lons = [float(p["lon"]) for _, p in pts]
+    lat0, lat1 = max(-90.0, min(lats) - 10), min(90.0, max(lats) + 10)
+    lon0, lon1 = max(-180.0, min(lons) - 15), min(180.0, max(lons) + 15)
+    left, right, top = 70, width - 20, 40
+    kx = (right - left) / (lon1 - lon0)
+    bottom = top + (lat1 - lat0) * kx  # equal degrees on both axes
+    bottom = min(max(bottom, top + 150), top + 420)
+    ky = (bottom - top) / (lat1 - lat0)
+    height = int(bottom + 56)
+
+    def sx(lon: float) -> float:
+        return left + (lon - lon0) * kx
+
+    def sy(lat: float) -> float:
+        return bottom - (lat - lat0) * ky
+
+    body = [f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top:.1f}" '
+            f'fill="#f4f8fb" stroke="#999"/>']
+    span = max(lon1 - lon0, lat1 - lat0)
+    step = 10 if span <= 90 else (15 if span <= 180 else 30)
+    for lon in range(-180, 181, step):
+        if lon0 <= lon <= lon1:
+            body.append(f'<line x1="{sx(lon):.1f}" y1="{top}" x2="{sx(lon):.1f}" '
+                        f'y2="{bottom:.1f}" stroke="#ccd"/>')
+            body.append(_text(sx(lon), bottom + 14, f"{lon}°", "middle", 10))
+    for lat in range(-90, 91, step):
+        if lat0 <= lat <= lat1:
+            body.append(f'<line x1="{left}" y1="{sy(lat):.1f}" x2="{right}" y2="{sy(lat):.1f}" '
+                        f'stroke="#ccd"/>')
+            body.append(_text(left - 4, sy(lat) + 4, f"{lat}°", "end", 10))
+    body.append(_text((left + right) / 2, bottom + 30, "longitude [°E]", "middle", 12))
+    cy = (top + bottom) / 2
+    body.append(f'<text x="{left - 40}" y="{cy:.1f}" text-anchor="middle" font-size="12" '
+                f'transform="rotate(-90 {left - 40} {cy:.1f})">latitude [°N]</text>')
+    for kind, p in pts:
+        x, y = sx(float(p["lon"])), sy(float(p["lat"]))
+        label = escape(str(p.get("label", "")))
+        if kind == "site":
+            body.append(f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" '
+                        f'fill="{PALETTE[0]}"><title>site {label}</title></rect>')
+        else:
+            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{PALETTE[1]}">'
+                        f'<title>users {label}</title></circle>')
+        label_text = str(p.get("label", ""))
+        dy = 4 if kind == "site" else 16  # users' labels below their point, sites' beside
+        if x > right - 7 * len(label_text) - 12:
+            body.append(_text(x - 8, y + dy, label_text, "end"))
+        else:
+            body.append(_text(x + 8, y + dy, label_text))
+    body += _legend([("site", PALETTE[0])], left, bottom + 44)
+    body += _legend([("user region", PALETTE[1])], left + 60, bottom + 44)
+    return _svg(width, height, title, body)
+
+
+def _lines(title: str, series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+           xlabel: str, ylabel: str, width: int = 720, step: bool = False) -> str:
+    series = {k: v for k, v in series.items() if len(v[0]) > 0}
+    if not series:
+        return not_asked(title)
+    height = 340
+    left, right, top, bottom = 80, width - 160, 40, height - 60
+    xs_all = [x for xs, _ in series.values() for x in xs]
+    ys_all = [y for _, ys in series.values() for y in ys]
+    xt = nice_ticks(min(0.0, min(xs_all)), max(xs_all))
+    yt = nice_ticks(min(0.0, min(ys_all)), max(ys_all) * 1.05)
+    x0, x1, y0, y1 = xt[0], xt[-1], yt[0], yt[-1]
+
+    def sx(v: float) -> float:
+        return left + (right - left) * (v - x0) / ((x1 - x0) or 1.0)
+
+    def sy(v: float) -> float:
+        return bottom - (bottom - top) * (v - y0) / ((y1 - y0) or 1.0)
+
+    body = _y_axis(bottom, top, left, yt, sy, ylabel, grid_right=right)
+    body += _x_axis(left, right, bottom, xt, sx, xlabel, grid_top=top)
+    items = []
+    for i, (name, (xs, ys)) in enumerate(series.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        pts = []
+        for j, (x, y) in enumerate(zip(xs, ys, strict=True)):
+            if step and j:
+                pts.append(f"{sx(x):.1f},{sy(ys[j - 1]):.1f}")
+            pts.append(f"{sx(x):.1f},{sy(y):.1f}")
+        body.append(f'<polyline points="{" ".join(pts)}" fill="none" stroke="{colour}" '
+                    f'stroke-width="2"><title>{escape(name)}</title></polyline>')
+        items.append((name, colour))
+    body += _legend(items, right + 12, top + 10)
+    return _svg(width, height, title, body)
+
+
+def latency_cdf(latencies_s: Mapping[str, Sequence[float]] | None,
+                metric: str = "TTFT") -> str:
+    """Empirical CDF of request latency per routing policy [s → ms]: F(x) = #{l ≤ x} / n."""
+    series = {}
+    for name, values in (latencies_s or {}).items():
+        v = sorted(float(x) * 1e3 for x in values if x is not None and math.isfinite(x))
+        if v:
+            n = len(v)
+            series[name] = (v, [(i + 1) / n for i in range(n)])
+    return _lines(f"{metric} latency CDF per policy", series, f"{metric} [ms]",
+                  "fraction of requests", step=True)
+
+
+def site_load(times_s: Sequence[float] | None,
+              load_by_site: Mapping[str, Sequence[float]] | None,
+              unit: str = "requests in flight", title: str | None = None) -> str:
+    """Per-site load over time; time [s] on x (minutes or hours when the run is longer)."""
+    raw = [float(x) for x in times_s or []]
+    span = max(raw) if raw else 0.0
+    div, tunit = (3600.0, "h") if span > 7200 else ((60.0, "min") if span > 600 else (1.0, "s"))
+    t = [x / div for x in raw]
+    series = {k: (t, [float(y) for y in v]) for k, v in (load_by_site or {}).items()
+              if t and len(v) == len(t)}
+    return _lines(title or "Per-site load over time", series, f"time [{tunit}]", unit)

@@ -1,0 +1,175 @@
+"""The plan as one self-contained HTML page (``report.html``): inline CSS, inline SVG charts, no
+scripts, no external fonts or images, so it opens offline and prints cleanly."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from . import best_region, charts, exact, markdown, summary_rows
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:0;
+color:#1b1b1b;background:#fff;line-height:1.45}
+main{max-width:980px;margin:0 auto;padding:24px}
+h1{font-size:1.6em;margin:0 0 4px}h2{border-bottom:2px solid #0072B2;padding-bottom:2px;
+margin-top:32px}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:0.9em}
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}td.num{text-align:right;
+font-variant-numeric:tabular-nums}th{background:#f2f5f8}
+code{font-size:0.85em;color:#555}.muted{color:#666}.not-asked{color:#666;font-style:italic}
+.charts{display:flex;flex-direction:column;gap:16px}svg.chart{width:100%;height:auto;
+border:1px solid #eee;background:#fff}
+.card{display:inline-block;min-width:150px;margin:4px 8px 4px 0;padding:8px 12px;
+border:1px solid #ddd;border-radius:6px}.card b{display:block;font-size:1.3em}
+@media print{h2{break-after:avoid}svg.chart{break-inside:avoid}}
+"""
+
+
+def _table(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:
+    cols = [c for c in columns if any(c in r for r in rows)]
+    head = "".join(f"<th>{escape(c)}</th>" for c in cols)
+    body = []
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c)
+            if isinstance(v, bool) or v is None:
+                cells.append(f"<td>{'—' if v is None else ('yes' if v else 'no')}</td>")
+            elif isinstance(v, int | float):
+                cells.append(f'<td class="num">{exact(v)}</td>')
+            elif isinstance(v, list):
+                cells.append(f"<td>{escape('; '.join(map(str, v)))}</td>")
+            else:
+                cells.append(f"<td>{escape(str(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _reasons(regions: list[dict[str, Any]]) -> str:
+    items = [f"<li><b>{escape(str(r['region']))}</b>: {escape('; '.join(map(str, r['reasons'])))}"
+             "</li>" for r in regions if r.get("reasons")]
+    return f"<p>Why regions are infeasible:</p><ul>{''.join(items)}</ul>" if items else ""
+
+
+def _section(title: str, *parts: str) -> str:
+    return f"<section><h2>{escape(title)}</h2>{''.join(parts)}</section>"
+
+
+def _route_series(route: dict[str, Any] | None) -> tuple[dict, str, list, dict]:
+    """(TTFT quantiles per policy [s], the policy whose load is drawn, times [s], utilisation
+    per site) from the route section, where given."""
+    if not route:
+        return {}, "", [], {}
+    lat = route.get("ttft_quantiles_s") or {}
+    loads = route.get("site_load") or {}
+    if not loads:
+        return lat, "", [], {}
+    policy = next(iter(loads))
+    rows = [r for r in loads[policy] if r.get("series_t_s")]
+    if not rows:
+        return lat, policy, [], {}
+    times = rows[0]["series_t_s"]
+    per_site = {r["site"]: r["series_utilisation_frac"] for r in rows
+                if len(r.get("series_utilisation_frac") or []) == len(times)}
+    return lat, policy, times, per_site
+
+
+def render(plan: dict[str, Any]) -> str:
+    """The whole report as an HTML document (a string)."""
+    tr, en, site = plan.get("training"), plan.get("energy"), plan.get("site")
+    cards = "".join(f'<div class="card"><span class="muted">{escape(r["label"])}</span>'
+                    f'<b>{escape(r["human"])}</b><code>{escape(r["path"])} = '
+                    f'{escape(r["value"])}</code></div>' for r in summary_rows(plan))
+    best = best_region(plan)
+    head = (f"<h1>wattlas plan: {escape(str(plan['scenario']))}</h1>"
+            f"<p class='muted'>wattlas {escape(plan['wattlas_version'])}; stages run: "
+            f"{escape(', '.join(plan['stages']))}."
+            + (f" Best-ranked region: <b>{escape(best['region'])}</b>." if best else "")
+            + "</p>")
+    parts = [head, _section("Summary", cards)]
+
+    if tr:
+        lay = ", ".join(f"{k}={v}" for k, v in tr["parallelism"].items())
+        parts.append(_section(
+            "Training",
+            f"<p>{escape(tr['model'])} on {tr['gpus']:,} × {escape(tr['accelerator'])} "
+            f"({escape(tr['precision'])}); layout {escape(lay)}; fits: "
+            f"{'yes' if tr['fits'] else '<b>no</b>'}.</p>",
+            '<div class="charts">',
+            charts.step_time_breakdown(tr.get("breakdown_s")),
+            charts.memory_per_gpu(tr.get("memory_bytes"), tr.get("hbm_bytes")),
+            "</div>"))
+    else:
+        parts.append(_section("Training", charts.not_asked("Training")))
+
+    if plan.get("serving"):
+        sv = plan["serving"]
+        rows = [{"key": f"serving.{k}", "value": v} for k, v in sv.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)]
+        parts.append(_section("Serving", _table(rows, ["key", "value"])))
+
+    if en:
+        rows = [{"key": f"energy.{k}", "value": v} for k, v in en.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)]
+        lines = [*en.get("energy_summary", []),
+                 *(f"{k.replace('_', ' ')}: {'; '.join(map(str, en[k]))}"
+                   for k in ("inputs_given", "inputs_predicted", "defaults_used") if en.get(k))]
+        parts.append(_section(
+            "Power and energy",
+            "<ul>" + "".join(f"<li>{escape(str(x))}</li>" for x in lines) + "</ul>",
+            _table(rows, ["key", "value"]), '<div class="charts">',
+            charts.power_by_component(en.get("components_w")),
+            charts.energy_by_component(en.get("components_j")), "</div>"))
+    else:
+        parts.append(_section("Power and energy",
+                              charts.not_asked("Power by component",
+                                               "not asked for, or the energy stage is "
+                                               "not available")))
+
+    mp = plan.get("map") or {}
+    if site:
+        parts.append(_section(
+            "Site ranking",
+            f"<p>Demand {site['facility_power_w'] / 1e6:,.1f} MW facility, "
+            f"{site['rack_power_w'] / 1e3:,.0f} kW racks, {escape(site['cooling'])} "
+            "cooling.</p>",
+            '<div class="charts">', charts.region_scatter(site["regions"]),
+            charts.site_map(mp.get("sites"), mp.get("users")), "</div>",
+            _table(site["regions"], markdown.REGION_COLUMNS), _reasons(site["regions"])))
+    else:
+        parts.append(_section("Site ranking", charts.region_scatter(None),
+                              charts.site_map(mp.get("sites"), mp.get("users"))))
+
+    route = plan.get("route")
+    lat, policy, times, per_site = _route_series(route)
+    parts.append(_section(
+        "Routing",
+        _table(route["policies"], markdown.POLICY_COLUMNS)
+        if route and route.get("policies") else "",
+        '<div class="charts">', charts.latency_cdf(lat),
+        charts.site_load(times, per_site, "utilisation [fraction of slots]",
+                         f"Per-site load over time ({policy})" if policy else None),
+        "</div>"))
+
+    gov = plan.get("governance") or {}
+    gparts = []
+    if gov.get("compute"):
+        gparts.append(f"<p>Training compute {exact(gov['training_compute_flop'])} FLOP.</p>")
+        gparts.append(_table(gov["compute"], ("instrument", "jurisdiction", "threshold_flop",
+                                              "crossed", "ratio", "effective", "source")))
+    if gov.get("accelerators"):
+        gparts.append(_table(gov["accelerators"], ("accelerator", "tpp", "tpp_precision",
+                                                   "die_area_mm2", "performance_density",
+                                                   "eccn", "reason", "rule", "rule_date")))
+    parts.append(_section("Governance", *gparts) if gparts
+                 else _section("Governance", charts.not_asked("Governance")))
+    if plan.get("notes"):
+        parts.append(_section("Notes", "<ul>" + "".join(
+            f"<li>{escape(n)}</li>" for n in plan["notes"]) + "</ul>"))
+    parts.append("<p class='muted'>All numbers SI; key suffixes name the unit. Generated "
+                 "offline by wattlas; this page loads nothing from the network.</p>")
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+            f"<title>wattlas plan: {escape(str(plan['scenario']))}</title>"
+            f"<style>{CSS}</style></head><body><main>{''.join(parts)}</main></body></html>")

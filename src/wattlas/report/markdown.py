@@ -1,0 +1,123 @@
+"""The plan as Markdown (``report.md``): the same numbers as ``plan.json``, by key path.
+
+Every table names the plan.json key of each number (a key path in the first column, or the
+contract key as the column header) and prints it with 6 significant digits, with a human-unit
+column beside it; tests parse these tables back and compare them with ``plan.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import GIB, best_region, exact, lookup, summary_rows
+
+REGION_COLUMNS = ("region", "rank", "feasible", "pareto", "time_to_power_years_low",
+                  "time_to_power_years_high", "energy_cost_usd_per_year", "co2e_kg_per_year")
+POLICY_COLUMNS = ("policy", "offered", "completed", "rejected", "ttft_p50_s", "ttft_p99_s",
+                  "e2e_p99_s", "slo_attainment_frac", "energy_per_token_j", "co2e_g_per_request")
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, list):
+        return "; ".join(str(x) for x in v).replace("|", "/")
+    if isinstance(v, int | float):
+        return exact(v)
+    return str(v).replace("|", "/")
+
+
+def table(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> list[str]:
+    """A Markdown table of `rows` with the plan.json keys as headers."""
+    cols = [c for c in columns if any(c in r for r in rows)]
+    out = ["| " + " | ".join(f"`{c}`" for c in cols) + " |",
+           "|" + "|".join("---" for _ in cols) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(_cell(r.get(c)) for c in cols) + " |")
+    return out
+
+
+def keyed(prefix: str, values: dict[str, Any], human=None) -> list[str]:
+    """A (key path, value, human) table of a flat dict of numbers."""
+    out = ["| key | value | |", "|---|---:|---|"]
+    for k, v in values.items():
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            out.append(f"| `{prefix}.{k}` | {exact(v)} | {human(v) if human else ''} |")
+    return out
+
+
+def render(plan: dict[str, Any]) -> str:
+    """The whole report as Markdown text."""
+    md = [f"# wattlas plan: {plan['scenario']}", "",
+          f"wattlas {plan['wattlas_version']}; stages run: {', '.join(plan['stages'])}.", ""]
+    rows = summary_rows(plan)
+    if rows:
+        md += ["## Summary", "", "| key | value | | |", "|---|---:|---|---|"]
+        md += [f"| `{r['path']}` | {r['value']} | {r['human']} | {r['label']} |" for r in rows]
+    best = best_region(plan)
+    if best:
+        md += ["", f"Best-ranked region: **{best['region']}** (Pareto: "
+                   f"{'yes' if best.get('pareto') else 'no'})."]
+    tr = plan.get("training")
+    if tr:
+        p = tr["parallelism"]
+        md += ["", "## Training", "",
+               f"{tr['model']} on {tr['gpus']:,} × {tr['accelerator']} ({tr['precision']}), "
+               f"fits: {'yes' if tr['fits'] else 'no'}. Layout: "
+               + ", ".join(f"{k}={v}" for k, v in p.items()) + ".", ""]
+        md += ["### Step time breakdown", ""]
+        md += keyed("training.breakdown_s", tr.get("breakdown_s", {}),
+                    lambda v: f"{v * 1e3:,.1f} ms")
+        md += ["", "### Memory per GPU", ""]
+        md += keyed("training.memory_bytes", tr.get("memory_bytes", {}),
+                    lambda v: f"{v / GIB:.2f} GiB")
+    sv = plan.get("serving")
+    if sv:
+        md += ["", "## Serving", ""]
+        md += keyed("serving", {k: v for k, v in sv.items() if not isinstance(v, dict | list)})
+    en = plan.get("energy")
+    if en:
+        md += ["", "## Power and energy", ""]
+        md += keyed("energy", {k: v for k, v in en.items() if not isinstance(v, dict | list)})
+        md += [""] + [f"- {line}" for line in en.get("energy_summary", [])]
+        for label in ("inputs_given", "inputs_predicted", "defaults_used"):
+            if en.get(label):
+                md += [f"- {label.replace('_', ' ')}: {'; '.join(map(str, en[label]))}"]
+        for part in ("components_w", "components_j"):
+            if isinstance(en.get(part), dict):
+                md += [""] + keyed(f"energy.{part}", en[part])
+    site = plan.get("site")
+    if site:
+        md += ["", "## Site ranking", "",
+               f"Demand: {site['facility_power_w'] / 1e6:,.1f} MW facility, "
+               f"{site['rack_power_w'] / 1e3:,.0f} kW per rack, {site['cooling']} cooling.", ""]
+        md += table(site["regions"], REGION_COLUMNS)
+        reasons = [(r["region"], r.get("reasons")) for r in site["regions"] if r.get("reasons")]
+        if reasons:
+            md += [""] + [f"- {rid}: {'; '.join(map(str, why))}" for rid, why in reasons]
+    route = plan.get("route")
+    if route and route.get("policies"):
+        md += ["", "## Routing", ""]
+        md += table(route["policies"], POLICY_COLUMNS)
+    gov = plan.get("governance") or {}
+    md += ["", "## Governance", ""]
+    if gov.get("compute"):
+        md += [f"Training compute `governance.training_compute_flop` = "
+               f"{exact(gov['training_compute_flop'])} FLOP.", ""]
+        md += table(gov["compute"], ("instrument", "jurisdiction", "threshold_flop", "crossed",
+                                     "ratio", "effective"))
+        md += [""]
+    if not gov.get("compute") and not gov.get("accelerators"):
+        md += ["Not asked for (no training run and no accelerator named)."]
+    if gov.get("accelerators"):
+        md += table(gov["accelerators"], ("accelerator", "tpp", "tpp_precision",
+                                          "performance_density", "eccn", "reason", "rule",
+                                          "rule_date"))
+    if plan.get("notes"):
+        md += ["", "## Notes", ""] + [f"- {n}" for n in plan["notes"]]
+    md += ["", "All numbers are SI (the key suffix names the unit); the human column converts.",
+           ""]
+    return "\n".join(md)
+
+
+__all__ = ["render", "table", "keyed", "lookup"]
