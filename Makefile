@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/wattlas train examples/frontier-training.yaml
+	$(BIN)/wattlas plan examples/frontier-training.yaml --out out/frontier-training
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

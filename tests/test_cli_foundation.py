@@ -56,3 +56,14 @@ def test_bad_format_is_rejected():
     r = run("catalog", "models", "--format", "xml")
     assert r.returncode == 2
     assert "--format 'xml': allowed table, json, csv" in r.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (("plan", "examples/frontier-training.yaml", "--bogus"), "No such option: --bogus"),
+    (("train", "--tp", "x"), "Invalid value for '--tp'"),
+])
+def test_usage_errors_exit_2_without_traceback(args, says):
+    r = run(*args)
+    assert r.returncode == 2
+    assert says in r.stderr
+    assert "Traceback" not in r.stderr

@@ -45,12 +45,7 @@ def _root(
 
 def _register() -> None:
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"wattlas.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"wattlas.commands.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"wattlas.commands.{name}")
         app.command(name, help=module.__doc__, no_args_is_help=getattr(
             module, "NO_ARGS_IS_HELP", False))(module.command)
 
@@ -74,10 +69,11 @@ def main() -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(1)
-    except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors of Typer's parser, and the unexpected
+        # Typer raises click's exception classes (vendored since Typer 0.16); both carry show()
+        # and an exit code (2 for usage errors), so duck typing covers every Typer version.
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None),
+                                                                int):
             exc.show()
             sys.exit(exc.exit_code)
         if _state["debug"] or "--debug" in sys.argv:

@@ -151,13 +151,13 @@ class Fabric:
 def fabric_for(acc: Accelerator, sys: System | None = None, **overrides: float) -> Fabric:
     """The fabric of `acc` in system `sys` (system values win), with explicit overrides."""
     domain = (sys.scaleup_domain if sys and sys.scaleup_domain else acc.scaleup_domain) or 1
-    nic = (sys.nic_bytes_per_s_per_accelerator if sys and sys.nic_bytes_per_s_per_accelerator
-           else acc.scaleout_bytes_per_s)
-    up = acc.scaleup_bytes_per_s or nic
+    nic = (overrides.get("scaleout_bytes_per_s")
+           or (sys.nic_bytes_per_s_per_accelerator if sys else None) or acc.scaleout_bytes_per_s)
     if nic is None:
         raise InputError(f"{acc.id}: scale-out bandwidth per device is unknown; give "
-                         "--set hardware.nic_bytes_per_s=... or a system with a NIC")
-    values = dict(scaleup_domain=int(domain), scaleup_bytes_per_s=float(up),
+                         "--set hardware.nic_bytes_per_s=<B/s per GPU> or a system with a NIC")
+    values = dict(scaleup_domain=int(domain), scaleup_bytes_per_s=float(acc.scaleup_bytes_per_s
+                                                                         or nic),
                   scaleout_bytes_per_s=float(nic), host_link_bytes_per_s=acc.host_link_bytes_per_s)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Fabric(**values)

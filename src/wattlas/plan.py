@@ -3,8 +3,8 @@
 ``run_plan(scen)`` runs the stages the scenario asks for — training and/or serving → energy →
 site → route — by calling the same functions the single-verb commands call (one code path), and
 returns one plain dict (SI units, unit-suffixed keys) that the report renderers and
-``plan.json`` share. A stage runs only when its section is present and its module exists; a
-stage that cannot run says why in ``notes``. Catalog ids are checked before any work starts
+``plan.json`` share. A stage runs only when its section is present; a stage that cannot run
+says why in ``notes``. Catalog ids are checked before any work starts
 (:func:`check_ids`), so a typo fails in milliseconds with the allowed values.
 """
 
@@ -12,23 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 from importlib import resources
 from typing import Any
 
 from . import __version__
 
 STAGES = ("training", "serving", "energy", "site", "route", "governance")
-
-
-def _module(name: str) -> Any | None:
-    """The module `name` if it is installed (other stages are added over time), else None."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and name.startswith(exc.name):
-            return None
-        raise
 
 
 def _plain(obj: Any) -> Any:
@@ -123,16 +112,13 @@ def _training(scen: Any) -> tuple[dict[str, Any], Any]:
     return _plain(out), report
 
 
-def _serving(scen: Any, notes: list[str]) -> tuple[dict[str, Any] | None, Any]:
-    inf = _module("wattlas.perf.inference")
-    if inf is None or not hasattr(inf, "plan_from_scenario"):
-        notes.append("serving: the inference module is not available in this build")
-        return None, None
-    plan = inf.plan_from_scenario(scen)
-    cmd = _module("wattlas.commands.serve")
-    if cmd is not None and hasattr(cmd, "plan_dict"):
-        return _plain(cmd.plan_dict(plan)), plan
-    return _plain(plan), plan
+def _serving(scen: Any) -> tuple[dict[str, Any], Any]:
+    """(the dict ``wattlas serve SCENARIO --format json`` prints, the ServingPlan)."""
+    from .commands.serve import plan_dict
+    from .perf.inference import plan_from_scenario
+
+    plan = plan_from_scenario(scen)
+    return _plain(plan_dict(plan)), plan
 
 
 ENERGY_KEYS = ("it_power_w", "facility_power_w", "peak_facility_power_w", "energy_j", "co2e_kg",
@@ -145,18 +131,19 @@ COMPONENTS = {"GPUs": "gpu_power_w", "hosts": "host_power_w", "network": "networ
               "cooling": "cooling_power_w"}
 
 
-def energy_section(training: dict[str, Any], report: Any) -> dict[str, Any]:
-    """The energy keys of the training result (``energy.training_energy`` via the train
-    command's code path), with power by component [W] from the EnergyReport and energy by
+def energy_section(report: Any) -> dict[str, Any]:
+    """The energy keys of an EnergyReport (``energy.training_energy`` or ``serving_energy``, via
+    the train and serve commands' code paths), with power by component [W] and energy by
     component [J] = component power × duration_s (the report's constant-power accounting,
     E = P·t, whose parts sum to ``energy_j``)."""
-    out = {k: training[k] for k in ENERGY_KEYS if k in training}
-    comp = {name: getattr(report, key, None) for name, key in COMPONENTS.items()}
-    if all(isinstance(v, int | float) for v in comp.values()):
-        out["components_w"] = comp
-        duration = getattr(report, "duration_s", None)
-        if isinstance(duration, int | float) and duration > 0:
-            out["components_j"] = {k: v * duration for k, v in comp.items()}
+    keys = report.as_keys()
+    out = {k: keys[k] for k in ENERGY_KEYS if k in keys}
+    out["duration_s"] = report.duration_s
+    out["energy_summary"] = report.summary_lines()
+    comp = {name: getattr(report, key) for name, key in COMPONENTS.items()}
+    out["components_w"] = comp
+    if report.duration_s > 0:
+        out["components_j"] = {k: v * report.duration_s for k, v in comp.items()}
     return _plain(out)
 
 
@@ -209,17 +196,15 @@ def _site(scen: Any, power: dict[str, Any], notes: list[str]) -> dict[str, Any] 
 CDF_POINTS = 200
 
 
-def _route(scen: Any, notes: list[str]) -> dict[str, Any] | None:
+def _route(scen: Any) -> dict[str, Any]:
     """``routing_from_scenario``: the policies and site_load that ``wattlas route --format
     json`` prints, plus TTFT quantiles per policy (f − a of completed calls at CDF_POINTS
     probabilities (i + ½)/n) for the latency CDF chart."""
     import numpy as np
 
-    sim = _module("wattlas.routing.simulator")
-    if sim is None or not hasattr(sim, "routing_from_scenario"):
-        notes.append("route: the routing simulator is not available in this build")
-        return None
-    res = sim.routing_from_scenario(scen)
+    from .routing.simulator import routing_from_scenario
+
+    res = routing_from_scenario(scen)
     out = {"policies": _plain(res.policies), "site_load": _plain(res.site_load)}
     probs = (np.arange(CDF_POINTS) + 0.5) / CDF_POINTS
     quantiles = {}
@@ -294,28 +279,29 @@ def run_plan(scen: Any) -> dict[str, Any]:
     notes: list[str] = []
     out: dict[str, Any] = {"scenario": scen.name or "unnamed", "wattlas_version": __version__,
                            "stages": [], "notes": notes}
-    training = serving = energy = site = route = ereport = None
+    training = serving = energy = site = route = report = None
     if scen.training is not None:
-        training, ereport = _training(scen)
+        training, report = _training(scen)
         out["stages"].append("training")
     if scen.serving is not None:
-        serving, _splan = _serving(scen, notes)
-        if serving is not None:
-            out["stages"].append("serving")
-    power = {k: (training or {}).get(k) for k in ("it_power_w", "facility_power_w", "racks")}
-    if power["it_power_w"] is not None:
-        energy = energy_section(training, ereport)
+        serving, splan = _serving(scen)
+        out["stages"].append("serving")
+        if report is None:
+            report = splan.energy
+        elif splan.energy is not None:
+            notes.append("energy: the energy stage and siting cover the training run; the "
+                         "serving deployment's energy is under serving")
+    if report is not None:
+        energy = energy_section(report)
         out["stages"].append("energy")
-    elif training is not None:
-        notes.append("energy: the energy module is not available in this build")
+    power = {k: (energy or {}).get(k) for k in ("it_power_w", "facility_power_w", "racks")}
     if scen.site is not None:
         site = _site(scen, power, notes)
         if site is not None:
             out["stages"].append("site")
     if scen.routing is not None:
-        route = _route(scen, notes)
-        if route is not None:
-            out["stages"].append("route")
+        route = _route(scen)
+        out["stages"].append("route")
     out.update(training=training, serving=serving, energy=energy, site=site, route=route)
     out["governance"] = _governance(scen, training)
     out["stages"].append("governance")

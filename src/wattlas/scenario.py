@@ -65,6 +65,8 @@ class ModelInline(Section):
 class Hardware(Section):
     accelerator: str | None = None
     system: str | None = None
+    #: scale-out NIC bandwidth per accelerator per direction [B/s]; overrides the system's
+    nic_bytes_per_s: float | None = Field(default=None, gt=0)
 
 
 class Cluster(Section):

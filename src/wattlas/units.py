@@ -62,3 +62,18 @@ def g_per_kwh_to_kg_per_j(g_per_kwh: float) -> float:
 
 def usd_per_mwh_to_usd_per_j(usd_per_mwh: float) -> float:
     return usd_per_mwh / J_PER_MWH
+
+
+def show_power(w: float) -> str:
+    """Power for people: MW from 1 MW up, kW below."""
+    return f"{w / W_PER_MW:,.1f} MW" if w >= W_PER_MW else f"{w / W_PER_KW:,.1f} kW"
+
+
+def show_energy(j: float) -> str:
+    """Energy for people: MWh from 1 MWh up, kWh below."""
+    return f"{j / J_PER_MWH:,.0f} MWh" if j >= J_PER_MWH else f"{j / J_PER_KWH:,.1f} kWh"
+
+
+def show_usd(usd: float) -> str:
+    """Money for people: $M from $1M up, whole dollars below."""
+    return f"${usd / 1e6:,.2f} M" if usd >= 1e6 else f"${usd:,.0f}"

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..hardware import Accelerator, System
-from ..units import SECONDS_PER_HOUR
+from ..units import SECONDS_PER_HOUR, show_energy, show_power, show_usd
 from .physics import (
     COMPUTE_BOUND_PHASES,
     COOLINGS,
@@ -126,10 +126,10 @@ class EnergyReport:
 
     def summary_lines(self) -> list[str]:
         """A few readable lines (MW, MWh, t, $) for reports."""
-        lines = [f"IT {self.it_power_w / 1e6:.2f} MW, facility {self.facility_power_w / 1e6:.2f}"
-                 f" MW (PUE {self.pue:.2f}; peak {self.peak_facility_power_w / 1e6:.2f} MW), "
+        lines = [f"IT {show_power(self.it_power_w)}, facility {show_power(self.facility_power_w)}"
+                 f" (PUE {self.pue:.2f}; peak {show_power(self.peak_facility_power_w)}), "
                  f"{self.racks:,} racks",
-                 f"energy {self.energy_j / 3.6e9:,.0f} MWh over {self.duration_s / 86400:.1f} days"]
+                 f"energy {show_energy(self.energy_j)} over {self.duration_s / 86400:.1f} days"]
         if self.co2e_kg is not None:
             lines.append(f"{self.co2e_kg / 1e3:,.0f} tCO2e location-based at "
                          f"{self.grid_intensity_g_per_kwh:g} g/kWh"
@@ -144,7 +144,7 @@ class EnergyReport:
                                      ("capacity", self.capacity_cost_usd),
                                      ("hardware", self.hardware_cost_usd)) if v is not None]
         if costs:
-            lines.append("cost " + ", ".join(f"{n} ${v / 1e6:,.2f}M" for n, v in costs))
+            lines.append("cost " + ", ".join(f"{n} {show_usd(v)}" for n, v in costs))
         return lines
 
 

@@ -446,10 +446,10 @@ def config_from_scenario(scen: Any) -> ServingConfig:
     acc = hardware.accelerator(scen.hardware.accelerator)
     sv = scen.serving
     fabric = system = None
-    system_id = getattr(scen.hardware, "system", None)
-    if system_id:
-        system = hardware.system(system_id)
-        fabric = hardware.fabric_for(acc, system)
+    if scen.hardware.system or scen.hardware.nic_bytes_per_s:
+        system = hardware.system(scen.hardware.system) if scen.hardware.system else None
+        fabric = hardware.fabric_for(acc, system,
+                                     scaleout_bytes_per_s=scen.hardware.nic_bytes_per_s)
     extra: dict[str, Any] = {}
     if getattr(sv, "draft", None):
         extra["draft"] = resolve_model(sv.draft)

@@ -389,7 +389,7 @@ def hardware_from_scenario(scen: Any) -> tuple[Accelerator, Fabric]:
     acc = hardware.accelerator(hw.accelerator or sys.accelerator)
     if sys is None:
         sys = hardware.default_system(acc.id)
-    return acc, fabric_for(acc, sys)
+    return acc, fabric_for(acc, sys, scaleout_bytes_per_s=hw.nic_bytes_per_s)
 
 
 def plan_from_scenario(scen: Any, allow_oom: bool = False,

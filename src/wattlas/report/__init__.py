@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..units import SECONDS_PER_DAY
+from ..units import SECONDS_PER_DAY, show_energy, show_power, show_usd
 
 GIB = 2.0**30
 
@@ -30,14 +30,14 @@ _SUMMARY: tuple[tuple[str, str, Any], ...] = (
     ("serving.output_tokens_per_s", "output tokens/s per replica", lambda v: f"{v:,.0f}"),
     ("serving.batch", "batch", lambda v: f"{v:,.0f}"),
     ("serving.energy_per_token_j", "energy per token", lambda v: f"{v:.3g} J"),
-    ("serving.gpus", "GPUs per replica", lambda v: f"{v:,.0f}"),
-    ("energy.it_power_w", "IT power", lambda v: f"{v / 1e6:,.1f} MW"),
-    ("energy.facility_power_w", "facility power", lambda v: f"{v / 1e6:,.1f} MW"),
-    ("energy.energy_j", "energy", lambda v: f"{v / 3.6e9:,.0f} MWh"),
+    ("serving.gpus", "GPUs (replicas × TP)", lambda v: f"{v:,.0f}"),
+    ("energy.it_power_w", "IT power", show_power),
+    ("energy.facility_power_w", "facility power", show_power),
+    ("energy.energy_j", "energy", show_energy),
     ("energy.co2e_kg", "emissions", lambda v: f"{v / 1e3:,.0f} t CO2e"),
-    ("energy.energy_cost_usd", "energy cost", lambda v: f"${v / 1e6:,.2f} M"),
+    ("energy.energy_cost_usd", "energy cost", show_usd),
     ("energy.racks", "racks", lambda v: f"{v:,.0f}"),
-    ("site.facility_power_w", "site demand", lambda v: f"{v / 1e6:,.1f} MW"),
+    ("site.facility_power_w", "site demand", show_power),
     ("site.rack_power_w", "rack power", lambda v: f"{v / 1e3:,.0f} kW"),
 )
 
