@@ -29,7 +29,10 @@ BARE_UNITS = {"flop", "bytes", "s", "j", "w"}
 
 
 def has_unit(key: str) -> bool:
-    """`energy_j`, `co2e_kg_low` and `model_flop_total` (a qualifier after the unit) qualify."""
+    """`energy_j`, `co2e_kg_low` and `model_flop_total` (a qualifier after the unit) qualify, and
+    so do suffixes that end in a qualifier themselves (`time_to_power_years_low`)."""
+    if key.endswith(SUFFIXES):
+        return True
     for qualifier in ("_low", "_high", "_total", "_mean", "_p50", "_p95", "_p99"):
         key = key.removesuffix(qualifier)
     return key.endswith(SUFFIXES) or key in DIMENSIONLESS or key in BARE_UNITS
@@ -54,3 +57,10 @@ def test_train_keys_have_units():
 def test_serve_keys_have_units():
     check(cli_json("serve", "--model", "llama3-8b", "--accelerator", "h100-sxm",
                    "--prompt-tokens", "512", "--output-tokens", "128"))
+
+
+def test_plan_compare_rows_have_units(tmp_path):
+    plan = cli_json("plan", "examples/frontier-training.yaml", "--out", str(tmp_path))
+    assert len(plan["compare"]["rows"]) == 3
+    for row in plan["compare"]["rows"]:
+        check(row)

@@ -73,6 +73,25 @@ class Cluster(Section):
     gpus: int = Field(gt=0)
 
 
+class CompareHardware(Hardware):
+    """One alternative to the scenario's hardware: replaces the whole ``hardware`` section (so a
+    ``nic_bytes_per_s`` of the baseline is not carried over) and, with ``gpus``, the cluster
+    size (default: ``cluster.gpus``, the same job on as many accelerators)."""
+
+    gpus: int | None = Field(default=None, gt=0)
+
+
+class Compare(Section):
+    """Alternative hardware for the same training job, costed through the same stages.
+
+    ``layout: keep`` reuses ``training.layout`` where it is valid and fits on the alternative
+    (with ``dp`` following the GPU count when ``gpus`` differs) and searches otherwise;
+    ``layout: search`` always searches."""
+
+    hardware: list[CompareHardware] = Field(min_length=1)
+    layout: Literal["keep", "search"] = "keep"
+
+
 class Layout(Section):
     tp: int = Field(default=1, gt=0)
     pp: int = Field(default=1, gt=0)
@@ -175,6 +194,7 @@ class Scenario(Section):
     energy: Energy | None = None
     site: Site | None = None
     routing: RoutingSpec | None = None
+    compare: Compare | None = None
 
 
 def _format_error(err: ValidationError) -> str:

@@ -31,7 +31,8 @@ def _report(tmp_path: Path, example: str) -> Path:
 # (example, charts it must draw)
 CASES = [("frontier-training.yaml", {"Step time breakdown", "Memory per GPU vs capacity",
                                      "Power by component", "Energy by component",
-                                     "Region comparison", "Sites and users"}),
+                                     "Region comparison", "Sites and users",
+                                     "Hardware comparison"}),
          ("global-serving.yaml", {"TTFT latency CDF per policy", "Sites and users"})]
 
 

@@ -40,7 +40,7 @@ def _summary(plan: dict, paths: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ..report import best_region, summary_rows
+    from ..report import best_region, compare_line, summary_rows
 
     table = Table(title=f"wattlas plan: {plan['scenario']}", header_style="bold")
     for col in ("quantity", "value", "plan.json key"):
@@ -50,6 +50,11 @@ def _summary(plan: dict, paths: list[str]) -> None:
     best = best_region(plan)
     if best:
         table.add_row("best region", str(best["region"]), "site.regions")
+    for i, r in enumerate((plan.get("compare") or {}).get("rows", [])):
+        if not r.get("baseline"):
+            table.add_row(f"vs {r['accelerator']}" + (f" ({r['system']})" if r.get("system")
+                                                       else ""),
+                          compare_line(r, short=True), f"compare.rows.{i}")
     for g in (plan.get("governance") or {}).get("accelerators", []):
         table.add_row(f"export class {g['accelerator']}", g["eccn"], "governance.accelerators")
     crossed = [g["instrument"] for g in (plan.get("governance") or {}).get("compute", [])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..units import SECONDS_PER_DAY, show_energy, show_power, show_usd
+from ..units import KG_PER_T, SECONDS_PER_DAY, show_energy, show_power, show_usd
 
 GIB = 2.0**30
 
@@ -75,3 +75,59 @@ def best_region(plan: dict[str, Any]) -> dict[str, Any] | None:
     regions = lookup(plan, "site.regions") or []
     ranked = [r for r in regions if r.get("rank") is not None]
     return min(ranked, key=lambda r: r["rank"]) if ranked else None
+
+
+COMPARE_INTRO = ("The same training job on each hardware (the scenario's own first). The best "
+                 "region is the top-ranked candidate for that hardware's facility and rack "
+                 "power; energy, carbon and cost are at the scenario's region, as in the energy "
+                 "section.")
+
+#: Columns of the hardware comparison table (``compare.rows`` keys).
+COMPARE_COLUMNS = ("accelerator", "system", "gpus", "parallelism", "mfu", "training_time_s",
+                   "gpu_hours", "it_power_w", "facility_power_w", "racks", "rack_power_w",
+                   "energy_j", "co2e_kg", "energy_cost_usd", "region", "time_to_power_years_low",
+                   "time_to_power_years_high")
+
+
+def layout_text(p: dict[str, Any] | None) -> str:
+    """'tp=8 pp=16 dp=128 cp=1 ep=1 vpp=8 mb=1 recompute=full zero=1' of a parallelism dict."""
+    if not p:
+        return "—"
+    return (f"tp={p['tp']} pp={p['pp']} dp={p['dp']} cp={p['cp']} ep={p['ep']} vpp={p['vpp']} "
+            f"mb={p['microbatch']} recompute={p['recompute']} zero={p['zero']}")
+
+
+def compare_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """``compare.rows`` for tables: the parallelism dict shown as :func:`layout_text`."""
+    return [dict(r, parallelism=layout_text(r.get("parallelism")))
+            for r in lookup(plan, "compare.rows") or []]
+
+
+def compare_line(row: dict[str, Any], short: bool = False) -> str:
+    """One comparison row in people's units: days, MFU, MW, racks, MWh, CO2e, cost and region
+    (`short`: days, MW, MWh and region)."""
+    if row.get("training_time_s") is None:
+        return f"not planned: {row.get('reason', 'no layout runs')}"
+    if short:
+        return (f"{row['training_time_s'] / SECONDS_PER_DAY:,.1f} days, "
+                f"{show_power(row['facility_power_w'])}, {show_energy(row['energy_j'])}"
+                + (f", best region {row['region']}" if row.get("region") else ""))
+    parts = [f"{row['training_time_s'] / SECONDS_PER_DAY:,.1f} days",
+             f"MFU {row['mfu']:.1%}", f"{show_power(row['facility_power_w'])} facility",
+             f"{row['racks']:,} racks" + (f" of {row['rack_power_w'] / 1e3:,.0f} kW"
+                                          if row.get("rack_power_w") else ""),
+             show_energy(row["energy_j"])]
+    if row.get("co2e_kg") is not None:
+        parts.append(f"{row['co2e_kg'] / KG_PER_T:,.0f} tCO2e")
+    if row.get("energy_cost_usd") is not None:
+        parts.append(show_usd(row["energy_cost_usd"]))
+    if row.get("region"):
+        parts.append(f"best region {row['region']} ({row['time_to_power_years_low']:g}–"
+                     f"{row['time_to_power_years_high']:g} years to power)")
+    return ", ".join(parts)
+
+
+def hardware_label(row: dict[str, Any]) -> str:
+    """'b200 on dgx-b200 (16,384 GPUs)'."""
+    return (f"{row['accelerator']}" + (f" on {row['system']}" if row.get("system") else "")
+            + f" ({row['gpus']:,} GPUs)")

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from ..units import J_PER_MWH, SECONDS_PER_DAY, W_PER_MW
+
 #: Colour-blind-safe categorical palette (Okabe & Ito 2008).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000", "#999999", "#882255", "#44AA99")
@@ -411,3 +413,62 @@ def site_load(times_s: Sequence[float] | None,
     series = {k: (t, [float(y) for y in v]) for k, v in (load_by_site or {}).items()
               if t and len(v) == len(t)}
     return _lines(title or "Per-site load over time", series, f"time [{tunit}]", unit)
+
+
+def panel_bars(title: str, labels: Sequence[str],
+               panels: Sequence[tuple[str, Sequence[float | None]]], width: int = 720) -> str:
+    """Side-by-side bar panels sharing one set of bars (one colour per label, with a legend),
+    each panel on its own axis: `panels` is [(axis label with unit, one value per label)].
+    Values are already in display units; missing ones leave a gap."""
+    shown = [(axis, [float(v) if v is not None and math.isfinite(float(v)) and float(v) > 0
+                     else None for v in vals]) for axis, vals in panels]
+    shown = [(axis, vals) for axis, vals in shown if any(v is not None for v in vals)]
+    if not labels or not shown:
+        return not_asked(title)
+    legend_rows = math.ceil(len(labels) / 4)
+    top, bottom = 48, 250
+    height = bottom + 40 + 18 * legend_rows
+    pitch = (width - 20) / len(shown)
+    body: list[str] = []
+    for p, (axis, vals) in enumerate(shown):
+        left, right = 20 + p * pitch + 58, 20 + (p + 1) * pitch - 12
+        hi = max(v for v in vals if v is not None) * 1.15
+        ticks = nice_ticks(0.0, hi, 4)
+        hi = max(hi, ticks[-1])
+
+        def sy(v: float, hi: float = hi) -> float:
+            return bottom - (bottom - top) * v / hi
+
+        body += _y_axis(bottom, top, left, ticks, sy, axis, grid_right=right)
+        slot = (right - left) / len(labels)
+        for i, (name, v) in enumerate(zip(labels, vals, strict=True)):
+            if v is None:
+                continue
+            x = left + i * slot + slot * 0.15
+            body.append(f'<rect x="{x:.1f}" y="{sy(v):.1f}" width="{slot * 0.7:.1f}" '
+                        f'height="{bottom - sy(v):.1f}" fill="{PALETTE[i % len(PALETTE)]}">'
+                        f'<title>{escape(name)}: {_fmt(v)} {escape(axis)}</title></rect>')
+            body.append(_text(x + slot * 0.35, sy(v) - 4, _fmt(v), "middle", 10))
+        body.append(f'<line x1="{left:.1f}" y1="{bottom}" x2="{right:.1f}" y2="{bottom}" '
+                    f'stroke="#333"/>')
+    items = [(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(labels)]
+    for row in range(legend_rows):
+        for j, item in enumerate(items[row * 4:(row + 1) * 4]):
+            body += _legend([item], 78 + j * (width - 100) / 4, bottom + 30 + row * 18)
+    return _svg(width, height, title, body)
+
+
+def hardware_comparison(rows: Sequence[Mapping[str, Any]] | None) -> str:
+    """The same training job per hardware (the plan's ``compare.rows``): training time
+    [s → days], facility power [W → MW] and energy [J → GWh], one bar per hardware."""
+    rows = [r for r in rows or [] if r.get("training_time_s") is not None]
+    labels = [f"{r['accelerator']} ({r['system']})" if r.get("system") else str(r["accelerator"])
+              for r in rows]
+
+    def col(key: str, scale: float) -> list[float | None]:
+        return [r[key] / scale if r.get(key) is not None else None for r in rows]
+
+    return panel_bars("Hardware comparison", labels,
+                      [("training time [days]", col("training_time_s", SECONDS_PER_DAY)),
+                       ("facility power [MW]", col("facility_power_w", W_PER_MW)),
+                       ("energy [GWh]", col("energy_j", 1e3 * J_PER_MWH))])

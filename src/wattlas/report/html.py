@@ -6,7 +6,18 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from . import best_region, charts, exact, markdown, summary_rows
+from . import (
+    COMPARE_COLUMNS,
+    COMPARE_INTRO,
+    best_region,
+    charts,
+    compare_line,
+    compare_rows,
+    exact,
+    hardware_label,
+    markdown,
+    summary_rows,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:0;
@@ -22,6 +33,7 @@ code{font-size:0.85em;color:#555}.muted{color:#666}.not-asked{color:#666;font-st
 border:1px solid #eee;background:#fff}
 .card{display:inline-block;min-width:150px;margin:4px 8px 4px 0;padding:8px 12px;
 border:1px solid #ddd;border-radius:6px}.card b{display:block;font-size:1.3em}
+.wide{overflow-x:auto;max-width:100%}
 @media print{h2{break-after:avoid}svg.chart{break-inside:avoid}}
 """
 
@@ -140,6 +152,20 @@ def render(plan: dict[str, Any]) -> str:
     else:
         parts.append(_section("Site ranking", charts.region_scatter(None),
                               charts.site_map(mp.get("sites"), mp.get("users"))))
+
+    rows = compare_rows(plan)
+    if rows:
+        parts.append(_section(
+            "Hardware comparison",
+            f"<p>{escape(COMPARE_INTRO)}</p>",
+            "<ul>" + "".join(f"<li><b>{escape(hardware_label(r))}</b>: "
+                             f"{escape(compare_line(r))}</li>" for r in rows) + "</ul>",
+            '<div class="charts">', charts.hardware_comparison(plan["compare"]["rows"]),
+            '</div><div class="wide">', _table(rows, COMPARE_COLUMNS), "</div>"))
+    elif tr:
+        parts.append(_section("Hardware comparison",
+                              charts.not_asked("Hardware comparison", "not asked for (list "
+                                               "alternatives under compare.hardware)")))
 
     route = plan.get("route")
     lat, policy, times, per_site = _route_series(route)

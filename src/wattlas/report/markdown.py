@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import GIB, best_region, exact, lookup, summary_rows
+from . import (
+    COMPARE_COLUMNS,
+    COMPARE_INTRO,
+    GIB,
+    best_region,
+    compare_line,
+    compare_rows,
+    exact,
+    hardware_label,
+    lookup,
+    summary_rows,
+)
 
 REGION_COLUMNS = ("region", "rank", "feasible", "pareto", "time_to_power_years_low",
                   "time_to_power_years_high", "energy_cost_usd_per_year", "co2e_kg_per_year")
@@ -95,6 +106,11 @@ def render(plan: dict[str, Any]) -> str:
         reasons = [(r["region"], r.get("reasons")) for r in site["regions"] if r.get("reasons")]
         if reasons:
             md += [""] + [f"- {rid}: {'; '.join(map(str, why))}" for rid, why in reasons]
+    rows = compare_rows(plan)
+    if rows:
+        md += ["", "## Hardware comparison", "", COMPARE_INTRO, ""]
+        md += table(rows, COMPARE_COLUMNS)
+        md += [""] + [f"- {hardware_label(r)}: {compare_line(r)}" for r in rows]
     route = plan.get("route")
     if route and route.get("policies"):
         md += ["", "## Routing", ""]
