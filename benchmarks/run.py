@@ -1,7 +1,9 @@
 """Run every benchmark (`make bench`) and print one table: name, value, unit, target, ok.
 
 Each ``benchmarks/bench_*.py`` exposes ``run() -> list[dict]`` with keys name, value, unit,
-target (a string such as "<= 0.3") — measured here, never asserted in tests.
+target — measured here, never asserted in tests. A target "<op> <number>" (op one of <=, >=,
+<, >, ≤, ≥, or "within ±" for an absolute bound) is checked; any other text ("report", a
+published range) is shown as it is.
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import operator
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
+OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
+       "≤": operator.le, "≥": operator.ge, "within ±": lambda v, bound: abs(v) <= bound}
+TARGET = re.compile(r"^(<=|>=|≤|≥|<|>|within ±)\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)")
 
 
 def bench_cli_startup() -> list[dict]:
@@ -32,10 +37,9 @@ def bench_cli_startup() -> list[dict]:
 
 
 def meets(value: float, target: str | None) -> bool | None:
-    if not target:
-        return None
-    op, num = target.split()
-    return OPS[op](value, float(num))
+    """Whether `value` meets a checkable `target`; None when the target is only text."""
+    match = TARGET.match(target or "")
+    return OPS[match[1]](value, float(match[2])) if match else None
 
 
 def main() -> int:

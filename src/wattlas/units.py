@@ -77,3 +77,8 @@ def show_energy(j: float) -> str:
 def show_usd(usd: float) -> str:
     """Money for people: $M from $1M up, whole dollars below."""
     return f"${usd / 1e6:,.2f} M" if usd >= 1e6 else f"${usd:,.0f}"
+
+
+def show_co2e(kg: float) -> str:
+    """CO2e for people: tonnes from 1 t up, kg below."""
+    return f"{kg / KG_PER_T:,.0f} tCO2e" if kg >= KG_PER_T else f"{kg:,.0f} kgCO2e"

@@ -88,7 +88,11 @@ def print_table(rows: list[dict[str, Any]], columns: list[str] | None = None,
     cols = columns or (list(rows[0]) if rows else [])
     table = Table(title=title, show_lines=False, header_style="bold")
     for c in cols:
-        table.add_column((headers or {}).get(c, c), overflow="fold")
+        name = (headers or {}).get(c, c)
+        if c in ("source", "name"):  # long text: one line here, in full with --format json/csv
+            table.add_column(name, overflow="ellipsis", no_wrap=True, max_width=24)
+        else:
+            table.add_column(name, overflow="fold", no_wrap=c == "id")
     for r in rows:
         table.add_row(*[fmt_num(r.get(c)) for c in cols])
     Console(width=max(100, Console().width)).print(table)

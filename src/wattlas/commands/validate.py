@@ -8,6 +8,8 @@ import typer
 def command(
     suite: str = typer.Argument("all", help="training | energy | inference | all"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv | markdown"),
+    summary_only: bool = typer.Option(False, "--summary",
+                                      help="Only the error summary per source."),
 ) -> None:
     from .. import validation
     from ..errors import InputError
@@ -24,22 +26,29 @@ def command(
     elif fmt == "csv":
         print_csv(rows)
     elif fmt == "markdown":
-        typer.echo(validation_markdown(rows, summary))
+        typer.echo(summary_markdown(summary) if summary_only else
+                   summary_markdown(summary) + "\n\n" + cases_markdown(rows))
     else:
-        print_table(rows, ["source", "case", "metric", "published", "predicted", "error_frac"],
-                    title=f"wattlas validate {suite}")
+        if not summary_only:
+            print_table(rows, ["source", "case", "metric", "published", "predicted",
+                               "error_frac"], title=f"wattlas validate {suite}")
         print_table([{"source": k, **v} for k, v in summary.items()], title="summary")
 
 
-def validation_markdown(rows: list[dict], summary: dict[str, dict]) -> str:
-    """The summary table and the per-case table as Markdown (used for README and docs)."""
+def summary_markdown(summary: dict[str, dict]) -> str:
+    """The error summary per source as a Markdown table (README, docs/validation.md)."""
     out = ["| source | n | median abs error | mean abs error | max abs error |",
            "|---|---:|---:|---:|---:|"]
     for k, v in summary.items():
         out.append(f"| {k} | {v['n']} | {v['median_abs_error_frac']:.1%} | "
                    f"{v['mean_abs_error_frac']:.1%} | {v['max_abs_error_frac']:.1%} |")
-    out += ["", "| source | case | metric | published | predicted | error |",
-            "|---|---|---|---:|---:|---:|"]
+    return "\n".join(out)
+
+
+def cases_markdown(rows: list[dict]) -> str:
+    """Published vs predicted per case as a Markdown table (docs/validation.md)."""
+    out = ["| source | case | metric | published | predicted | error |",
+           "|---|---|---|---:|---:|---:|"]
     for r in rows:
         out.append(f"| {r['source']} | {r['case']} | {r['metric']} | {r['published']:.4g} | "
                    f"{r['predicted']:.4g} | {r['error_frac']:+.1%} |")

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..hardware import Accelerator, System
-from ..units import SECONDS_PER_HOUR, show_energy, show_power, show_usd
+from ..units import SECONDS_PER_HOUR, show_co2e, show_energy, show_power, show_usd
 from .physics import (
     COMPUTE_BOUND_PHASES,
     COOLINGS,
@@ -128,18 +128,18 @@ class EnergyReport:
         """A few readable lines (MW, MWh, t, $) for reports."""
         lines = [f"IT {show_power(self.it_power_w)}, facility {show_power(self.facility_power_w)}"
                  f" (PUE {self.pue:.2f}; peak {show_power(self.peak_facility_power_w)}), "
-                 f"{self.racks:,} racks",
+                 f"{self.racks:,} rack{'s' if self.racks != 1 else ''}",
                  f"energy {show_energy(self.energy_j)} over {self.duration_s / 86400:.1f} days"]
         if self.co2e_kg is not None:
-            lines.append(f"{self.co2e_kg / 1e3:,.0f} tCO2e location-based at "
+            lines.append(f"{show_co2e(self.co2e_kg)} location-based at "
                          f"{self.grid_intensity_g_per_kwh:g} g/kWh"
-                         + (f", {self.co2e_market_kg / 1e3:,.0f} t market-based"
+                         + (f", {show_co2e(self.co2e_market_kg)} market-based"
                             if self.co2e_market_kg is not None else ""))
         if self.embodied_co2e_kg_high is not None:
             low = self.embodied_co2e_kg_low
             lines.append("embodied (run's share of 4-year hardware life) "
-                         + (f"{low / 1e3:,.0f}–" if low is not None else "≤ ")
-                         + f"{self.embodied_co2e_kg_high / 1e3:,.0f} tCO2e")
+                         + (f"{show_co2e(low)} to " if low is not None else "≤ ")
+                         + show_co2e(self.embodied_co2e_kg_high))
         costs = [(n, v) for n, v in (("energy", self.energy_cost_usd),
                                      ("capacity", self.capacity_cost_usd),
                                      ("hardware", self.hardware_cost_usd)) if v is not None]
