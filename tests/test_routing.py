@@ -40,9 +40,9 @@ PLACES = {"va": (39.04, -77.49, 400.0), "qc": (45.5, -73.57, 40.0),
 
 
 def toy(replicas=(2, 1, 1, 1), caps=(None, None, 800.0, 800.0), slo=None, admission=True,
-        calls=1, tool_s=0.0, requests=3000, seed=0):
+        calls=1, tool_s=0.0, requests=3000, seed=0, users=USERS):
     spec = RoutingSpec.model_validate({
-        "users": USERS,
+        "users": users,
         "sites": [{"name": n, "lat": la, "lon": lo, "accelerator": "toy"}
                   for n, (la, lo, _) in PLACES.items()],
         "prompt_tokens": {"dist": "lognormal", "mean": 512, "sigma": 0.7},
@@ -137,6 +137,103 @@ def test_sessions_release_follow_ups_after_tool_time():
     assert np.all(a[:, 1:] >= c[:, :-1] + 2.0 - 1e-9)
 
 
+def test_one_call_session_latency_is_e2e():
+    spec, sites = toy(slo={"ttft_s": 0.04}, requests=1500)  # tight: some calls are rejected
+    res = simulate_routing(spec, ["nearest", "least-latency"], sites=sites)
+    for row in res.policies:
+        assert row["rejected"] > 0
+        assert row["sessions_offered"] == row["offered"]
+        assert row["sessions_completed"] == row["completed"]
+        for q in ("p50", "p95", "p99"):
+            assert row[f"session_latency_{q}_s"] == row[f"e2e_{q}_s"]
+
+
+def test_session_latency_at_zero_load_meets_the_floor():
+    k, tool = 3, 1.5
+    quiet = [dict(u, demand_rps=u["demand_rps"] * 1e-4) for u in USERS]  # no queueing
+    spec, sites = toy(calls=k, tool_s=tool, requests=300, users=quiet)
+    res = simulate_routing(spec, ["nearest", "carbon-aware"], sites=sites)
+    for row in res.policies:
+        log = res.logs[row["policy"]]
+        assert np.array_equal(log.start_s, log.site_arrival_s)  # zero load: nobody waits
+        assert row["sessions_offered"] == row["sessions_completed"] == 100
+        done = log.completed
+        ulat = np.array([u.lat for u in spec.users])[log.region]
+        ulon = np.array([u.lon for u in spec.users])[log.region]
+        slat = np.array([s.lat for s in sites])[log.site]
+        slon = np.array([s.lon for s in sites])[log.site]
+        floor = geo.rtt_floor_s(geo.distance_km(ulat, ulon, slat, slon)).reshape(-1, k)
+        a, c = log.arrival_s.reshape(-1, k), log.completion_s.reshape(-1, k)
+        sess = c[:, -1] - a[:, 0]
+        assert done.all()
+        assert np.all(sess >= floor.sum(axis=1) + (k - 1) * tool)
+        # first call's arrival to last call's completion = Σ E2E + tool time between calls
+        np.testing.assert_allclose(sess, (c - a).sum(axis=1) + (k - 1) * tool, rtol=1e-12)
+        assert row["session_latency_p50_s"] == pytest.approx(np.percentile(sess, 50))
+        assert row["session_latency_p99_s"] >= row["session_latency_p95_s"] \
+            >= row["session_latency_p50_s"] >= k * floor.min() + (k - 1) * tool
+
+
+def test_sessions_with_a_rejected_call_fail():
+    spec, sites = toy(calls=3, tool_s=0.5, slo={"ttft_s": 0.04}, requests=1500)
+    res = simulate_routing(spec, ["nearest"], sites=sites)
+    row, log = res.policies[0], res.logs["nearest"]
+    whole = log.completed.reshape(-1, 3).all(axis=1)
+    assert row["sessions_offered"] == 500
+    assert 0 < row["sessions_completed"] == int(whole.sum()) < 500
+    assert row["completed"] >= 3 * row["sessions_completed"]
+
+
+def test_session_metrics_deterministic_for_a_seed():
+    spec, sites = toy(calls=2, tool_s=1.0, requests=1000)
+    a, b, c = (simulate_routing(spec, ["carbon-aware"], sites=sites, seed=s).policies[0]
+               for s in (7, 7, 8))
+    keys = [k for k in a if k.startswith("session")]
+    assert len(keys) == 5
+    assert [a[k] for k in keys] == [b[k] for k in keys]
+    assert a["session_latency_p50_s"] != c["session_latency_p50_s"]
+
+
+def test_hourly_price_weights_energy_by_hour():
+    from wattlas.routing.metrics import J_PER_MWH, site_energy
+
+    price = [0.0] * 24
+    price[5], price[6] = 10.0, 30.0
+    site = Site("s", 0.0, 0.0, toy_service(), replicas=1, price_usd_per_mwh=price)
+    # one sequence in service for two hours from 05:00 UTC: 3600 s at 10 and 3600 s at 30
+    en = site_energy(site, np.array([0.0]), np.array([7200.0]), 7200.0, start_hour_utc=5.0)
+    p1 = float(site.facility_power_w(1.0))
+    assert en["energy_j"] == pytest.approx(p1 * 7200.0)
+    assert en["energy_cost_usd"] == pytest.approx(p1 * 3600.0 / J_PER_MWH * (10.0 + 30.0))
+
+
+def test_hourly_price_in_spec_steers_cost_aware():
+    from wattlas.routing.simulator import build_sites
+    from wattlas.scenario import validate
+
+    cheap_am = [20.0] * 12 + [200.0] * 12
+    site = {"name": "s", "lat": 0.0, "lon": 0.0, "accelerator": "h100-sxm", "replicas": 1,
+            "grid_intensity_g_per_kwh": 100.0, "price_usd_per_mwh_hourly": cheap_am}
+    spec = RoutingSpec.model_validate({"model": "llama3-8b", "users": [{"name": "u",
+                                       "demand_rps": 1}], "sites": [site]})
+    assert build_sites(spec)[0].price_usd_per_mwh.tolist() == cheap_am
+    with pytest.raises(ScenarioError, match="price_usd_per_mwh_hourly"):
+        validate({"routing": {"users": [{"name": "u", "demand_rps": 1}],
+                              "sites": [dict(site, price_usd_per_mwh_hourly=[1.0] * 23)]}})
+    with pytest.raises(ScenarioError, match="not both"):
+        validate({"routing": {"users": [{"name": "u", "demand_rps": 1}],
+                              "sites": [dict(site, price_usd_per_mwh=50.0)]}})
+    # two equal sites with opposite price profiles: cost-aware follows the cheap hours
+    spec, _ = toy(requests=400)
+    for h0, cheap in ((3.0, 0), (15.0, 1)):
+        sp = spec.model_copy(update={"start_hour_utc": h0})
+        two = [Site(n, 45.0, -74.0, toy_service(), replicas=12,
+                    price_usd_per_mwh=p, intensity_g_per_kwh=np.full(24, 100.0))
+               for n, p in (("a", cheap_am), ("b", cheap_am[12:] + cheap_am[:12]))]
+        res = simulate_routing(sp, ["cost-aware"], sites=two)
+        assert res.site_load["cost-aware"][cheap]["requests"] == res.policies[0]["completed"]
+
+
 def test_power_cap_below_idle_is_infeasible():
     with pytest.raises(InfeasibleError, match="power_cap_w is 500 W; use at most 1 replicas"):
         Site("edge", 0.0, 0.0, toy_service(), replicas=3, power_cap_w=500.0)
@@ -207,7 +304,9 @@ def test_cli_json_contract():
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     keys = {"policy", "offered", "completed", "rejected", "ttft_p50_s", "ttft_p99_s",
-            "e2e_p99_s", "slo_attainment_frac", "energy_per_token_j", "co2e_g_per_request"}
+            "e2e_p99_s", "slo_attainment_frac", "energy_per_token_j", "co2e_g_per_request",
+            "ttft_p95_s", "tpot_p95_s", "e2e_p95_s", "sessions_offered", "sessions_completed",
+            "session_latency_p50_s", "session_latency_p95_s", "session_latency_p99_s"}
     assert [p["policy"] for p in out["policies"]] == ["nearest", "carbon-aware"]
     assert keys <= set(out["policies"][0])
     assert len(out["site_load"]["nearest"]) == 6

@@ -3,8 +3,8 @@
 Reads the scenario's `routing` section (users with demand and diurnal profile, sites with
 accelerators, replicas, power caps, grid intensity and price, SLOs) and runs every policy on the
 same seeded requests: nearest, least-latency, carbon-aware, power-cap-aware, cost-aware.
-Reports TTFT/E2E percentiles, SLO attainment, rejected requests, J/token, gCO2e/request and
-per-site load. Deterministic for a given --seed.
+Reports TTFT/E2E percentiles (and session latency with agent sessions), SLO attainment,
+rejected requests, J/token, gCO2e/request and per-site load. Deterministic for a given --seed.
 Example: wattlas route examples/global-serving.yaml --policy nearest --policy carbon-aware
 """
 
@@ -19,7 +19,8 @@ _COLUMNS = ["policy", "offered", "completed", "rejected", "ttft_p50_s", "ttft_p9
             "cost_usd_per_million_tokens"]
 _HEADERS = {"ttft_p50_s": "TTFT p50 s", "ttft_p99_s": "TTFT p99 s", "e2e_p99_s": "E2E p99 s",
             "slo_attainment_frac": "SLO met", "energy_per_token_j": "J/token",
-            "co2e_g_per_request": "gCO2e/req", "cost_usd_per_million_tokens": "$/M tokens"}
+            "co2e_g_per_request": "gCO2e/req", "cost_usd_per_million_tokens": "$/M tokens",
+            "session_latency_p99_s": "session p99 s"}
 
 
 def command(
@@ -45,7 +46,10 @@ def command(
     if fmt == "csv":
         print_csv(res.policies)
         return
-    print_table(res.policies, _COLUMNS, title="wattlas route: policies", headers=_HEADERS)
+    cols = _COLUMNS
+    if res.calls > 1:  # agent sessions: first call's arrival to last call's completion
+        cols = [*_COLUMNS[:7], "session_latency_p99_s", *_COLUMNS[7:]]
+    print_table(res.policies, cols, title="wattlas route: policies", headers=_HEADERS)
     rows = []
     for i, s in enumerate(res.sites):
         row = {"site": s.name, "kind": s.kind, "replicas": s.replicas,

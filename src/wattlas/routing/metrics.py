@@ -7,12 +7,18 @@ For request i sent by the user at a_i, reaching site s at a_i + RTT/2, starting 
     f_i = φ_i + RTT/2,   c_i = ε_i + RTT/2
     TTFT_i = f_i − a_i,  E2E_i = c_i − a_i,  TPOT_i = (c_i − f_i)/(n_out,i − 1)
 
-so TTFT_i ≥ E2E_i − … ≥ RTT ≥ RTT floor. Over the run: percentiles p50/p95/p99 of completed
-requests, SLO attainment = (completed requests meeting every SLO) / offered, rejected share =
-rejected / offered, throughput = output tokens / horizon. Site energy is the integral of the
-facility power PUE · replicas · power_w(N(t)/replicas) over [0, T], N(t) the sequences in
-service; carbon = Σ_hours energy_h · intensity_h; cost = energy · price. Little's law
-L = λ·W (Little 1961, Oper. Res. 9(3):383) is checked with L = (1/T)∫N_sys(t)dt from the log.
+so E2E_i ≥ TTFT_i ≥ RTT ≥ RTT floor. An agent session of k calls i = s·k … s·k + k − 1 has
+
+    SessionLatency_s = c_{s·k+k−1} − a_{s·k} = Σ_j E2E_{s·k+j} + (k − 1)·tool_s
+
+(call j + 1 is sent tool_s after call j completes), defined when every call completed; a
+session with a rejected call is offered but not completed. Over the run: percentiles
+p50/p95/p99 of completed requests (sessions), SLO attainment = (completed requests meeting
+every SLO) / offered, rejected share = rejected / offered, throughput = output tokens /
+horizon. Site energy is the integral of the facility power PUE · replicas ·
+power_w(N(t)/replicas) over [0, T], N(t) the sequences in service; carbon = Σ_hours energy_h ·
+intensity_h; cost = Σ_hours energy_h · price_h (UTC hours). Little's law L = λ·W (Little 1961,
+Oper. Res. 9(3):383) is checked with L = (1/T)∫N_sys(t)dt from the log.
 """
 
 from __future__ import annotations
@@ -67,12 +73,13 @@ def site_energy(site, start_s: np.ndarray, end_s: np.ndarray, horizon_s: float,
     hour = (np.floor(h_edges[:-1] / SECONDS_PER_HOUR + start_hour_utc).astype(int)) % 24
     energy = float(cum_e[-1])
     co2 = float(np.sum(e_h / J_PER_KWH * site.intensity_g_per_kwh[hour]))
+    cost = float(np.sum(e_h / J_PER_MWH * site.price_usd_per_mwh[hour]))
     edges = np.linspace(0.0, horizon_s, bins + 1)
     e_bins = np.diff(np.interp(edges, t, cum_e))
     occ = np.diff(occupancy_integral(start_s, end_s, edges)) / np.diff(edges)
     busy = p[:-1][np.diff(t) > 0]
     return {"energy_j": energy, "co2e_g": co2,
-            "energy_cost_usd": energy / J_PER_MWH * site.price_usd_per_mwh,
+            "energy_cost_usd": cost,
             "max_power_w": float(busy.max()) if len(busy) else float(p[0]),
             "mean_power_w": energy / horizon_s if horizon_s > 0 else 0.0,
             "series_t_s": edges[1:], "series_power_w": e_bins / np.diff(edges),
@@ -83,6 +90,20 @@ def percentiles(x: np.ndarray, qs=(50, 95, 99)) -> list[float]:
     if len(x) == 0:
         return [float("nan")] * len(qs)
     return [float(v) for v in np.percentile(x, qs)]
+
+
+def session_latency(arrival_s: np.ndarray, completion_s: np.ndarray, completed: np.ndarray,
+                    calls: int) -> tuple[int, np.ndarray]:
+    """Sessions offered and the latency [s] of each completed session.
+
+    Arrays are indexed by call i = s·calls + j (NaN arrival where a call was never sent).
+    A session is offered when its first call is; it completes when all its calls complete,
+    and its latency is c of its last call − a of its first (tool time included)."""
+    a = np.asarray(arrival_s, dtype=float).reshape(-1, calls)
+    c = np.asarray(completion_s, dtype=float).reshape(-1, calls)
+    ok = np.asarray(completed, dtype=bool).reshape(-1, calls).all(axis=1)
+    offered = int(np.count_nonzero(~np.isnan(a[:, 0])))
+    return offered, c[ok, -1] - a[ok, 0]
 
 
 def littles_law(arrival_s: np.ndarray, leave_s: np.ndarray) -> dict:

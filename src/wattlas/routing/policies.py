@@ -73,13 +73,14 @@ class CarbonAware(Policy):
 
 
 class CostAware(Policy):
-    """The site with the lowest energy cost per token (price × J/token) within the SLO."""
+    """The site with the lowest energy cost per token this hour (USD/MWh × J/token) within
+    the SLO."""
 
     name, kind = "cost-aware", "fit"
 
     def key(self, rtt_s, sites):
-        c = np.array([s.price_usd_per_mwh * _energy_per_token_j(s) for s in sites])
-        return np.broadcast_to(c[None, None, :], (24, *rtt_s.shape))
+        c = np.array([s.price_usd_per_mwh * _energy_per_token_j(s) for s in sites])  # (S, 24)
+        return np.broadcast_to(c.T[:, None, :], (24, *rtt_s.shape))
 
 
 class PowerCapAware(Policy):

@@ -48,6 +48,7 @@ class Log:
     completion_s: np.ndarray  # c at the user
     rtt_s: np.ndarray
     output_tokens: np.ndarray
+    calls: int = 1  # k: calls i = s·k … s·k + k − 1 form session s
 
     @property
     def completed(self) -> np.ndarray:
@@ -62,6 +63,7 @@ class RoutingResult:
     site_load: dict[str, list[dict[str, Any]]]
     logs: dict[str, Log] = field(repr=False)
     sites: list[Site] = field(repr=False)
+    calls: int = 1  # calls per session (k)
 
 
 def simulate_policy(sites: list[Site], rtt_s: np.ndarray, wl: Workload, policy: pol.Policy,
@@ -168,7 +170,7 @@ def simulate_policy(sites: list[Site], rtt_s: np.ndarray, wl: Workload, policy: 
     return Log(offered=~np.isnan(a), site=np.array(out_site), region=np.array(out_reg),
                arrival_s=a, site_arrival_s=np.array(ots), start_s=np.array(ost),
                end_s=np.array(oen), first_token_s=np.array(of), completion_s=np.array(oc),
-               rtt_s=np.array(ortt), output_tokens=wl.output_tokens)
+               rtt_s=np.array(ortt), output_tokens=wl.output_tokens, calls=k)
 
 
 def _progress(total: int):
@@ -225,12 +227,17 @@ def summarize(policy: str, log: Log, sites: list[Site], slo: dict[str, float] | 
                       "series_utilisation_frac": en["series_utilisation_frac"]})
     tokens = float(nout.sum())
     p_ttft, p_e2e, p_tpot = mx.percentiles(ttft), mx.percentiles(e2e), mx.percentiles(tpot)
+    n_sess, sess = mx.session_latency(log.arrival_s, log.completion_s, done, log.calls)
+    p_sess = mx.percentiles(sess)
     row = {"policy": policy, "offered": offered, "completed": n_done,
            "rejected": offered - n_done,
            "rejected_frac": (offered - n_done) / offered if offered else 0.0,
            "ttft_p50_s": p_ttft[0], "ttft_p95_s": p_ttft[1], "ttft_p99_s": p_ttft[2],
-           "tpot_p50_s": p_tpot[0], "tpot_p99_s": p_tpot[2],
+           "tpot_p50_s": p_tpot[0], "tpot_p95_s": p_tpot[1], "tpot_p99_s": p_tpot[2],
            "e2e_p50_s": p_e2e[0], "e2e_p95_s": p_e2e[1], "e2e_p99_s": p_e2e[2],
+           "sessions_offered": n_sess, "sessions_completed": int(len(sess)),
+           "session_latency_p50_s": p_sess[0], "session_latency_p95_s": p_sess[1],
+           "session_latency_p99_s": p_sess[2],
            "slo_attainment_frac": float(ok.sum()) / offered if offered else 0.0,
            "throughput_tokens_per_s": tokens / (horizon - t0) if horizon > t0 else 0.0,
            "energy_j": e_tot,
@@ -292,12 +299,15 @@ def build_sites(spec, default_model: Any = None) -> list[Site]:
         if ci is None:
             raise InputError(f"routing site '{ss.name}': no grid intensity; give "
                              "grid_intensity_g_per_kwh or a catalog region id")
-        price = ss.price_usd_per_mwh
+        price = ss.price_usd_per_mwh_hourly
+        if price is None:
+            price = ss.price_usd_per_mwh
         if price is None:
             price = _region_value(ss, "price_usd_per_mwh")
         if price is None:
             raise InputError(f"routing site '{ss.name}': no electricity price; give "
-                             "price_usd_per_mwh or a catalog region id")
+                             "price_usd_per_mwh, price_usd_per_mwh_hourly or a catalog "
+                             "region id")
         replicas = ss.replicas
         if replicas is None:
             if ss.power_cap_w is None:
@@ -307,7 +317,7 @@ def build_sites(spec, default_model: Any = None) -> list[Site]:
         out.append(Site(name=ss.name, lat=lat, lon=lon, service=svc, replicas=replicas,
                         kind=ss.kind, power_cap_w=ss.power_cap_w,
                         intensity_g_per_kwh=np.asarray(ci, dtype=float),
-                        price_usd_per_mwh=float(price), pue=ss.pue))
+                        price_usd_per_mwh=np.asarray(price, dtype=float), pue=ss.pue))
     return out
 
 
@@ -373,7 +383,8 @@ def simulate_routing(spec, policies: list[str] | None = None, requests: int | No
         row, load = summarize(name, log, sites, slo, spec.start_hour_utc, common)
         rows.append(row)
         loads[name] = load
-    return RoutingResult(policies=rows, site_load=loads, logs=logs, sites=sites)
+    return RoutingResult(policies=rows, site_load=loads, logs=logs, sites=sites,
+                         calls=wl.calls)
 
 
 def routing_from_scenario(scen, policies: list[str] | None = None, requests: int | None = None,

@@ -116,6 +116,9 @@ class ServiceModel:
 class Site:
     """A serving site: location, replicas of one service model, power cap and grid data.
 
+    ``intensity_g_per_kwh`` [gCO2e/kWh] and ``price_usd_per_mwh`` [USD/MWh] take one value or
+    24 values by UTC hour; both are stored as 24-arrays.
+
     ``power_cap_w`` bounds the facility power PUE · replicas · power_w(b); the per-replica
     batch is limited to the largest b with that product ≤ cap (:attr:`batch_cap`), so a cap
     is never exceeded whatever the policy does.
@@ -129,7 +132,7 @@ class Site:
     kind: str = "central"
     power_cap_w: float | None = None
     intensity_g_per_kwh: np.ndarray = field(default_factory=lambda: np.zeros(24), repr=False)
-    price_usd_per_mwh: float = 0.0
+    price_usd_per_mwh: np.ndarray = field(default_factory=lambda: np.zeros(24), repr=False)
     pue: float = 1.0
 
     def __post_init__(self) -> None:
@@ -137,6 +140,8 @@ class Site:
             raise InputError(f"site {self.name}: replicas {self.replicas} must be >= 1")
         ci = np.broadcast_to(np.asarray(self.intensity_g_per_kwh, dtype=float), (24,)).copy()
         object.__setattr__(self, "intensity_g_per_kwh", ci)
+        price = np.broadcast_to(np.asarray(self.price_usd_per_mwh, dtype=float), (24,)).copy()
+        object.__setattr__(self, "price_usd_per_mwh", price)
         _ = self.batch_cap  # raises when even idle replicas exceed the cap
 
     def facility_power_w(self, mean_batch):

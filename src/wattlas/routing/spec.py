@@ -84,6 +84,8 @@ class SiteSpec(_Section):
     pue: float = Field(default=1.0, ge=1.0)
     grid_intensity_g_per_kwh: float | list[float] | None = None
     price_usd_per_mwh: float | None = Field(default=None, ge=0)
+    price_usd_per_mwh_hourly: list[float] | None = Field(
+        default=None, description="24 prices by UTC hour [USD/MWh], instead of price_usd_per_mwh")
 
     @field_validator("region", mode="before")
     @classmethod
@@ -98,6 +100,21 @@ class SiteSpec(_Section):
         if isinstance(v, float | int) and v < 0:
             raise ValueError("grid_intensity_g_per_kwh must be >= 0")
         return v
+
+    @field_validator("price_usd_per_mwh_hourly")
+    @classmethod
+    def _price_hourly(cls, v):
+        if v is not None and (len(v) != 24 or min(v) < 0):
+            raise ValueError(f"price_usd_per_mwh_hourly: {len(v)} values; give 24 hourly "
+                             "values >= 0 (USD/MWh, UTC hours 0-23)")
+        return v
+
+    @model_validator(mode="after")
+    def _one_price(self) -> SiteSpec:
+        if self.price_usd_per_mwh is not None and self.price_usd_per_mwh_hourly is not None:
+            raise ValueError("give price_usd_per_mwh (flat) or price_usd_per_mwh_hourly "
+                             "(24 values), not both")
+        return self
 
 
 class Session(_Section):
