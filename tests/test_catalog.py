@@ -34,6 +34,22 @@ def test_every_column_has_a_unit_suffix_or_is_dimensionless(name):
             assert col.name.endswith(suffixes), (name, col.name, col.unit)
 
 
+def test_region_siting_columns_are_paired_and_cited():
+    # Queue years, rack density and available power enter time-to-power and feasibility:
+    # low/high come together (low <= high), and a filled group is named in source_detail.
+    groups = {"queue": ("queue_years_low", "queue_years_high"),
+              "rack": ("rack_density_low_w", "rack_density_high_w"),
+              "available": ("available_w",)}
+    for row in catalog.rows("regions"):
+        for word, cols in groups.items():
+            vals = [row[c] for c in cols]
+            assert all(v is None for v in vals) or all(v is not None for v in vals), \
+                (row["id"], cols)
+            if vals[0] is None:
+                continue
+            assert all(v >= 0 for v in vals) and vals[0] <= vals[-1], (row["id"], vals)
+            assert word in (row["source_detail"] or ""), (row["id"], word)
+
 def test_unknown_id_lists_close_matches():
     with pytest.raises(CatalogKeyError, match=r"unknown accelerator 'h100'; did you mean "
                                               r"h100-sxm, h100-pcie"):
