@@ -127,6 +127,11 @@ def test_serving_energy_per_token():
     ({"power_basis": "guess"}, r"power_basis 'guess': allowed tdp, measured, modeled"),
     ({"cooling": "oil"}, r"cooling 'oil': allowed air, liquid"),
     ({"power_cap_w": -3}, r"power_cap_w = -3 W"),
+    ({"gpu_hour_price_usd": -2}, r"energy.gpu_hour_price_usd = -2: must be a finite number ≥ 0"),
+    ({"capex_usd_per_gpu": -1}, r"energy.capex_usd_per_gpu = -1: must be a finite number ≥ 0"),
+    ({"capex_life_years": 0}, r"energy.capex_life_years = 0: must be a finite number > 0"),
+    ({"capacity_charge_usd_per_mw_year": -5},
+     r"energy.capacity_charge_usd_per_mw_year = -5: must be a finite number ≥ 0"),
 ])
 def test_absurd_inputs_rejected(kw: dict[str, Any], match: str):
     with pytest.raises(InputError, match=match):
@@ -203,3 +208,92 @@ def test_report_is_frozen_and_summary_readable():
         rep.energy_j = 0.0  # type: ignore[misc]
     text = "\n".join(rep.summary_lines())
     assert "MW" in text and "MWh" in text and "tCO2e" in text and "$" in text
+
+
+# ------------------------------------------------------------------ cost parts and embodied method
+
+YEAR_S = 365.25 * 86400.0
+
+
+def test_capex_share_and_default_life():
+    plan = make_plan()
+    rep = en.training_energy(plan, en.EnergyInputs(capex_usd_per_gpu=30_000.0), DGX)
+    # straight line over the default 4-year life, reported in defaults_used
+    assert rep.capex_cost_usd == pytest.approx(30_000.0 * 1024 * rep.duration_s / (4 * YEAR_S))
+    assert rep.hardware_cost_usd == pytest.approx(rep.capex_cost_usd)
+    assert any("capex life 4 years" in d for d in rep.defaults_used)
+    assert "capex_usd_per_gpu=30000" in rep.inputs_given
+    five = en.training_energy(plan, en.EnergyInputs(capex_usd_per_gpu=30_000.0,
+                                                    capex_life_years=5.0), DGX)
+    assert five.capex_cost_usd == pytest.approx(rep.capex_cost_usd * 4 / 5)
+    assert not any("capex life" in d for d in five.defaults_used)
+    assert "capex_life_years=5" in five.inputs_given
+
+
+def test_hardware_cost_is_gpu_hours_plus_capex_and_total_sums_parts():
+    rep = en.training_energy(make_plan(), en.EnergyInputs(
+        price_usd_per_mwh=80.0, gpu_hour_price_usd=2.0, capex_usd_per_gpu=25_000.0,
+        capacity_charge_usd_per_mw_year=100_000.0), DGX)
+    rent = 2.0 * 1024 * rep.duration_s / 3600.0
+    assert rep.hardware_cost_usd == pytest.approx(rent + rep.capex_cost_usd)
+    assert rep.cost_usd_total == pytest.approx(rep.energy_cost_usd + rep.capacity_cost_usd
+                                               + rep.hardware_cost_usd)
+    keys = rep.as_keys()
+    assert keys["cost_usd_total"] == pytest.approx(rep.cost_usd_total)
+    assert keys["capex_cost_usd"] == pytest.approx(rep.capex_cost_usd)
+    assert any("counting it twice" in n for n in rep.notes)
+    cost = [line for line in rep.summary_lines() if line.startswith("cost ")][0]
+    for word in ("energy $", "capacity $", "GPU-hours $", "capex share $", "total $"):
+        assert word in cost
+    none = en.training_energy(make_plan(), en.EnergyInputs(), DGX)
+    assert none.cost_usd_total is None and none.as_keys()["hardware_cost_usd"] is None
+
+
+def test_capacity_charge_given_overrides_region():
+    plan = make_plan()
+    region = en.training_energy(plan, en.EnergyInputs(region="us-va"), DGX)
+    assert region.capacity_cost_usd is not None  # PJM capacity charge in the catalog
+    assert any("capacity charge" in n and "us-va" in n for n in region.notes)
+    given = en.training_energy(plan, en.EnergyInputs(
+        region="us-va", capacity_charge_usd_per_mw_year=50_000.0), DGX)
+    assert given.capacity_cost_usd == pytest.approx(
+        given.peak_facility_power_w / 1e6 * 50_000.0 * given.duration_s / YEAR_S)
+    assert given.capacity_cost_usd != pytest.approx(region.capacity_cost_usd)
+    assert "capacity_charge_usd_per_mw_year=50000" in given.inputs_given
+    zero = en.training_energy(plan, en.EnergyInputs(region="us-va",
+                                                    capacity_charge_usd_per_mw_year=0.0), DGX)
+    assert zero.capacity_cost_usd == 0.0  # given 0 means no charge, not "unknown"
+    # no region and no charge: not computed
+    assert en.training_energy(plan, en.EnergyInputs(), DGX).capacity_cost_usd is None
+
+
+def test_embodied_method_is_named():
+    with_die = en.training_energy(make_plan(), en.EnergyInputs(), DGX)
+    assert "die-area" in with_die.embodied_method and "LCA" in with_die.embodied_method
+    assert with_die.as_keys()["embodied_method"] == with_die.embodied_method
+    line = [x for x in with_die.summary_lines() if x.startswith("embodied")][0]
+    assert "die-area" in line and "server LCA" in line
+    no_die = en.training_energy(dataclasses.replace(make_plan(), accelerator=H100_IDLE),
+                                en.EnergyInputs(), DGX)
+    assert no_die.embodied_co2e_kg_low is None
+    assert "no die_area_mm2" in no_die.embodied_method
+    line = [x for x in no_die.summary_lines() if x.startswith("embodied")][0]
+    assert "die-area" not in line and "server LCA" in line
+
+
+def test_serving_names_an_unapplied_cap():
+    rep = en.serving_energy(8, 500.0, 4000.0, en.EnergyInputs(power_cap_w=400.0), DGX,
+                            hours=1.0, accelerator=H100)
+    assert any("not applied to serving" in n for n in rep.notes)
+
+
+def test_phase_time_factors_under_cap():
+    free = en.training_energy(make_plan(), en.EnergyInputs(), DGX)
+    assert free.slowdown_frac == 0.0 and free.phase_time_factors == {}
+    rep = en.training_energy(make_plan(), en.EnergyInputs(power_cap_w=400.0), DGX)
+    f = rep.phase_time_factors
+    assert f["compute"] > f["tp_comm"] >= 1.0  # compute slows by the clock ratio, comm less
+    # the factors reproduce the slowdown: Σ t·f / Σ t − 1
+    bd = make_plan().breakdown_s
+    assert rep.slowdown_frac == pytest.approx(
+        sum(t * f.get(k, 1.0) for k, t in bd.items()) / sum(bd.values()) - 1.0)

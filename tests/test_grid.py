@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -61,7 +63,7 @@ def test_rack_limit_by_cooling():
     lim, reasons, _ = rg.rack_limit_w(_reg(liquid_cooling=False), "liquid")
     assert reasons and "liquid cooling is not offered" in reasons[0]
     lim, reasons, defaults = rg.rack_limit_w(r, "liquid")
-    assert not reasons and "liquid cooling in x is unknown" in defaults[0]
+    assert not reasons and "liquid cooling unknown in the catalog" in defaults[0]
     lim, reasons, _ = rg.rack_limit_w(_reg(liquid_cooling=True, rack_density_high_w=120e3),
                                       "liquid")
     assert lim == 120e3 and not reasons
@@ -83,8 +85,18 @@ def test_profile_mean_replaces_annual():
         f"{m},{100 + m},{50}\n" for m in range(1, 13))
     prof = rg.parse_profile(text)
     r = rg.with_profile(_reg(), prof)
-    assert rg.carbon_g_per_kwh(r) == pytest.approx(106.5)
-    assert rg.price_usd_per_mwh(r) == 50
+    # months weigh by their days in a 365-day year (calendar of the non-leap year 2023)
+    days = [calendar.monthrange(2023, m)[1] for m in range(1, 13)]
+    assert rg.carbon_g_per_kwh(r) == pytest.approx(
+        sum((100 + m) * d for m, d in zip(range(1, 13), days, strict=True)) / 365)
+    assert rg.carbon_g_per_kwh(r) != pytest.approx(106.5)  # not the unweighted mean
+    assert rg.price_usd_per_mwh(r) == pytest.approx(50)
+    shuffled = "month,carbon_intensity_g_per_kwh\n" + "".join(
+        f"{m},{100 + m}\n" for m in (12, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11))
+    assert rg.parse_profile(shuffled).mean_carbon_g_per_kwh() == pytest.approx(
+        rg.carbon_g_per_kwh(r))
+    with pytest.raises(InputError, match="month must hold 1 to 12"):
+        rg.parse_profile("month,price_usd_per_mwh\n" + "1,2\n" * 12)
     with pytest.raises(InputError, match="expected 12"):
         rg.parse_profile("month,price_usd_per_mwh\n1,2\n")
     with pytest.raises(InputError, match="unknown column"):

@@ -142,6 +142,24 @@ def test_agent_sparsity_and_speculative_flags():
     assert any("speculative" in n for n in spec["notes"])
 
 
+@pytest.mark.parametrize("batch, faster", [(4, True), (256, False)])
+def test_speculative_decoding_helps_only_while_decode_is_memory_bound(batch, faster):
+    """At batch 4 a verify step of k+1 = 5 tokens costs about one weight read, and
+    (1 − 0.8⁵)/(1 − 0.8) = 3.36 tokens come out of it plus 4 draft steps: TPOT falls. At batch
+    256 the verify step is compute-bound (5 × 256 tokens) and the extra FLOPs cost more than
+    the accepted tokens save: TPOT rises (Leviathan et al. 2023: speculation trades extra
+    arithmetic for fewer serial target steps, which pays only while compute sits idle)."""
+    base = ["serve", "--model", "llama3.1-70b", "--accelerator", "h100-sxm", "--tp", "4",
+            "--prompt-tokens", "1024", "--output-tokens", "256", "--batch", str(batch)]
+    plain = _json(base)
+    spec = _json(base + ["--draft", "llama3.1-8b", "--spec-tokens", "4",
+                         "--spec-acceptance", "0.8"])
+    assert (spec["tpot_s"] < plain["tpot_s"]) is faster
+    assert (spec["energy_per_token_j"] < plain["energy_per_token_j"]) is faster
+    if faster:
+        assert plain["bound"] == "memory" and spec["tpot_s"] < 0.75 * plain["tpot_s"]
+
+
 def test_agent_and_speculative_flag_errors(monkeypatch, capsys):
     code, err = _exit(monkeypatch, capsys, BASE + ["--tool-time-s", "2"])
     assert code == 2 and "--agent-calls" in err

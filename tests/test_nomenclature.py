@@ -13,7 +13,11 @@ DIMENSIONLESS = {"mfu", "hfu", "gpus", "steps", "racks", "pue", "batch", "tp", "
                  "search_candidates", "search_feasible", "gpu_hours", "tpp", "eccn",
                  "performance_density", "threshold_flop", "params_total", "params_active",
                  "cost_usd_per_million_tokens", "max_batch_slo", "spec_tokens",
-                 "output_tokens", "prompt_tokens", "calls"}
+                 "output_tokens", "prompt_tokens", "calls",
+                 # budget sizing: counts, and a loss in nats/token (information, no SI unit)
+                 "optimal_params", "optimal_tokens", "tokens_per_param", "expected_loss",
+                 # siting: MILP objective (normalised, dimensionless) and counts
+                 "objective", "gpus_per_rack", "sync_every_steps"}
 
 
 def numeric_keys(obj, prefix=""):
@@ -52,6 +56,11 @@ def cli_json(*args):
 
 def test_train_keys_have_units():
     check(cli_json("train", "examples/frontier-training.yaml"))
+
+
+def test_train_budget_keys_have_units():
+    check(cli_json("train", "--budget-mw", "50", "--budget-days", "90", "--accelerator",
+                   "h100-sxm"))
 
 
 def test_serve_keys_have_units():

@@ -16,8 +16,10 @@ from importlib import resources
 from typing import Any
 
 from . import __version__
+from .errors import InputError
 
-STAGES = ("training", "serving", "energy", "site", "compare", "route", "governance")
+STAGES = ("training", "budget", "serving", "energy", "site", "compare", "route",
+          "governance")
 
 
 def _plain(obj: Any) -> Any:
@@ -47,6 +49,15 @@ def check_ids(scen: Any) -> None:
         for rid in [scen.site.region, *(scen.site.candidates or [])]:
             if rid:
                 rg.region(rid)
+    if scen.training is not None and scen.training.geo is not None:
+        from .errors import CatalogKeyError
+        from .grid import regions as rg
+
+        for rid in scen.training.geo.sites:
+            try:
+                rg.region(rid)
+            except CatalogKeyError as err:
+                raise InputError(f"training.geo.sites: {err}") from None
     if scen.compare is not None:
         check_compare(scen.compare)
     if scen.routing is not None:
@@ -116,9 +127,9 @@ def resolved_scenario(scen: Any, base_dir: str | None = None) -> dict[str, Any]:
 
 def _training(scen: Any) -> tuple[dict[str, Any], Any]:
     """(the dict ``wattlas train SCENARIO --format json`` prints, the EnergyReport): the train
-    command's own ``plan_dict`` and ``training_energy_report`` (``--search`` when the scenario
-    gives no layout)."""
-    from .commands.train import plan_dict, training_energy_report
+    command's own ``training_result`` (plan keys with a power cap applied, energy report;
+    ``--search`` when the scenario gives no layout)."""
+    from .commands.train import training_result
     from .perf import training as tr
 
     extra: dict[str, Any] = {}
@@ -135,10 +146,7 @@ def _training(scen: Any) -> tuple[dict[str, Any], Any]:
                  "search_feasible": res.feasible}
     else:
         plan = tr.plan_from_scenario(scen)
-    out = plan_dict(plan)
-    report = training_energy_report(plan, scen)
-    out.update(report.as_keys())
-    out["energy_summary"] = report.summary_lines()
+    out, report = training_result(plan, scen)
     out.update(extra)
     return _plain(out), report
 
@@ -154,7 +162,8 @@ def _serving(scen: Any) -> tuple[dict[str, Any], Any]:
 
 ENERGY_KEYS = ("it_power_w", "facility_power_w", "peak_facility_power_w", "energy_j", "co2e_kg",
                "co2e_market_kg", "embodied_co2e_kg_low", "embodied_co2e_kg_high",
-               "energy_cost_usd", "capacity_cost_usd", "hardware_cost_usd", "racks", "pue",
+               "embodied_method", "energy_cost_usd", "capacity_cost_usd", "hardware_cost_usd",
+               "capex_cost_usd", "cost_usd_total", "racks", "pue",
                "grid_intensity_g_per_kwh", "price_usd_per_mwh", "duration_s",
                "energy_per_token_j", "cost_usd_per_million_tokens", "inputs_given",
                "inputs_predicted", "defaults_used", "energy_notes", "energy_summary")
@@ -202,26 +211,143 @@ def _rack_power_w(scen: Any, power: dict[str, Any], notes: list[str]) -> float |
     return None
 
 
-def _site(scen: Any, power: dict[str, Any], notes: list[str]) -> dict[str, Any] | None:
-    """Rank the candidate regions for the plan's facility power (``grid.siting.rank_sites``)."""
-    from .grid import siting
+POWER_KEYS = ("it_power_w", "facility_power_w", "racks")
+
+
+def stage_power(energy: dict[str, Any] | None) -> dict[str, Any]:
+    """The energy stage's IT power [W], facility power [W] and racks (None where absent)."""
+    return {k: (energy or {}).get(k) for k in POWER_KEYS}
+
+
+def scenario_power(scen: Any) -> dict[str, Any]:
+    """:func:`stage_power` of the scenario's energy stage as :func:`run_plan` computes it: the
+    training run's (``_training``), else the serving deployment's (``_serving``)."""
+    report = None
+    if scen.training is not None:
+        report = _training(scen)[1]
+    elif scen.serving is not None:
+        report = _serving(scen)[1].energy
+    return stage_power(energy_section(report) if report is not None else None)
+
+
+class SiteDemandUnknown(InputError):
+    """The scenario gives neither the facility power nor the rack power of its site demand."""
+
+
+def _gpus_per_rack(scen: Any) -> int | None:
+    """site.allocate.gpus_per_rack, else accelerators per rack of the scenario's system (or its
+    accelerator's default system)."""
+    from . import hardware
+
+    a = scen.site.allocate
+    if a is not None and a.gpus_per_rack:
+        return a.gpus_per_rack
+    hw = scen.hardware
+    if hw is None or not (hw.system or hw.accelerator):
+        return None
+    sys_ = hardware.system(hw.system) if hw.system else hardware.default_system(hw.accelerator)
+    return sys_.accelerators_per_rack if sys_ is not None else None
+
+
+def site_demand(scen: Any, power: dict[str, Any], notes: list[str]) -> Any:
+    """The SiteDemand of a scenario, for ``wattlas plan`` and ``wattlas site SCENARIO`` alike.
+
+    Facility power: ``site.power_mw``, else the energy stage's IT power (`power`, from
+    :func:`scenario_power`; × each region's PUE), else the IT power ``site.allocate`` places
+    (× each region's PUE). Rack power: :func:`_rack_power_w`. Raises SiteDemandUnknown naming
+    what to give."""
+    from .grid import allocation, siting
 
     s = scen.site
-    candidates = s.candidates or ([s.region] if s.region else None)
     it_w = power.get("it_power_w")
     fac_w = power.get("facility_power_w")
     if s.power_mw:
         fac_w, it_w = s.power_mw * 1e6, None
     rack_w = _rack_power_w(scen, power, notes)
-    if not fac_w or not rack_w:
-        need = "site.power_mw (or the energy stage)" if not fac_w else "site.rack_kw"
-        notes.append(f"site: not ranked; give {need}")
+    if not rack_w:
+        raise SiteDemandUnknown("rack power unknown: give --rack-kw, site.rack_kw or "
+                                "hardware.system")
+    if not fac_w and s.allocate is not None:
+        a = s.allocate
+        if a.it_power_mw:
+            it_w = a.it_power_mw * 1e6
+        else:
+            gpr = _gpus_per_rack(scen)
+            if not gpr:
+                raise InputError("site.allocate.gpus: GPUs per rack unknown; give "
+                                 "site.allocate.gpus_per_rack or hardware.system")
+            it_w = allocation.racks_needed(rack_w, gpus=a.gpus, gpus_per_rack=gpr) * rack_w
+        fac_w = it_w  # placeholder: with it_power_w the facility power is IT × PUE per region
+        notes.append(f"site: ranked for the {it_w / 1e6:,.1f} MW of IT power the allocation "
+                     "places (facility power = IT × each region's PUE)")
+    if not fac_w:
+        raise SiteDemandUnknown("facility power unknown: give --power-mw, site.power_mw or a "
+                                "training or serving section")
+    return siting.SiteDemand(facility_power_w=float(fac_w), rack_power_w=float(rack_w),
+                             cooling=s.cooling, it_power_w=it_w)
+
+
+def site_regions(scen: Any, notes: list[str]) -> list[Any]:
+    """The candidate Regions (``site.candidates``, else ``site.region``, else the whole catalog)
+    with the hourly/monthly profiles of ``site.profiles`` attached."""
+    from .grid import regions as rg
+
+    s = scen.site
+    ids = s.candidates or ([s.region] if s.region else None)
+    regs = [rg.region(r) for r in ids] if ids else rg.all_regions()
+    known = [r.id for r in regs]
+    for rid, path in (s.profiles or {}).items():
+        if rid not in known:
+            raise InputError(f"site.profiles.{rid}: '{rid}' is not among the candidate regions "
+                             f"({', '.join(known)})")
+        prof = rg.load_profile(path)
+        regs = [rg.with_profile(r, prof) if r.id == rid else r for r in regs]
+        notes.append(f"site: {rid} carbon/price from the {prof.period}ly profile {path}")
+    return regs
+
+
+def site_section(scen: Any, power: dict[str, Any], notes: list[str], weights: Any = None,
+                 users: Any = None) -> dict[str, Any]:
+    """The ``site`` section of ``plan.json``, which ``wattlas site SCENARIO`` prints too:
+    :func:`site_demand` ranked over :func:`site_regions` (``grid.siting.rank_sites``), and the
+    split of ``site.allocate`` over them (``grid.allocation.allocation_summary``)."""
+    from .errors import InfeasibleError
+    from .grid import allocation, siting
+
+    s = scen.site
+    fac_given = bool(s.power_mw or power.get("facility_power_w"))
+    demand = site_demand(scen, power, notes)
+    regs = site_regions(scen, notes)
+    rows = _plain(siting.rank_sites(demand, weights=weights, users=users, regions=regs))
+    if not any(r["feasible"] for r in rows):
+        notes.append("site: no candidate region is feasible (see site.regions reasons)")
+    out: dict[str, Any] = {
+        "facility_power_w": demand.facility_power_w if fac_given else None,
+        "it_power_w": demand.it_power_w, "rack_power_w": demand.rack_power_w,
+        "cooling": demand.cooling, "regions": rows}
+    a = s.allocate
+    if a is not None:
+        gpr = _gpus_per_rack(scen)
+        try:
+            out["allocation"] = _plain(allocation.allocation_summary(
+                regs, demand.rack_power_w, demand.cooling,
+                it_power_w=a.it_power_mw * 1e6 if a.it_power_mw else None, gpus=a.gpus,
+                gpus_per_rack=gpr, caps_w={k: v * 1e6 for k, v in (a.caps_mw or {}).items()},
+                weights=siting.parse_weights(weights), users=users,
+                max_latency_s=a.max_latency_s))
+        except InfeasibleError as err:
+            notes.append(f"site: allocation infeasible: {err}")
+            out["allocation"] = {"feasible": False, "reason": str(err)}
+    return out
+
+
+def _site(scen: Any, power: dict[str, Any], notes: list[str]) -> dict[str, Any] | None:
+    """:func:`site_section`, or None (with the reason in `notes`) when the demand is unknown."""
+    try:
+        return site_section(scen, power, notes)
+    except SiteDemandUnknown as err:
+        notes.append(f"site: not ranked: {err}")
         return None
-    demand = siting.SiteDemand(facility_power_w=float(fac_w), rack_power_w=rack_w,
-                               cooling=s.cooling, it_power_w=it_w)
-    rows = siting.rank_sites(demand, candidates)
-    return {"facility_power_w": float(fac_w), "it_power_w": it_w, "rack_power_w": rack_w,
-            "cooling": s.cooling, "regions": _plain(rows)}
 
 
 ROW_TRAINING_KEYS = ("accelerator", "gpus", "parallelism", "mfu", "hfu", "step_time_s",
@@ -429,8 +555,8 @@ def _map(scen: Any, site: dict[str, Any] | None) -> dict[str, Any]:
 def run_plan(scen: Any) -> dict[str, Any]:
     """Run every stage `scen` asks for; return the plan dict (the layout of ``plan.json``).
 
-    Keys: scenario, wattlas_version, stages, notes, training, serving, energy, site, compare,
-    route, governance, map. Absent stages are None.
+    Keys: scenario, wattlas_version, stages, notes, training, budget, serving, energy, site,
+    compare, route, governance, map. Absent stages are None.
     """
     check_ids(scen)
     notes: list[str] = []
@@ -440,6 +566,12 @@ def run_plan(scen: Any) -> dict[str, Any]:
     if scen.training is not None:
         training, report = _training(scen)
         out["stages"].append("training")
+    out["budget"] = None
+    if scen.budget is not None:  # compute-optimal sizing, the same function as `train`
+        from .commands._budget import budget_dict
+
+        out["budget"] = budget_dict(scen)
+        out["stages"].append("budget")
     if scen.serving is not None:
         serving, splan = _serving(scen)
         out["stages"].append("serving")
@@ -451,7 +583,7 @@ def run_plan(scen: Any) -> dict[str, Any]:
     if report is not None:
         energy = energy_section(report)
         out["stages"].append("energy")
-    power = {k: (energy or {}).get(k) for k in ("it_power_w", "facility_power_w", "racks")}
+    power = stage_power(energy)
     if scen.site is not None:
         site = _site(scen, power, notes)
         if site is not None:

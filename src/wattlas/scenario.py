@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ScenarioError
 from .routing.spec import RoutingSpec
@@ -104,8 +111,42 @@ class Layout(Section):
     zero: Literal[0, 1, 2, 3] = 1
     sequence_parallel: bool = True
     flash_attention: bool = True
-    offload: Literal["none", "optimizer", "optimizer+weights"] = "none"
+    offload: Literal["none", "optimizer", "optimizer+weights", "activations"] = "none"
     uneven_pp: bool = False  # accept pp·vpp not dividing layers (heaviest stage sets the pace)
+
+
+class Geo(Section):
+    """Geo-distributed data-parallel training (grid.geodist): the data-parallel replicas split
+    evenly over ``sites`` (region ids, at least two) joined by WAN links of ``wan_bytes_per_s``
+    each; gradients synchronised every ``sync_every_steps`` steps (1: hierarchical all-reduce
+    every step; > 1: DiLoCo-style outer sync). ``rtt_s`` overrides the modelled WAN round trip
+    (largest between ring neighbours, grid.geo.rtt_s)."""
+
+    sites: list[str] = Field(min_length=2)
+    wan_bytes_per_s: float = Field(gt=0)
+    sync_every_steps: int = Field(default=1, gt=0)
+    scheme: Literal["hierarchical", "diloco"] | None = None
+    overlap_frac: float = Field(default=1.0, ge=0, le=1)
+    rtt_s: float | None = Field(default=None, ge=0)
+
+    @field_validator("sites", mode="before")
+    @classmethod
+    def _sites(cls, value: Any) -> Any:
+        value = norway_id(value)
+        if isinstance(value, list) and len(set(map(str, value))) != len(value):
+            raise ValueError("each site may appear once")
+        return value
+
+    @model_validator(mode="after")
+    def _scheme(self) -> Geo:
+        if self.scheme == "hierarchical" and self.sync_every_steps > 1:
+            raise ValueError(f"scheme hierarchical syncs every step; sync_every_steps="
+                             f"{self.sync_every_steps} needs scheme: diloco")
+        return self
+
+    @property
+    def scheme_used(self) -> str:
+        return self.scheme or ("hierarchical" if self.sync_every_steps == 1 else "diloco")
 
 
 class Training(Section):
@@ -119,6 +160,22 @@ class Training(Section):
     lora_rank: int | None = Field(default=None, gt=0, description="LoRA adapter rank")
     rollout_tokens: int | None = Field(default=None, gt=0,
                                        description="RL: generated tokens per sequence")
+    geo: Geo | None = None
+
+
+class Budget(Section):
+    """A training budget to size a Chinchilla-optimal model for (``wattlas train`` with no
+    training section, or ``--budget-*`` flags; ``plan`` adds a budget stage): exactly one of
+    ``facility_power_mw`` [MW, converted at load], ``gpus`` or ``flop``, and ``days`` for power
+    and GPU budgets. ``mfu_frac`` default 0.40 and ``goodput_frac`` 0.90 (energy.budget)."""
+
+    facility_power_mw: float | None = Field(default=None, gt=0)
+    gpus: int | None = Field(default=None, gt=0)
+    flop: float | None = Field(default=None, gt=0)
+    days: float | None = Field(default=None, gt=0)
+    mfu_frac: float | None = Field(default=None, gt=0, le=1)
+    goodput_frac: float | None = Field(default=None, gt=0, le=1)
+    precision: Literal["bf16", "fp16", "fp8", "fp4"] = "bf16"
 
 
 class SLO(Section):
@@ -133,6 +190,14 @@ class AgentSessionSpec(Section):
     calls: int = Field(gt=0)
     tool_time_s: float = Field(default=0.0, ge=0)
     tool_result_tokens: int = Field(default=0, ge=0)
+
+
+class PruneSpec(Section):
+    """Structured pruning: fractions kept (0 < f ≤ 1) of the layers, MLP width and heads."""
+
+    layers_frac: float = Field(default=1.0, gt=0, le=1)
+    ffn_frac: float = Field(default=1.0, gt=0, le=1)
+    heads_frac: float = Field(default=1.0, gt=0, le=1)
 
 
 class Serving(Section):
@@ -150,6 +215,8 @@ class Serving(Section):
     spec_tokens: int = Field(default=4, gt=0)
     spec_acceptance_frac: float = Field(default=0.7, ge=0, lt=1)
     agent: AgentSessionSpec | None = None
+    distill_to: str | ModelInline | None = None  # student served in place of `model`
+    prune: PruneSpec | None = None
 
 
 class Energy(Section):
@@ -159,6 +226,10 @@ class Energy(Section):
     price_usd_per_mwh: float | None = Field(default=None, ge=0)
     ppa_frac: float | None = Field(default=None, ge=0, le=1)
     power_cap_w: float | None = Field(default=None, gt=0)
+    gpu_hour_price_usd: float | None = Field(default=None, ge=0)
+    capex_usd_per_gpu: float | None = Field(default=None, ge=0)
+    capex_life_years: float | None = Field(default=None, gt=0)
+    capacity_charge_usd_per_mw_year: float | None = Field(default=None, ge=0)
 
 
 def norway_id(value: Any) -> Any:
@@ -171,14 +242,55 @@ def norway_id(value: Any) -> Any:
     return value
 
 
+def _region_keys(value: Any) -> Any:
+    """A mapping keyed by region ids, with YAML's ``no: ...`` (false) read as Norway."""
+    if isinstance(value, dict):
+        return {norway_id(k): v for k, v in value.items()}
+    return value
+
+
+class Allocate(Section):
+    """Split the fleet over the candidate regions (grid.allocation, a MILP): give the IT power
+    to place (``it_power_mw``) or the accelerators (``gpus``, racks of ``gpus_per_rack``,
+    default the system's). Each region's facility cap is ``caps_mw`` [MW] where given, else the
+    catalog's available power; regions with neither are left out (named in the notes)."""
+
+    it_power_mw: float | None = Field(default=None, gt=0)
+    gpus: int | None = Field(default=None, gt=0)
+    gpus_per_rack: int | None = Field(default=None, gt=0)
+    caps_mw: dict[str, float] | None = None
+    max_latency_s: float | None = Field(default=None, gt=0)
+
+    _caps = field_validator("caps_mw", mode="before")(_region_keys)
+
+    @field_validator("caps_mw")
+    @classmethod
+    def _positive(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for k, v in (value or {}).items():
+            if not v > 0:
+                raise ValueError(f"caps_mw.{k} = {v}: must be > 0 MW")
+        return value
+
+    @model_validator(mode="after")
+    def _one_demand(self) -> Allocate:
+        if (self.it_power_mw is None) == (self.gpus is None):
+            raise ValueError("give exactly one of it_power_mw or gpus")
+        return self
+
+
 class Site(Section):
     region: str | None = None
-    cooling: Literal["air", "liquid"] = "liquid"
+    cooling: Literal["air", "hybrid", "liquid"] = "liquid"
     candidates: list[str] | None = None
     power_mw: float | None = Field(default=None, gt=0)
     rack_kw: float | None = Field(default=None, gt=0)
+    #: region id -> CSV of hourly/monthly carbon_intensity_g_per_kwh and/or price_usd_per_mwh
+    #: (paths relative to the scenario file)
+    profiles: dict[str, str] | None = None
+    allocate: Allocate | None = None
 
     _norway = field_validator("region", "candidates", mode="before")(norway_id)
+    _profiles = field_validator("profiles", mode="before")(_region_keys)
 
 
 class Scenario(Section):
@@ -190,6 +302,7 @@ class Scenario(Section):
     hardware: Hardware | None = None
     cluster: Cluster | None = None
     training: Training | None = None
+    budget: Budget | None = None
     serving: Serving | None = None
     energy: Energy | None = None
     site: Site | None = None
@@ -305,13 +418,22 @@ def validate(data: dict[str, Any]) -> Scenario:
 
 def load(path: str | Path | None, overrides: list[str] | None = None) -> Scenario:
     """Read, override and validate a scenario; user catalogs it names are loaded."""
-    scen = validate(load_data(path, overrides))
+    return prepare(validate(load_data(path, overrides)), path)
+
+
+def prepare(scen: Scenario, path: str | Path | None) -> Scenario:
+    """Load the user catalogs `scen` names and make its ``site.profiles`` paths absolute, both
+    relative to the scenario file `path` (the working directory without one)."""
+    base = Path(path).parent if path else Path.cwd()
     if scen.catalogs:
         from . import catalog
 
-        base = Path(path).parent if path else Path.cwd()
         for f in scen.catalogs:
             catalog.add_user_rows(base / f)
+    if scen.site is not None and scen.site.profiles:
+        profiles = {k: str((base / v).resolve()) for k, v in scen.site.profiles.items()}
+        scen = scen.model_copy(update={"site": scen.site.model_copy(
+            update={"profiles": profiles})})
     return scen
 
 

@@ -20,6 +20,20 @@ def check_format(fmt: str, allowed: tuple[str, ...] = FORMATS) -> str:
     return fmt
 
 
+def put_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``data[a][b]… = value`` for the dotted `path` (sections created as needed); a flag
+    that was not given (None) leaves the scenario's value alone."""
+    if value is None:
+        return
+    node = data
+    keys = path.split(".")
+    for k in keys[:-1]:
+        if not isinstance(node.get(k), dict):
+            node[k] = {}
+        node = node[k]
+    node[keys[-1]] = value
+
+
 def jsonable(obj: Any) -> Any:
     """Plain JSON types from dataclasses, numpy scalars/arrays, tuples; NaN/inf become None."""
     import dataclasses

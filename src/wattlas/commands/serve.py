@@ -8,7 +8,8 @@ TTFT includes queueing at the replica's load (G/G/1, Allen–Cunneen) for --rate
 reported at GPU, node and facility boundaries, and for the deployment (replicas for --rate,
 else one replica, over --hours) with carbon and cost when --region or the intensity/price are
 given. --agent-calls plans agent sessions; --sparsity-2-4 and --draft (speculative decoding)
-change bytes and FLOPs.
+change bytes and FLOPs; --distill-to (serve a smaller student) and --prune-*-frac (structured
+pruning) change the served shape and compare it with the teacher (quality is not modelled).
 Example: wattlas serve --model llama3.1-70b --accelerator h100-sxm --tp 4 --precision fp8
 --prompt-tokens 1024 --output-tokens 256 --rate 50 --tpot-s 0.05
 """
@@ -24,23 +25,20 @@ NO_ARGS_IS_HELP = True
 
 def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     """Write the flags that were given into the raw scenario mapping (flags win)."""
+    from ._common import put_path
+
     def put(path: str, value: Any) -> None:
-        if value is None:
-            return
-        node = data
-        keys = path.split(".")
-        for k in keys[:-1]:
-            if not isinstance(node.get(k), dict):
-                node[k] = {}
-            node = node[k]
-        node[keys[-1]] = value
+        put_path(data, path, value)
 
     put("model", flags["model"])
     put("hardware.accelerator", flags["accelerator"])
     put("hardware.system", flags["system"])
     for key in ("tp", "precision", "kv_precision", "engine", "prompt_tokens", "output_tokens",
-                "batch", "rate_per_s", "draft", "spec_tokens", "spec_acceptance_frac"):
+                "batch", "rate_per_s", "draft", "spec_tokens", "spec_acceptance_frac",
+                "distill_to"):
         put(f"serving.{key}", flags[key])
+    for key in ("layers_frac", "ffn_frac", "heads_frac"):
+        put(f"serving.prune.{key}", flags[f"prune_{key}"])
     if flags["sparsity_2_4"]:
         put("serving.sparsity_2_4", True)
     put("serving.slo.ttft_s", flags["ttft_s"])
@@ -49,7 +47,8 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     put("serving.agent.tool_time_s", flags["tool_time_s"])
     put("serving.agent.tool_result_tokens", flags["tool_result_tokens"])
     put("site.region", flags["region"])
-    for key in ("power_basis", "pue", "grid_intensity_g_per_kwh", "price_usd_per_mwh"):
+    for key in ("power_basis", "pue", "grid_intensity_g_per_kwh", "price_usd_per_mwh",
+                "gpu_hour_price_usd"):
         put(f"energy.{key}", flags[key])
 
 
@@ -68,6 +67,8 @@ def plan_dict(plan: Any) -> dict[str, Any]:
         out[k] = getattr(plan, k, None)
     out["breakdown"] = dict(plan.breakdown)
     out["notes"] = list(plan.notes)
+    if getattr(plan, "compression", None) is not None:
+        out["compression"] = plan.compression
     rep = getattr(plan, "energy", None)
     if rep is not None:
         keys_e = rep.as_keys()
@@ -158,6 +159,18 @@ def command(
     sparsity_2_4: bool = typer.Option(False, "--sparsity-2-4",
                                       help="2:4 structured sparsity of the linear weights."),
     draft: str = typer.Option(None, "--draft", help="Draft model id: speculative decoding."),
+    distill_to: str = typer.Option(None, "--distill-to",
+                                   help="Student model id served in place of --model "
+                                        "(distillation; quality not modelled)."),
+    prune_layers_frac: float = typer.Option(None, "--prune-layers-frac",
+                                            help="Structured pruning: fraction of layers kept "
+                                                 "(0, 1]."),
+    prune_ffn_frac: float = typer.Option(None, "--prune-ffn-frac",
+                                         help="Structured pruning: fraction of the MLP width "
+                                              "kept (0, 1]."),
+    prune_heads_frac: float = typer.Option(None, "--prune-heads-frac",
+                                           help="Structured pruning: fraction of attention "
+                                                "heads (KV groups) kept (0, 1]."),
     spec_tokens: int = typer.Option(None, "--spec-tokens",
                                     help="Draft tokens per speculative step (default 4)."),
     spec_acceptance: float = typer.Option(None, "--spec-acceptance",
@@ -180,7 +193,8 @@ def command(
     search: bool = typer.Option(False, "--search", help="Search accelerator × precision × "
                                 "TP × batch for the lowest J/token meeting the SLO."),
     gpu_hour_usd: float = typer.Option(None, "--gpu-hour-usd",
-                                       help="GPU-hour price: --search ranks by $/Mtoken."),
+                                       help="GPU-hour price [USD] (energy.gpu_hour_price_usd): "
+                                       "hardware cost; --search ranks by $/Mtoken."),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     overrides: list[str] = typer.Option(None, "--set", help="Override a scenario field a.b=c."),
 ) -> None:
@@ -203,12 +217,15 @@ def command(
                            precision=precision, kv_precision=kv_precision, engine=engine,
                            prompt_tokens=prompt_tokens, output_tokens=output_tokens,
                            batch=batch, rate_per_s=rate, ttft_s=ttft_s, tpot_s=tpot_s,
-                           draft=draft, spec_tokens=spec_tokens,
+                           draft=draft, spec_tokens=spec_tokens, distill_to=distill_to,
+                           prune_layers_frac=prune_layers_frac, prune_ffn_frac=prune_ffn_frac,
+                           prune_heads_frac=prune_heads_frac,
                            spec_acceptance_frac=spec_acceptance, sparsity_2_4=sparsity_2_4,
                            agent_calls=agent_calls, tool_time_s=tool_time_s,
                            tool_result_tokens=tool_result_tokens, region=region,
                            power_basis=power_basis, pue=pue,
-                           grid_intensity_g_per_kwh=grid_intensity, price_usd_per_mwh=price))
+                           grid_intensity_g_per_kwh=grid_intensity, price_usd_per_mwh=price,
+                           gpu_hour_price_usd=gpu_hour_usd))
     if search and not (data.get("hardware") or {}).get("accelerator"):
         data.setdefault("hardware", {})["accelerator"] = "h100-sxm"  # replaced by the search
     sv = data.get("serving") or {}
@@ -233,15 +250,26 @@ def command(
         accs = ([hardware.accelerator(accelerator)] if accelerator
                 else inf.search_accelerators())
         slo = s.slo.model_dump(exclude_none=True) if s.slo else None
-        res = inf.search_serving(resolve_model(scen.model), accs, s.prompt_tokens,
+        comp = inf.compression_from_scenario(scen)
+        teacher, served, prune = comp if comp else (None, resolve_model(scen.model), None)
+        inputs = energy.inputs_from_scenario(scen)
+        res = inf.search_serving(served, accs, s.prompt_tokens,
                                  s.output_tokens, rate_per_s=s.rate_per_s, slo=slo,
                                  precisions=(s.precision,) if precision else
                                  ("bf16", "fp8", "fp4", "int4"),
                                  tps=(s.tp,) if tp else (1, 2, 4, 8),
                                  engine_id=s.engine or inf.DEFAULT_ENGINE,
-                                 gpu_hour_usd=gpu_hour_usd,
-                                 energy_inputs=energy.inputs_from_scenario(scen), hours=hours)
+                                 gpu_hour_usd=scen.energy.gpu_hour_price_usd
+                                 if scen.energy is not None else None,
+                                 energy_inputs=inputs, hours=hours, prune=prune)
         plan = res.best
+        if comp is not None:
+            plan = inf.compare_teacher(plan, res.config, teacher, s.prompt_tokens,
+                                       s.output_tokens,
+                                       batch=None if s.rate_per_s else plan.batch,
+                                       rate_per_s=s.rate_per_s, slo=slo, energy_inputs=inputs,
+                                       hours=hours, methods=inf.compression_methods(scen),
+                                       pruned_from=served if prune is not None else None)
         extra = {"search_candidates": res.candidates, "search_feasible": res.feasible,
                  "search_time_s": res.time_s, "search_objective": res.objective,
                  "ranked": res.ranked}
@@ -260,6 +288,12 @@ def command(
         flat.update({k: "; ".join(map(str, v)) for k, v in out.items()
                      if isinstance(v, list) and all(isinstance(x, str) for x in v)})
         flat.update({f"breakdown.{k}": v for k, v in out["breakdown"].items()})
+        comp = out.get("compression") or {}
+        for side in ("teacher", "student"):
+            flat.update({f"compression.{side}.{k}": v
+                         for k, v in (comp.get(side) or {}).items()})
+        flat.update({f"compression.vs_teacher.{x['metric']}": x["ratio"]
+                     for x in comp.get("vs_teacher", [])})
         print_csv([flat])
     else:
         _table(out)

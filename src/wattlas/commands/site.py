@@ -1,14 +1,17 @@
 """Rank grid regions for an AI campus: feasibility, time-to-power, cost, carbon, latency.
 
-Give a scenario (site.power_mw, site.rack_kw, site.cooling, site.candidates; the rack power
-defaults to hardware.system's rack_max_power_w) and/or flags (flags win). Regions that cannot
-host the racks or the MW are listed with the reasons; the Pareto front over time-to-power,
-annual cost, annual carbon (and latency to --users) is marked.
+Give a scenario (site.power_mw, site.rack_kw, site.cooling, site.candidates, site.profiles,
+site.allocate; with a training or serving section the facility and rack power come from the
+energy stage, as in ``wattlas plan``) and/or flags (flags win). Regions that cannot host the
+racks or the MW are listed with the reasons; the Pareto front over time-to-power, annual cost,
+annual carbon (and latency to --users) is marked. Exit 1 when no candidate is feasible or the
+allocation cannot place the fleet.
 Example: wattlas site --power-mw 100 --rack-kw 120 --cooling liquid --regions us-va,is,no
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -16,31 +19,46 @@ import typer
 NO_ARGS_IS_HELP = True
 
 
-def site_inputs(scen: Any, power_mw: float | None, rack_kw: float | None,
-                cooling: str | None, regions: str | None) -> tuple[float, float, str, list | None,
-                                                                 list[str]]:
-    """(facility W, rack W, cooling, region ids, notes) from flags over the scenario."""
+def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
+    """Write the flags that were given into the raw scenario's ``site`` section (flags win);
+    the section is created, so a scenario without one is sited with its defaults."""
     from ..errors import InputError
 
-    site = scen.site if scen is not None else None
-    notes: list[str] = []
-    p_mw = power_mw if power_mw is not None else (site.power_mw if site else None)
-    r_kw = rack_kw if rack_kw is not None else (site.rack_kw if site else None)
-    if r_kw is None and scen is not None and scen.hardware and scen.hardware.system:
-        from ..hardware import system
-
-        sysm = system(scen.hardware.system)
-        if sysm.rack_max_power_w:
-            r_kw = sysm.rack_max_power_w / 1e3
-            notes.append(f"rack power {r_kw:.0f} kW from {sysm.id} rack_max_power_w")
-    if p_mw is None:
-        raise InputError("facility power unknown: give --power-mw or site.power_mw")
-    if r_kw is None:
-        raise InputError("rack power unknown: give --rack-kw, site.rack_kw or hardware.system")
-    cool = cooling or (site.cooling if site else "liquid")
-    ids = ([s.strip() for s in regions.split(",") if s.strip()] if regions
-           else (list(site.candidates) if site and site.candidates else None))
-    return p_mw * 1e6, r_kw * 1e3, cool, ids, notes
+    site = data.get("site")
+    if not isinstance(site, dict):
+        site = data["site"] = {}
+    for key in ("power_mw", "rack_kw", "cooling"):
+        if flags[key] is not None:
+            site[key] = flags[key]
+    if flags["regions"]:
+        site["candidates"] = [r.strip() for r in flags["regions"].split(",") if r.strip()]
+    for item in flags["profile"] or []:
+        rid, sep, path = item.partition("=")
+        if not (sep and rid.strip() and path.strip()):
+            raise InputError(f"--profile '{item}': expected REGION=file.csv")
+        site.setdefault("profiles", {})
+        site["profiles"][rid.strip()] = str(Path(path.strip()).resolve())
+    alloc = {k: flags[f] for k, f in (("it_power_mw", "allocate_it_mw"),
+                                       ("gpus", "allocate_gpus")) if flags[f] is not None}
+    caps = {}
+    for item in flags["site_cap_mw"] or []:
+        rid, sep, val = item.partition("=")
+        try:
+            caps[rid.strip()] = float(val)
+        except ValueError:
+            raise InputError(f"--site-cap-mw '{item}': expected REGION=MW (a number)") from None
+        if not sep or not rid.strip():
+            raise InputError(f"--site-cap-mw '{item}': expected REGION=MW")
+    if alloc or caps:
+        node = site.get("allocate")
+        if not isinstance(node, dict):
+            node = site["allocate"] = {}
+        if alloc:  # a demand flag replaces the scenario's demand
+            node.pop("it_power_mw", None)
+            node.pop("gpus", None)
+            node.update(alloc)
+        if caps:
+            node["caps_mw"] = {**(node.get("caps_mw") or {}), **caps}
 
 
 def command(
@@ -55,45 +73,65 @@ def command(
     profile: list[str] = typer.Option(
         None, "--profile", help="REGION=file.csv: hourly/monthly carbon_intensity_g_per_kwh "
                                 "and price_usd_per_mwh replacing the annual averages."),
+    allocate_it_mw: float = typer.Option(
+        None, "--allocate-it-mw", help="Split this IT power [MW] over the candidate regions "
+                                       "(MILP; racks = MW / rack kW)."),
+    allocate_gpus: int = typer.Option(
+        None, "--allocate-gpus", help="Split this many GPUs over the candidate regions (racks "
+                                      "of hardware.system or site.allocate.gpus_per_rack)."),
+    site_cap_mw: list[str] = typer.Option(
+        None, "--site-cap-mw", help="REGION=MW: facility power cap of a region for the "
+                                    "allocation (default: the catalog's available power)."),
     set_: list[str] = typer.Option(None, "--set", help="Override a scenario field: a.b=c."),
     catalog_file: str = typer.Option(None, "--catalog", help="CSV/YAML file adding rows."),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
 ) -> None:
     from .. import catalog
+    from .. import plan as pl
     from .. import scenario as sc
-    from ..grid.siting import SiteDemand, rank_sites
-    from ._common import check_format, print_csv, print_json, print_table
+    from ..errors import InfeasibleError
+    from ._common import check_format, print_csv, print_json
 
     check_format(fmt)
     if catalog_file:
         catalog.add_user_rows(catalog_file)
-    scen = sc.load(scenario, set_) if (scenario or set_) else None
-    p_w, r_w, cool, ids, notes = site_inputs(scen, power_mw, rack_kw, cooling, regions)
-    demand = SiteDemand(facility_power_w=p_w, rack_power_w=r_w, cooling=cool)
-    from ..grid import regions as rg
-
-    regs = [rg.region(r) for r in ids] if ids else rg.all_regions()
-    for item in profile or []:
-        rid, sep, path = item.partition("=")
-        if not sep:
-            from ..errors import InputError
-
-            raise InputError(f"--profile '{item}': expected REGION=file.csv")
-        regs = [rg.with_profile(r, rg.load_profile(path)) if r.id == rid else r for r in regs]
-        if rid not in {r.id for r in regs}:
-            from ..errors import InputError
-
-            raise InputError(f"--profile: region '{rid}' is not among the candidates")
-        notes.append(f"{rid}: carbon/price from profile {path}")
-    ranked = rank_sites(demand, weights=weights, users=users, regions=regs)
+    data = sc.load_data(scenario, set_ or [])
+    _flags_into(data, dict(power_mw=power_mw, rack_kw=rack_kw, cooling=cooling,
+                           regions=regions, profile=profile, allocate_it_mw=allocate_it_mw,
+                           allocate_gpus=allocate_gpus, site_cap_mw=site_cap_mw))
+    scen = sc.prepare(sc.validate(data), scenario)
+    pl.check_ids(scen)
+    notes: list[str] = []
+    power = (pl.scenario_power(scen) if not scen.site.power_mw
+             and (scen.training is not None or scen.serving is not None) else {})
+    out = pl.site_section(scen, power, notes, weights=weights, users=users)
+    out["notes"] = notes
+    ranked = out["regions"]
     if fmt == "json":
-        print_json({"facility_power_w": p_w, "rack_power_w": r_w, "cooling": cool,
-                    "notes": notes, "regions": ranked})
-        return
-    if fmt == "csv":
-        print_csv([{k: (("; ".join(v)) if isinstance(v, list) else v) for k, v in r.items()}
-                   for r in ranked])
-        return
+        print_json(out)
+    elif fmt == "csv":
+        print_csv([{k: (("; ".join(map(str, v))) if isinstance(v, list) else v)
+                    for k, v in r.items()} for r in ranked])
+    else:
+        _table(out)
+    if not any(r["feasible"] for r in ranked):
+        raise InfeasibleError("no candidate region is feasible: " + "; ".join(
+            f"{r['region']}: {' and '.join(r['reasons'])}" for r in ranked))
+    alloc = out.get("allocation")
+    if alloc is not None and not alloc["feasible"]:
+        raise InfeasibleError(alloc["reason"])
+
+
+def _demand_text(out: dict[str, Any]) -> str:
+    power = (f"{out['facility_power_w'] / 1e6:,.4g} MW" if out["facility_power_w"] is not None
+             else f"{out['it_power_w'] / 1e6:,.4g} MW IT × PUE")
+    return f"{power}, {out['rack_power_w'] / 1e3:,.4g} kW {out['cooling']}-cooled racks"
+
+
+def _table(out: dict[str, Any]) -> None:
+    from ._common import print_table
+
+    ranked = out["regions"]
     shown = []
     for r in ranked:
         ttp = ("—" if r["time_to_power_years_low"] is None else
@@ -109,9 +147,50 @@ def command(
             **({"RTT ms": r["latency_s"] * 1e3} if r["latency_s"] is not None else {}),
             "why not": ", ".join(r["reason_codes"]),
         })
-    print_table(shown, title=f"wattlas site: {p_w / 1e6:g} MW, {r_w / 1e3:g} kW {cool}-cooled "
-                             "racks")
+    print_table(shown, title=f"wattlas site: {_demand_text(out)}")
+    alloc = out.get("allocation")
+    if alloc is not None and alloc["feasible"]:
+        _allocation_table(alloc)
     typer.echo("full reasons, unknown inputs and sources: --format json")
-    defaults = sorted({d for r in ranked for d in r["defaults_used"]})
-    for line in notes + [f"default used: {d}" for d in defaults]:
+    for line in out["notes"] + default_lines(ranked):
         typer.echo(line)
+
+
+def _allocation_table(a: dict[str, Any]) -> None:
+    from ._common import print_table
+
+    rows = [{"region": s["region"], "racks": s["racks"], "GPUs": s["gpus"],
+             "IT MW": s["it_power_w"] / 1e6, "facility MW": s["facility_power_w"] / 1e6,
+             "cap MW": s["cap_w"] / 1e6, "PUE": s["pue"],
+             "cost M$/y": s["energy_cost_usd_per_year"] / 1e6,
+             "ktCO2e/y": s["co2e_kg_per_year"] / 1e6,
+             **({"RTT ms": s["latency_s"] * 1e3} if s["latency_s"] is not None else {})}
+            for s in a["sites"] if s["racks"] > 0]
+    rows.append({"region": "total", "racks": a["racks_total"], "GPUs": a["gpus"],
+                 "IT MW": a["it_power_w"] / 1e6, "facility MW": a["facility_power_w"] / 1e6,
+                 "cost M$/y": a["energy_cost_usd_per_year"] / 1e6,
+                 "ktCO2e/y": a["co2e_kg_per_year"] / 1e6})
+    terms = ", ".join(f"{t['metric']} {t['value']:.4g} (w={t['weight']:g})"
+                      for t in a["objective_terms"])
+    print_table(rows, title=f"allocation (MILP): objective {a['objective']:.4g} = {terms}")
+    unused = [s["region"] for s in a["sites"] if s["racks"] == 0]
+    if unused:
+        typer.echo(f"allocation: no racks in {', '.join(unused)}")
+    left: dict[str, list[str]] = {}
+    for e in a["left_out"]:
+        left.setdefault(e["reason"], []).append(e["region"])
+    for reason, ids in left.items():
+        typer.echo(f"allocation: left out {', '.join(ids)}: {reason}")
+
+
+def default_lines(ranked: list[dict[str, Any]]) -> list[str]:
+    """One 'default used' line per distinct default, naming the regions that used it."""
+    users: dict[str, list[str]] = {}
+    for r in ranked:
+        for d in r["defaults_used"]:
+            users.setdefault(d, []).append(r["region"])
+    out = []
+    for d, ids in sorted(users.items()):
+        who = "all regions" if len(ids) == len(ranked) and len(ids) > 1 else ", ".join(ids)
+        out.append(f"default used ({who}): {d}")
+    return out

@@ -17,16 +17,10 @@ NO_ARGS_IS_HELP = True
 
 def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     """Write the flags that were given into the raw scenario mapping (flags win)."""
+    from ._common import put_path
+
     def put(path: str, value: Any) -> None:
-        if value is None:
-            return
-        node = data
-        keys = path.split(".")
-        for k in keys[:-1]:
-            if not isinstance(node.get(k), dict):
-                node[k] = {}
-            node = node[k]
-        node[keys[-1]] = value
+        put_path(data, path, value)
 
     put("model", flags["model"])
     put("hardware.accelerator", flags["accelerator"])
@@ -34,13 +28,18 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     put("cluster.gpus", flags["gpus"])
     put("site.region", flags["region"])
     for key in ("power_basis", "pue", "grid_intensity_g_per_kwh", "price_usd_per_mwh",
-                "power_cap_w"):
+                "power_cap_w", "gpu_hour_price_usd", "capex_usd_per_gpu", "capex_life_years",
+                "capacity_charge_usd_per_mw_year"):
         put(f"energy.{key}", flags[key])
     for key in ("tokens", "seq_len", "global_batch", "precision", "job", "goodput_frac",
                 "lora_rank", "rollout_tokens"):
         put(f"training.{key}", flags[key])
-    for key in ("tp", "pp", "dp", "cp", "ep", "vpp", "microbatch", "recompute", "zero"):
-        put(f"training.layout.{key}", flags[key])
+    for key in ("tp", "pp", "dp", "cp", "ep", "vpp", "microbatch", "recompute", "zero",
+                "offload"):
+        put(f"training.layout.{key}", flags.get(key))
+    for key, flag in (("facility_power_mw", "budget_mw"), ("days", "budget_days"),
+                      ("gpus", "budget_gpus"), ("flop", "budget_flop"), ("mfu_frac", "mfu")):
+        put(f"budget.{key}", flags.get(flag))
 
 
 def plan_dict(plan: Any) -> dict[str, Any]:
@@ -64,6 +63,7 @@ def plan_dict(plan: Any) -> dict[str, Any]:
         "steps": plan.steps, "model_flop_total": plan.model_flop_total,
         "training_time_s": plan.training_time_s, "gpu_hours": plan.gpu_hours,
         "goodput_frac": plan.goodput_frac,
+        "power_cap_slowdown_frac": plan.power_cap_slowdown_frac,
         "breakdown_s": plan.breakdown_s, "memory_bytes": plan.memory_bytes,
         "governance": compute_check(plan.model_flop_total), "notes": plan.notes,
     }
@@ -78,6 +78,25 @@ def training_energy_report(plan: Any, scen: Any) -> Any:
               else hardware.default_system(plan.accelerator.id))
     return energy.training_energy(plan, energy.inputs_from_scenario(scen), system)
 
+
+def training_result(plan: Any, scen: Any) -> tuple[dict[str, Any], Any]:
+    """(the train JSON keys, the EnergyReport) of the uncapped `plan` under the scenario's
+    energy inputs. A power cap's slowdown (energy model) is applied to the plan first
+    (``perf.training.capped_plan``), so step time, training time, GPU-hours, tokens/s, FLOP/s
+    and MFU/HFU agree with the energy report's duration."""
+    from ..perf.training import capped_plan
+
+    report = training_energy_report(plan, scen)
+    cap_w = scen.energy.power_cap_w if scen.energy is not None else None
+    capped = capped_plan(plan, report.slowdown_frac, report.phase_time_factors, cap_w)
+    out = plan_dict(capped)
+    out.update(report.as_keys())
+    out["energy_summary"] = report.summary_lines()
+    if scen.training.geo is not None:  # geo-distributed training (grid.geodist)
+        from ..grid.geodist import geo_training
+
+        out["geo"] = geo_training(capped, scen.training.geo, out["facility_power_w"])
+    return out, report
 
 
 
@@ -108,6 +127,10 @@ def _table(out: dict[str, Any]) -> None:
     ]
     for line in out.get("energy_summary", []):
         pairs.append(("energy", line))
+    if out.get("geo"):
+        from ..grid.geodist import geo_line
+
+        pairs.append(("geo-distributed", geo_line(out["geo"])))
     if "search_candidates" in out:
         pairs.append(("search", f"{out['search_candidates']:,} layouts in "
                                 f"{out['search_time_s']:.2f} s"))
@@ -137,6 +160,8 @@ def command(
     microbatch: int = typer.Option(None, "--microbatch"),
     recompute: str = typer.Option(None, "--recompute", help="none | selective | full"),
     zero: int = typer.Option(None, "--zero", help="ZeRO stage 0 | 1 | 2 | 3"),
+    offload: str = typer.Option(None, "--offload", help="Host offload: none | optimizer | "
+                                "optimizer+weights | activations"),
     precision: str = typer.Option(None, "--precision", help="bf16 | fp16 | fp8 | fp4"),
     job: str = typer.Option(None, "--job", help="pretrain | sft | lora | rlhf | grpo"),
     rollout_tokens: int = typer.Option(None, "--rollout-tokens",
@@ -151,7 +176,25 @@ def command(
                                          help="Grid carbon intensity (default: region)."),
     price: float = typer.Option(None, "--price-usd-per-mwh",
                                 help="Electricity price (default: region)."),
-    power_cap_w: float = typer.Option(None, "--power-cap-w", help="Power cap per GPU [W]."),
+    power_cap_w: float = typer.Option(None, "--power-cap-w", help="Power cap per GPU [W]: "
+                                      "slows the step (clocks lowered) and lowers power."),
+    gpu_hour_usd: float = typer.Option(None, "--gpu-hour-usd", help="GPU-hour price [USD] "
+                                       "(hardware cost = GPU-hours × price)."),
+    capex_usd_per_gpu: float = typer.Option(None, "--capex-usd-per-gpu",
+                                            help="Capital cost per GPU [USD], amortised over "
+                                            "--capex-life-years."),
+    capex_life_years: float = typer.Option(None, "--capex-life-years",
+                                           help="Capex amortisation life [years] (default 4)."),
+    capacity_charge: float = typer.Option(None, "--capacity-charge-usd-per-mw-year",
+                                          help="Capacity charge on peak facility power "
+                                          "(default: region)."),
+    budget_mw: float = typer.Option(None, "--budget-mw", help="Budget mode: facility power "
+                                    "[MW] → GPUs → FLOP → Chinchilla-optimal model."),
+    budget_days: float = typer.Option(None, "--budget-days", help="Budget mode: time [days]."),
+    budget_gpus: int = typer.Option(None, "--budget-gpus", help="Budget mode: GPU count "
+                                    "instead of --budget-mw."),
+    budget_flop: float = typer.Option(None, "--budget-flop", help="Budget mode: FLOP budget."),
+    mfu: float = typer.Option(None, "--mfu", help="Budget mode: MFU (default 0.40)."),
     search: bool = typer.Option(False, "--search", help="Search every valid layout."),
     allow_uneven_pp: bool = typer.Option(False, "--allow-uneven-pp",
                                          help="Accept pp that does not divide the layers."),
@@ -170,9 +213,14 @@ def command(
                            goodput_frac=goodput_frac, lora_rank=lora_rank,
                            rollout_tokens=rollout_tokens, tp=tp, pp=pp, dp=dp,
                            cp=cp, ep=ep, vpp=vpp, microbatch=microbatch, recompute=recompute,
-                           zero=zero, power_basis=power_basis, pue=pue,
+                           zero=zero, offload=offload, budget_mw=budget_mw,
+                           budget_days=budget_days, budget_gpus=budget_gpus,
+                           budget_flop=budget_flop, mfu=mfu, power_basis=power_basis, pue=pue,
                            grid_intensity_g_per_kwh=grid_intensity, price_usd_per_mwh=price,
-                           power_cap_w=power_cap_w))
+                           power_cap_w=power_cap_w, gpu_hour_price_usd=gpu_hour_usd,
+                           capex_usd_per_gpu=capex_usd_per_gpu,
+                           capex_life_years=capex_life_years,
+                           capacity_charge_usd_per_mw_year=capacity_charge))
     scen = sc.validate(data)
     if scen.catalogs:
         from pathlib import Path
@@ -182,6 +230,12 @@ def command(
         base = Path(scenario).parent if scenario else Path.cwd()
         for f in scen.catalogs:
             catalog.add_user_rows(base / f)
+    budget_flags = (budget_mw, budget_days, budget_gpus, budget_flop, mfu)
+    if scen.budget is not None and (scen.training is None
+                                    or any(v is not None for v in budget_flags)):
+        from ._budget import run_budget
+
+        return run_budget(scen, fmt)
     extra: dict[str, Any] = {}
     if search:
         from ..perf.search import search_layouts
@@ -199,10 +253,7 @@ def command(
                  "search_feasible": res.feasible, "pareto": res.pareto}
     else:
         plan = tr.plan_from_scenario(scen, allow_uneven_pp=allow_uneven_pp)
-    out = plan_dict(plan)
-    report = training_energy_report(plan, scen)
-    out.update(report.as_keys())
-    out["energy_summary"] = report.summary_lines()
+    out, _ = training_result(plan, scen)
     out.update(extra)
     if fmt == "json":
         print_json(out)

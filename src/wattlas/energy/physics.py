@@ -59,6 +59,9 @@ DEFAULT_HOST_W_PER_GPU = 1200.0 / 8
 LLMCARBON_KG_PER_MM2 = 14.65 / 814.0
 LCA_GPU_KG = 273.0
 LCA_SERVER_KG_PER_GPU = 5700.0 / 8
+#: Names of the two methods behind the embodied range, for the output (``embodied_method``).
+EMBODIED_METHOD_LOW = "die-area (LLMCarbon, Faiz et al. 2024)"
+EMBODIED_METHOD_HIGH = "server LCA (EcoLogits/BoaviztAPI, ADEME 2026)"
 #: Hardware lifetime used to amortise embodied carbon over a run [s] (4 years, EcoLogits).
 HARDWARE_LIFETIME_S = 4 * 365.25 * 86400.0
 SECONDS_PER_YEAR = 365.25 * 86400.0
@@ -129,6 +132,22 @@ def amortised_embodied_kg(gpus: float, gpus_per_server: float, gpu_kg: float,
     (lifetime × use fraction) (Luccioni et al. 2023 §4.1: 6-year life, 85 % use)."""
     total = gpus * gpu_kg + math.ceil(gpus / gpus_per_server) * server_kg
     return total * run_s / (lifetime_s * use_frac)
+
+
+def embodied_method(has_die_area: bool) -> str:
+    """The methods behind ``embodied_co2e_kg_low``/``_high``: low = die-area
+    (LLMCARBON_KG_PER_MM2 × die mm²), high = server LCA (LCA_GPU_KG + LCA_SERVER_KG_PER_GPU);
+    both the run's share of HARDWARE_LIFETIME_S."""
+    low = EMBODIED_METHOD_LOW if has_die_area else "none (no die_area_mm2 in the catalog)"
+    return (f"low: {low}; high: {EMBODIED_METHOD_HIGH}; "
+            f"run's share of a {HARDWARE_LIFETIME_S / SECONDS_PER_YEAR:g}-year life")
+
+
+def capex_share_usd(capex_usd_per_gpu: float, gpus: float, run_s: float,
+                    life_s: float) -> float:
+    """Hardware capital cost charged to a run [USD] = capex per GPU × GPUs × run time / life
+    (straight-line depreciation, no residual value, no cost of capital)."""
+    return capex_usd_per_gpu * gpus * run_s / life_s
 
 
 def energy_of_trace_j(power_w: Any, dt_s: Any) -> float:

@@ -28,9 +28,11 @@ from .physics import (
     PHASE_ACTIVITY,
     POWER_BASES,
     SECONDS_PER_YEAR,
+    capex_share_usd,
     capped_phase,
     co2e_kg,
     device_power_w,
+    embodied_method,
     idle_power_w,
 )
 
@@ -48,6 +50,9 @@ class EnergyInputs:
     region: str | None = None
     cooling: str = "liquid"
     gpu_hour_price_usd: float | None = None
+    capex_usd_per_gpu: float | None = None
+    capex_life_years: float | None = None
+    capacity_charge_usd_per_mw_year: float | None = None
 
     def __post_init__(self) -> None:
         check_inputs(self)
@@ -62,10 +67,15 @@ def check_inputs(x: EnergyInputs) -> None:
         raise InputError(f"site.cooling '{x.cooling}': allowed {', '.join(COOLINGS)}")
     if x.pue is not None and not (1.0 <= x.pue < 5.0):
         raise InputError(f"energy.pue = {x.pue}: must be in [1, 5) (facility power ≥ IT power)")
-    for name in ("grid_intensity_g_per_kwh", "price_usd_per_mwh", "gpu_hour_price_usd"):
+    for name in ("grid_intensity_g_per_kwh", "price_usd_per_mwh", "gpu_hour_price_usd",
+                 "capex_usd_per_gpu", "capacity_charge_usd_per_mw_year"):
         v = getattr(x, name)
         if v is not None and not (math.isfinite(v) and v >= 0):
             raise InputError(f"energy.{name} = {v}: must be a finite number ≥ 0")
+    if x.capex_life_years is not None and not (math.isfinite(x.capex_life_years)
+                                               and x.capex_life_years > 0):
+        raise InputError(f"energy.capex_life_years = {x.capex_life_years}: must be a finite "
+                         "number > 0 (years over which capex is amortised)")
     if x.ppa_frac is not None and not 0.0 <= x.ppa_frac <= 1.0:
         raise InputError(f"energy.ppa_frac = {x.ppa_frac}: must be in [0, 1] (a fraction)")
     if x.power_cap_w is not None and not (math.isfinite(x.power_cap_w) and x.power_cap_w > 0):
@@ -103,6 +113,19 @@ class EnergyReport:
     energy_per_token_j: float | None = None
     cost_usd_per_million_tokens: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: part of ``hardware_cost_usd`` that is amortised capex (None without capex_usd_per_gpu)
+    capex_cost_usd: float | None = None
+    #: the methods behind embodied_co2e_kg_low/high (physics.embodied_method)
+    embodied_method: str | None = None
+    #: step-time multiplier ≥ 1 per plan phase under the power cap (empty when uncapped)
+    phase_time_factors: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cost_usd_total(self) -> float | None:
+        """energy + capacity + hardware cost [USD] (the parts that were computed)."""
+        parts = [v for v in (self.energy_cost_usd, self.capacity_cost_usd,
+                             self.hardware_cost_usd) if v is not None]
+        return sum(parts) if parts else None
 
     def as_keys(self) -> dict[str, Any]:
         """The interface-contract keys (plus the accounting lists)."""
@@ -111,9 +134,12 @@ class EnergyReport:
                "co2e_kg": self.co2e_kg, "co2e_market_kg": self.co2e_market_kg,
                "embodied_co2e_kg_low": self.embodied_co2e_kg_low,
                "embodied_co2e_kg_high": self.embodied_co2e_kg_high,
+               "embodied_method": self.embodied_method,
                "energy_cost_usd": self.energy_cost_usd,
                "capacity_cost_usd": self.capacity_cost_usd,
-               "hardware_cost_usd": self.hardware_cost_usd, "racks": self.racks,
+               "hardware_cost_usd": self.hardware_cost_usd,
+               "capex_cost_usd": self.capex_cost_usd, "cost_usd_total": self.cost_usd_total,
+               "racks": self.racks,
                "pue": self.pue, "grid_intensity_g_per_kwh": self.grid_intensity_g_per_kwh,
                "price_usd_per_mwh": self.price_usd_per_mwh,
                "cost_usd_per_million_tokens": self.cost_usd_per_million_tokens,
@@ -138,13 +164,24 @@ class EnergyReport:
         if self.embodied_co2e_kg_high is not None:
             low = self.embodied_co2e_kg_low
             lines.append("embodied (run's share of 4-year hardware life) "
-                         + (f"{show_co2e(low)} to " if low is not None else "≤ ")
-                         + show_co2e(self.embodied_co2e_kg_high))
+                         + (f"{show_co2e(low)} die-area (LLMCarbon) to " if low is not None
+                            else "≤ ")
+                         + f"{show_co2e(self.embodied_co2e_kg_high)} server LCA (EcoLogits)")
         costs = [(n, v) for n, v in (("energy", self.energy_cost_usd),
                                      ("capacity", self.capacity_cost_usd),
                                      ("hardware", self.hardware_cost_usd)) if v is not None]
         if costs:
-            lines.append("cost " + ", ".join(f"{n} {show_usd(v)}" for n, v in costs))
+            parts = []
+            for n, v in costs:
+                if n == "hardware" and self.capex_cost_usd is not None:
+                    rent = v - self.capex_cost_usd
+                    n = ("hardware (capex share)" if rent <= 0 else
+                         f"hardware (GPU-hours {show_usd(rent)} + capex share "
+                         f"{show_usd(self.capex_cost_usd)})")
+                parts.append(f"{n} {show_usd(v)}")
+            total = self.cost_usd_total
+            lines.append("cost " + ", ".join(parts)
+                         + (f"; total {show_usd(total)}" if len(costs) > 1 and total else ""))
         return lines
 
 
@@ -191,13 +228,15 @@ class _Facility:
     ci: float | None
     price: float | None
     capacity_charge: float | None
+    capex_life_s: float
     given: list[str]
     defaults: list[str]
     notes: list[str]
 
 
-def _facility(inputs: EnergyInputs, gpus: int, peak_it_w: float, system: System | None,
-              acc: Accelerator) -> _Facility:
+def facility_pue(inputs: EnergyInputs) -> tuple[float, list[str], list[str], list[str]]:
+    """(PUE, inputs given, defaults used, notes): ``inputs.pue``, else the region's PUE for the
+    cooling, else ``DEFAULT_PUE`` of the cooling."""
     reg = _region(inputs)
     given, defaults, notes = [], [], []
     if inputs.region:
@@ -213,6 +252,13 @@ def _facility(inputs: EnergyInputs, gpus: int, peak_it_w: float, system: System 
         defaults.append(f"pue {pue:g} ({inputs.cooling} default: "
                         + ("Uptime Institute 2023 global average)" if inputs.cooling == "air"
                            else "planning value for direct liquid cooling)"))
+    return pue, given, defaults, notes
+
+
+def _facility(inputs: EnergyInputs, gpus: int, peak_it_w: float, system: System | None,
+              acc: Accelerator) -> _Facility:
+    reg = _region(inputs)
+    pue, given, defaults, notes = facility_pue(inputs)
     if inputs.grid_intensity_g_per_kwh is not None:
         ci = inputs.grid_intensity_g_per_kwh
         given.append(f"grid_intensity_g_per_kwh={ci:g}")
@@ -233,10 +279,28 @@ def _facility(inputs: EnergyInputs, gpus: int, peak_it_w: float, system: System 
     else:
         price = None
         notes.append("energy cost not computed: give a region or energy.price_usd_per_mwh")
-    cap = reg.get("capacity_charge_usd_per_mw_year") if reg is not None else None
-    for name in ("ppa_frac", "power_cap_w", "gpu_hour_price_usd"):
+    if inputs.capacity_charge_usd_per_mw_year is not None:
+        cap = inputs.capacity_charge_usd_per_mw_year
+    elif reg is not None and reg.get("capacity_charge_usd_per_mw_year"):
+        cap = float(reg["capacity_charge_usd_per_mw_year"])
+        notes.append(f"capacity charge {cap:,.0f} USD/MW-year on peak facility power: "
+                     f"region {inputs.region} (see its source)")
+    else:
+        cap = None
+    for name in ("ppa_frac", "power_cap_w", "gpu_hour_price_usd", "capex_usd_per_gpu",
+                 "capex_life_years", "capacity_charge_usd_per_mw_year"):
         if getattr(inputs, name) is not None:
             given.append(f"{name}={getattr(inputs, name):g}")
+    if inputs.capex_usd_per_gpu is not None and inputs.gpu_hour_price_usd is not None:
+        notes.append("hardware cost sums the GPU-hour price and the capex share; a rental "
+                     "price usually includes the hardware, so give one of them to avoid "
+                     "counting it twice")
+    life_s = HARDWARE_LIFETIME_S
+    if inputs.capex_life_years is not None:
+        life_s = inputs.capex_life_years * SECONDS_PER_YEAR
+    elif inputs.capex_usd_per_gpu is not None:
+        defaults.append(f"capex life {HARDWARE_LIFETIME_S / SECONDS_PER_YEAR:g} years (the "
+                        "hardware life of the embodied-carbon share, EcoLogits)")
     # racks: fixed GPUs per rack when the system is a rack product, else rack power limit
     per_rack = system.accelerators_per_rack if system is not None else None
     if per_rack:
@@ -258,7 +322,7 @@ def _facility(inputs: EnergyInputs, gpus: int, peak_it_w: float, system: System 
             racks = math.ceil(peak_it_w / limit)
             notes.append(f"a node ({node_w / 1e3:.1f} kW) exceeds the rack limit "
                          f"{limit / 1e3:g} kW")
-    return _Facility(pue, racks, ci, price, float(cap) if cap else None, given, defaults, notes)
+    return _Facility(pue, racks, ci, price, cap, life_s, given, defaults, notes)
 
 
 def _carbon_cost(fac: _Facility, inputs: EnergyInputs, energy_j: float, duration_s: float,
@@ -272,12 +336,16 @@ def _carbon_cost(fac: _Facility, inputs: EnergyInputs, energy_j: float, duration
     high = (LCA_GPU_KG + LCA_SERVER_KG_PER_GPU) * gpus * life
     cost = energy_j / 3.6e9 * fac.price if fac.price is not None else None
     capacity = (peak_facility_w / 1e6 * fac.capacity_charge * duration_s / SECONDS_PER_YEAR
-                if fac.capacity_charge else None)
-    hw = (inputs.gpu_hour_price_usd * gpus * duration_s / SECONDS_PER_HOUR
-          if inputs.gpu_hour_price_usd is not None else None)
+                if fac.capacity_charge is not None else None)
+    rent = (inputs.gpu_hour_price_usd * gpus * duration_s / SECONDS_PER_HOUR
+            if inputs.gpu_hour_price_usd is not None else None)
+    capex = (capex_share_usd(inputs.capex_usd_per_gpu, gpus, duration_s, fac.capex_life_s)
+             if inputs.capex_usd_per_gpu is not None else None)
+    hw = None if rent is None and capex is None else (rent or 0.0) + (capex or 0.0)
     return {"co2e_kg": co2, "co2e_market_kg": market, "embodied_co2e_kg_low": low,
-            "embodied_co2e_kg_high": high, "energy_cost_usd": cost,
-            "capacity_cost_usd": capacity, "hardware_cost_usd": hw}
+            "embodied_co2e_kg_high": high, "embodied_method": embodied_method(low is not None),
+            "energy_cost_usd": cost, "capacity_cost_usd": capacity, "hardware_cost_usd": hw,
+            "capex_cost_usd": capex}
 
 
 # --------------------------------------------------------------------------- orchestrators
@@ -302,8 +370,14 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
     """Power, energy, carbon and cost of a TrainingPlan (see module docstring).
 
     Energy = Σ_phase P_phase × t_phase per step × steps / goodput: time lost to failures and
-    restarts is charged at the step-average power (lost work is redone).
+    restarts is charged at the step-average power (lost work is redone). With
+    ``inputs.power_cap_w`` the report's ``slowdown_frac`` and ``phase_time_factors`` give the
+    capped step; :func:`wattlas.perf.training.capped_plan` applies them to `plan` (which must
+    be the uncapped plan).
     """
+    if getattr(plan, "power_cap_slowdown_frac", 0.0):
+        raise InputError("training_energy: the plan already includes a power-cap slowdown; "
+                         "pass the uncapped plan")
     acc: Accelerator = plan.accelerator
     gpus = int(plan.gpus)
     defaults: list[str] = []
@@ -317,11 +391,13 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
     bd = {k: float(v) for k, v in plan.breakdown_s.items() if v}
     step_bd = sum(bd.values()) or float(plan.step_time_s)
     scale = float(plan.step_time_s) / step_bd if bd else 1.0
+    factors: dict[str, float] = {}
     if inputs.power_basis == "modeled":
         t_new, e_gpu = 0.0, 0.0
         for k, t in bd.items():
             p = device_power_w(acc, PHASE_ACTIVITY.get(k, 0.5))
             pc, slow = capped_phase(p, idle, inputs.power_cap_w, k in COMPUTE_BOUND_PHASES)
+            factors[k] = float(slow)
             t_new += t * scale * float(slow)
             e_gpu += float(pc) * t * scale * float(slow)
         if not bd:
@@ -332,6 +408,7 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
         gpu_w = tdp if inputs.power_cap_w is None else min(tdp, inputs.power_cap_w)
         _, slow = capped_phase(tdp, idle, inputs.power_cap_w, True)
         t_new = float(plan.step_time_s) * float(slow)
+        factors = {k: float(slow) for k in bd}
         host_w = host_max
     else:
         node = _measured_node_w(system, acc)
@@ -341,6 +418,8 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
             raise InputError("energy.power_cap_w cannot be combined with power_basis measured; "
                              "use power_basis modeled")
     slowdown = t_new / float(plan.step_time_s) - 1.0
+    # uncapped, Σ phases × scale equals the step time up to rounding: exactly no slowdown
+    slowdown = slowdown if inputs.power_cap_w is not None and slowdown > 1e-12 else 0.0
     duration = float(plan.training_time_s) * (1.0 + slowdown)
     net_w = NETWORK_W_PER_GPU
     it_w = gpus * (gpu_w + host_w + net_w)
@@ -353,6 +432,8 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
     tokens = float(plan.tokens_per_s) * float(plan.step_time_s) * float(plan.steps)
     money = sum(v for v in (cc["energy_cost_usd"], cc["capacity_cost_usd"],
                             cc["hardware_cost_usd"]) if v is not None)
+    if slowdown <= 0:
+        factors = {}
     predicted = ["gpu power from plan phases" if inputs.power_basis == "modeled"
                  else f"gpu power ({inputs.power_basis})", "training time from plan"]
     notes = list(fac.notes)
@@ -367,7 +448,8 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
         inputs_given=[f"power_basis={inputs.power_basis}", *fac.given],
         inputs_predicted=predicted, defaults_used=defaults + fac.defaults,
         duration_s=duration, slowdown_frac=slowdown, energy_per_token_j=energy / tokens,
-        cost_usd_per_million_tokens=money / tokens * 1e6 if money else None, notes=notes, **cc)
+        cost_usd_per_million_tokens=money / tokens * 1e6 if money else None, notes=notes,
+        phase_time_factors=factors, **cc)
 
 
 def serving_energy(gpus: int, power_w_per_gpu: float, output_tokens_per_s: float,
@@ -409,4 +491,6 @@ def serving_energy(gpus: int, power_w_per_gpu: float, output_tokens_per_s: float
         defaults_used=defaults + fac.defaults, duration_s=duration,
         energy_per_token_j=energy / tokens,
         cost_usd_per_million_tokens=money / tokens * 1e6 if money else None,
-        notes=list(fac.notes), **cc)
+        notes=list(fac.notes) + ([f"energy.power_cap_w {inputs.power_cap_w:g} W is not applied "
+                                  "to serving: latency, throughput and power are uncapped"]
+                                 if inputs.power_cap_w is not None else []), **cc)

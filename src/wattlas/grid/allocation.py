@@ -208,3 +208,103 @@ def sites_from_regions(regs: Sequence, cooling: str, cap_w: float | None = None,
                              pue=rg.pue(r, cooling)[0], price_usd_per_mwh=price,
                              carbon_g_per_kwh=carbon, latency_s=lat))
     return out
+
+
+def region_sites(regs: Sequence, cooling: str, rack_power_w: float,
+                 caps_w: dict[str, float] | None = None,
+                 users: object = None) -> tuple[list[AllocSite], list[dict[str, str]]]:
+    """(AllocSites, left out) of candidate Regions for racks of `rack_power_w` [W] IT power.
+
+    Cap [W facility] = ``caps_w[region]`` where given, else the catalog's ``available_w``.
+    A region is left out, with the reason, when it has no cap, cannot host the rack with
+    `cooling` (regions.rack_limit_w), lacks a price or carbon intensity, or (with `users`) lacks
+    coordinates. Price and carbon are the annual values or a profile's mean.
+    """
+    from . import regions as rg
+    from .geo import rtt_s
+    from .siting import parse_users
+
+    caps = dict(caps_w or {})
+    ids = [r.id for r in regs]
+    unknown = sorted(set(caps) - set(ids))
+    if unknown:
+        raise InputError(f"site cap for {', '.join(unknown)}: not among the candidate regions "
+                         f"({', '.join(ids)})")
+    u = parse_users(users)
+    sites: list[AllocSite] = []
+    left_out: list[dict[str, str]] = []
+    for r in regs:
+        cap = caps.get(r.id, r.available_w)
+        lim, reasons, _ = rg.rack_limit_w(r, cooling)
+        price, carbon = rg.price_usd_per_mwh(r), rg.carbon_g_per_kwh(r)
+        if cap is None:
+            why = ("available power unknown in the catalog; give a cap "
+                   "(site.allocate.caps_mw.REGION or --site-cap-mw REGION=MW)")
+        elif reasons:
+            why = reasons[0]
+        elif rack_power_w > lim:
+            why = (f"rack {rack_power_w / 1e3:.0f} kW exceeds the {lim / 1e3:.0f} kW "
+                   f"{cooling}-cooled rack limit")
+        elif price is None or carbon is None:
+            why = "price or carbon intensity unknown in the catalog (add them with --catalog)"
+        elif u is not None and (r.lat is None or r.lon is None):
+            why = "lat/lon unknown, so latency to the users cannot be computed"
+        else:
+            why = None
+        if why:
+            left_out.append({"region": r.id, "reason": why})
+            continue
+        lat = 0.0
+        if u is not None:
+            lat = float(rtt_s(r.lat, r.lon, u[:, 0], u[:, 1]) @ u[:, 2] / u[:, 2].sum())
+        sites.append(AllocSite(id=r.id, cap_w=float(cap), rack_limit_w=float(lim),
+                               pue=rg.pue(r, cooling)[0], price_usd_per_mwh=float(price),
+                               carbon_g_per_kwh=float(carbon), latency_s=lat))
+    return sites, left_out
+
+
+OBJECTIVE_METRICS = ("cost", "carbon", "latency")
+
+
+def allocation_summary(regs: Sequence, rack_power_w: float, cooling: str,
+                       it_power_w: float | None = None, gpus: int | None = None,
+                       gpus_per_rack: int | None = None, caps_w: dict[str, float] | None = None,
+                       weights: dict[str, float] | None = None, users: object = None,
+                       max_latency_s: float | None = None) -> dict:
+    """:func:`allocate` over :func:`region_sites` of `regs`, as plain data (SI units).
+
+    Keys: ``racks_total``, ``gpus_per_rack``, ``facility_power_w`` (sum), ``it_power_w``
+    (placed), ``energy_cost_usd_per_year``, ``co2e_kg_per_year``, ``objective`` and
+    ``objective_terms`` (per metric: weight and Σ x_i·w·term_i / max term, which sum to the
+    objective), ``sites`` (one row per allocatable region: cap, racks, GPUs, IT and facility
+    power, PUE, annual cost and carbon, latency) and ``left_out`` (region, reason).
+    Raises InfeasibleError when no region can take racks or the caps cannot hold the fleet.
+    """
+    sites, left_out = region_sites(regs, cooling, rack_power_w, caps_w, users)
+    if not sites:
+        raise InfeasibleError("no candidate region can take the racks: " + "; ".join(
+            f"{e['region']}: {e['reason']}" for e in left_out))
+    w = {k: (weights or {}).get(k, 1.0 if k != "latency" else 0.0) for k in OBJECTIVE_METRICS}
+    res = allocate(sites, rack_power_w, demand_w=it_power_w, gpus=gpus,
+                   gpus_per_rack=gpus_per_rack, weights=w, max_latency_s=max_latency_s)
+    x = [res.racks[s.id] for s in sites]
+    _, cost, co2 = site_costs(sites, rack_power_w)
+    terms = [{"metric": k, "weight": w[k],
+              "value": objective_value(sites, rack_power_w, x,
+                                       {m: (w[k] if m == k else 0.0) for m in w})}
+             for k in OBJECTIVE_METRICS]
+    rows = [{"region": s.id, "cap_w": s.cap_w, "racks": n,
+             "gpus": res.gpus[s.id] if gpus_per_rack else None,
+             "it_power_w": n * rack_power_w, "facility_power_w": res.facility_power_w[s.id],
+             "pue": s.pue, "energy_cost_usd_per_year": float(n * cost[i]),
+             "co2e_kg_per_year": float(n * co2[i]),
+             "latency_s": s.latency_s if users is not None else None}
+            for i, (s, n) in enumerate(zip(sites, x, strict=True))]
+    return {"feasible": True, "racks_total": res.racks_total, "gpus_per_rack": gpus_per_rack,
+            "gpus": sum(res.gpus.values()) if gpus_per_rack else None,
+            "it_power_w": res.racks_total * rack_power_w,
+            "facility_power_w": sum(res.facility_power_w.values()),
+            "energy_cost_usd_per_year": res.energy_cost_usd_per_year,
+            "co2e_kg_per_year": res.co2e_kg_per_year, "objective": res.objective,
+            "objective_terms": terms, "max_latency_s": max_latency_s, "sites": rows,
+            "left_out": left_out}

@@ -129,3 +129,84 @@ def split_replicas(replicas: int, gpus_per_replica: int,
                               f"{replicas * gpus_per_replica} GPUs; the sites hold "
                               f"{sum(out)} in whole replicas; add sites or raise their caps")
     return [v for v in out]
+
+
+def ring_rtt_s(region_ids: Sequence[str]) -> float:
+    """Largest modelled RTT [s] between ring neighbours of `region_ids` (in the given order,
+    closing the ring): the slowest hop of the WAN ring all-reduce (grid.geo.rtt_s)."""
+    from . import geo
+    from . import regions as rg
+
+    regs = [rg.region(r) for r in region_ids]
+    for r in regs:
+        if r.lat is None or r.lon is None:
+            raise InputError(f"training.geo.sites: {r.id} has no lat/lon in the catalog; give "
+                             "training.geo.rtt_s")
+    pairs = zip(regs, regs[1:] + regs[:1], strict=True)
+    return max(float(geo.rtt_s(a.lat, a.lon, b.lat, b.lon)) for a, b in pairs)
+
+
+def geo_training(plan, spec, facility_power_w: float) -> dict:
+    """The ``geo`` section of ``wattlas train`` / ``plan.json``: :func:`geo_step` of a
+    TrainingPlan whose ``dp`` replicas are split evenly over ``spec.sites`` (scenario
+    ``training.geo``), the first sites taking one more when dp does not divide.
+
+    Inputs from the plan: gradient = params_total × DP_GRAD_BYTES (16-bit reduction, as the
+    planner's own data-parallel term); compute per step = step_time_s − breakdown_s.dp_comm
+    (the step without its data-parallel communication); intra-site bandwidth per replica =
+    scale-out NIC per GPU × GPUs per replica (tp·pp·cp, each moving its shard). Power per
+    site = facility_power_w [W] × the site's share of the GPUs. ``training_time_s`` scales the
+    plan's training time by step_time_s / step_time_single_site_s.
+    """
+    from ..errors import CatalogKeyError
+    from ..perf.layout import DP_GRAD_BYTES
+    from ..workload.transformer import params_total
+    from . import regions as rg
+
+    sites = list(spec.sites)
+    for r in sites:
+        try:
+            rg.region(r)
+        except CatalogKeyError as err:
+            raise InputError(f"training.geo.sites: {err}") from None
+    s, dp = len(sites), plan.layout.dp
+    if plan.job.job == "lora":
+        raise InputError("training.geo: geo-distributed LoRA is not modelled (the gradient is "
+                         "the adapters'); leave training.geo out")
+    if dp < s:
+        raise InputError(f"training.geo.sites: {s} sites but dp={dp} data-parallel replicas; "
+                         "each site needs at least one (raise dp or name fewer sites)")
+    base, extra = divmod(dp, s)
+    replicas = [base + (1 if i < extra else 0) for i in range(s)]
+    gpr = plan.gpus // dp
+    grad = float(params_total(plan.job.model)) * DP_GRAD_BYTES
+    compute = plan.step_time_s - plan.breakdown_s.get("dp_comm", 0.0)
+    rtt = spec.rtt_s if spec.rtt_s is not None else ring_rtt_s(sites)
+    g = geo_step(grad, compute, replicas, spec.wan_bytes_per_s, rtt,
+                 intra_bytes_per_s_per_gpu=plan.fabric.scaleout_bytes_per_s * gpr,
+                 scheme=spec.scheme_used, sync_every_steps=spec.sync_every_steps,
+                 overlap_frac=spec.overlap_frac, power_per_gpu_w=facility_power_w / dp)
+    ratio = g.step_time_s / g.step_time_single_site_s
+    return {
+        "scheme": g.scheme, "sync_every_steps": g.sync_every_steps,
+        "wan_bytes_per_s": spec.wan_bytes_per_s, "rtt_s": rtt, "gradient_bytes": grad,
+        "wan_sync_bytes": g.wan_bytes_per_sync, "compute_time_s": compute,
+        "step_time_s": g.step_time_s, "step_time_single_site_s": g.step_time_single_site_s,
+        "slowdown_frac": g.slowdown_frac, "wan_time_s": g.wan_time_s,
+        "intra_time_s": g.intra_time_s, "exposed_comm_s": g.exposed_comm_s,
+        "training_time_s": plan.training_time_s * ratio,
+        "sites": [{"region": r, "replicas": n, "gpus": n * gpr, "facility_power_w": p}
+                  for r, n, p in zip(sites, replicas, g.power_per_site_w, strict=True)],
+    }
+
+
+def geo_line(g: dict) -> str:
+    """One line of a :func:`geo_training` dict in people's units."""
+    per_site = ", ".join(f"{s['region']} {s['gpus']:,} GPUs {s['facility_power_w'] / 1e6:,.1f} MW"
+                         for s in g["sites"])
+    sync = ("every step" if g["sync_every_steps"] == 1
+            else f"every {g['sync_every_steps']:,} steps")
+    return (f"{g['scheme']} sync {sync} over {g['wan_bytes_per_s'] * 8 / 1e9:,.0f} Gb/s WAN "
+            f"(RTT {g['rtt_s'] * 1e3:.0f} ms): step {g['step_time_s']:.3f} s vs "
+            f"{g['step_time_single_site_s']:.3f} s in one site (×{1 + g['slowdown_frac']:.3f}), "
+            f"{g['training_time_s'] / 86400:,.1f} days; {per_site}")

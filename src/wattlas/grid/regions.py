@@ -7,7 +7,8 @@ one says so in a ``defaults_used`` list (never a silent default).
 
 Optional hourly or monthly profiles of carbon intensity and price can be supplied as CSV
 (columns ``hour`` or ``month``, ``carbon_intensity_g_per_kwh``, ``price_usd_per_mwh``); a flat
-load then sees the profile mean, which replaces the catalog's annual average.
+load then sees the profile mean (months weighted by their days), which replaces the catalog's
+annual average.
 """
 
 from __future__ import annotations
@@ -46,21 +47,33 @@ DEFAULT_SOURCES = {
 }
 
 
+#: days in each month of the 365-day year the annual totals use (units.SECONDS_PER_YEAR)
+DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 @dataclass(frozen=True)
 class Profile:
-    """Hourly (24 or 8760 values) or monthly (12) carbon intensity and price of a region."""
+    """Hourly (24 or 8760 values) or monthly (12) carbon intensity and price of a region.
+
+    The means are what a flat load sees over a year: hours weigh equally, months by their
+    number of days (:data:`DAYS_IN_MONTH`, 365-day year).
+    """
 
     period: str  # "hour" | "month"
     carbon_intensity_g_per_kwh: tuple[float, ...] | None = None
     price_usd_per_mwh: tuple[float, ...] | None = None
 
+    def _mean(self, v: tuple[float, ...] | None) -> float | None:
+        if not v:
+            return None
+        w = DAYS_IN_MONTH if self.period == "month" else (1,) * len(v)
+        return sum(x * d for x, d in zip(v, w, strict=True)) / sum(w)
+
     def mean_carbon_g_per_kwh(self) -> float | None:
-        v = self.carbon_intensity_g_per_kwh
-        return sum(v) / len(v) if v else None
+        return self._mean(self.carbon_intensity_g_per_kwh)
 
     def mean_price_usd_per_mwh(self) -> float | None:
-        v = self.price_usd_per_mwh
-        return sum(v) / len(v) if v else None
+        return self._mean(self.price_usd_per_mwh)
 
 
 @dataclass(frozen=True)
@@ -153,8 +166,8 @@ def rack_limit_w(reg: Region, cooling: str) -> tuple[float | None, list[str], li
                            "false); choose --cooling air or a region with liquid cooling, or "
                            "add it with --catalog")
         elif reg.liquid_cooling is None:
-            defaults.append(f"liquid cooling in {reg.id} is unknown in the catalog: assumed "
-                            "available (check with the operator)")
+            defaults.append("liquid cooling unknown in the catalog: assumed available "
+                            "(check with the operator)")
         if high is None:
             defaults.append(f"liquid_rack_ceiling_w={ceiling:.0f} "
                             f"({DEFAULT_SOURCES['liquid_rack_ceiling_w']})")
@@ -204,6 +217,14 @@ def parse_profile(text: str, origin: str = "profile") -> Profile:
     if len(rows) not in sizes:
         raise InputError(f"{origin}: {len(rows)} rows for a '{period}' profile; expected "
                          f"{' or '.join(map(str, sizes))}")
+    if period == "month":  # months are weighted by their days: put them in calendar order
+        try:
+            months = [int(float(r["month"])) for r in rows]
+        except (TypeError, ValueError):
+            months = []
+        if sorted(months) != list(range(1, 13)):
+            raise InputError(f"{origin}: column month must hold 1 to 12, each once")
+        rows = [r for _, r in sorted(zip(months, rows, strict=True), key=lambda p: p[0])]
 
     def column(name: str) -> tuple[float, ...] | None:
         if name not in cols:

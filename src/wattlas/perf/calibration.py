@@ -49,15 +49,20 @@ SHAPE_EXP = 2.6274
 ELEM_TRAFFIC = 3.0499
 # fitted on the even half of the NeMo 24.12 H100 FP8 rows (validation/training.py)
 FP8_EFF_FACTOR = 0.686
-# fraction of HBM bandwidth reached by decode in RL rollouts (not fitted: no RL data; of the
-# order inference engines reach on large-batch decode)
-DECODE_HBM_EFF = 0.7
+# RL rollouts are costed by the serving model (perf.inference) with this engine profile: veRL
+# and OpenRLHF generate rollouts with vLLM (not fitted: no published RL step times)
+ROLLOUT_ENGINE = "vllm-0.11"
 # fraction of the last micro-batch's backward time that hides the data-parallel gradient
 # collective (1: current Megatron-Core/NeMo overlap; validation uses 0 for 2021-22 Megatron)
 DP_OVERLAP_FRAC = 1.0
 # bytes moved per local parameter by the optimizer step: read fp32 master/m/v (12) and the grad
 # (4), write master/m/v (12) and the 16-bit weight (2)
 OPTIMIZER_STEP_BYTES_PER_PARAM = 30.0
+# host memory bandwidth one GPU's CPU Adam step gets under optimizer offload [B/s]. Assumption
+# (not fitted): a two-socket host with 8 DDR5-4800 channels per socket (DGX H100: 2 × Xeon 8480C)
+# peaks at 2 × 8 × 38.4 GB/s = 614.4 GB/s; 75 % of it is sustained by streaming kernels, shared
+# by 8 GPUs: 614.4e9 × 0.75 / 8 = 57.6e9
+HOST_ADAM_BYTES_PER_S = 57.6e9
 
 
 def gemm_efficiency(hd, tok, c: dict[str, float]):

@@ -24,6 +24,8 @@ Precision and compression are explicit transforms of bytes and FLOPs (:func:`wei
 only), INT4 weight-only (0.5 B + one fp16 scale per 128-weight group, bf16 math), 2:4 structured
 sparsity (half the bytes and FLOPs of the linears at ``sparse_kernel_eff_frac`` of the ideal
 2×), MoE (distinct experts touched by the batch), speculative decoding (Leviathan et al.).
+Structured pruning and distillation change the served :class:`ModelSpec` itself
+(:mod:`wattlas.workload.compression`), so they go through the same accounting.
 
 Engines (the ``engines`` catalog, ``data/engines.csv``) are dated efficiency profiles: the same
 hardware moves a lot with software, so the engine id is an explicit input. Power goes through
@@ -461,6 +463,7 @@ _PLAN_NAMES = ("ServingPlan", "config_from_scenario", "decode_floor_s", "deploym
                "plan_from_scenario", "plan_serving", "queue_wait_s", "ttft_under_load_s",
                "own_prefill_s", "erlang_c", "replica_capacity_per_s")
 _SEARCH_NAMES = ("ServingSearch", "search_accelerators", "search_serving")
+_COMPRESSION_NAMES = ("compare_teacher", "compression_from_scenario", "compression_methods")
 
 
 def __getattr__(name: str) -> Any:
@@ -472,4 +475,8 @@ def __getattr__(name: str) -> Any:
         from . import serving_search
 
         return getattr(serving_search, name)
+    if name in _COMPRESSION_NAMES:
+        from . import serving_compression
+
+        return getattr(serving_compression, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,8 @@ from ..workload import transformer as tf
 from . import memory
 
 RECOMPUTE_CODE = {"none": 0, "selective": 1, "full": 2}
-OFFLOAD_CODE = {"none": 0, "optimizer": 1, "optimizer+weights": 2}
+#: host offload: 1 optimizer states (CPU Adam), 2 also the weights, 3 the stored activations
+OFFLOAD_CODE = {"none": 0, "optimizer": 1, "optimizer+weights": 2, "activations": 3}
 JOBS = ("pretrain", "sft", "lora", "rlhf", "grpo")
 PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
 DEFAULT_GOODPUT_FRAC = 0.90  # Llama 3 paper §3.3.4: >90 % effective training time, 16K H100
@@ -146,6 +147,8 @@ class TrainingPlan:
     model_flop_total: float
     goodput_frac: float
     notes: list[str] = field(default_factory=list)
+    #: step-time slowdown from a per-GPU power cap already in the times above (capped_plan)
+    power_cap_slowdown_frac: float = 0.0
 
 
 # job shape (scalars) --------------------------------------------------------------------------

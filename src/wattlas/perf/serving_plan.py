@@ -117,6 +117,8 @@ class ServingPlan:
     capacity_requests_per_s: float = 0.0
     mean_power_w: float = 0.0
     energy: Any = field(default=None, compare=False)
+    #: distillation/pruning: the teacher served the same way and the ratios (compare_teacher)
+    compression: dict[str, Any] | None = None
 
 
 def decode_floor_s(cfg: ServingConfig) -> float:
@@ -434,9 +436,12 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
 
 def config_from_scenario(scen: Any) -> ServingConfig:
     """A ServingConfig from a validated Scenario (model, hardware.accelerator/system,
-    serving.* including sparsity and speculative decoding)."""
+    serving.* including sparsity, speculative decoding, distillation (``distill_to``: the
+    student is served) and structured pruning (``prune``: the pruned shape at ``tp``))."""
     from .. import hardware
     from ..scenario import resolve_model
+    from ..workload.compression import prune_model
+    from .serving_compression import compression_from_scenario
 
     if scen.serving is None:
         raise InputError("the scenario has no 'serving' section; give --prompt-tokens and "
@@ -455,7 +460,13 @@ def config_from_scenario(scen: Any) -> ServingConfig:
         extra["draft"] = resolve_model(sv.draft)
         extra["spec_tokens"] = sv.spec_tokens
         extra["spec_acceptance_frac"] = sv.spec_acceptance_frac
-    return ServingConfig(model=resolve_model(scen.model), accelerator=acc, tp=sv.tp,
+    model = resolve_model(scen.model)
+    comp = compression_from_scenario(scen)
+    if comp is not None:
+        _, model, prune = comp
+        if prune is not None:
+            model = prune_model(model, prune, sv.tp)
+    return ServingConfig(model=model, accelerator=acc, tp=sv.tp,
                          precision=sv.precision, kv_precision=sv.kv_precision,
                          engine=sv.engine or DEFAULT_ENGINE, fabric=fabric, system=system,
                          sparsity_2_4=bool(getattr(sv, "sparsity_2_4", False)), **extra)
@@ -469,6 +480,18 @@ def plan_from_scenario(scen: Any, hours: float = 8760.0) -> ServingPlan:
     cfg = config_from_scenario(scen)
     sv = scen.serving
     slo = sv.slo.model_dump(exclude_none=True) if sv.slo else None
-    return plan_serving(cfg, sv.prompt_tokens, sv.output_tokens, batch=sv.batch,
-                        rate_per_s=sv.rate_per_s, slo=slo,
-                        energy_inputs=energy.inputs_from_scenario(scen), hours=hours)
+    inputs = energy.inputs_from_scenario(scen)
+    plan = plan_serving(cfg, sv.prompt_tokens, sv.output_tokens, batch=sv.batch,
+                        rate_per_s=sv.rate_per_s, slo=slo, energy_inputs=inputs, hours=hours)
+    from .serving_compression import compare_teacher, compression_from_scenario, compression_methods
+
+    comp = compression_from_scenario(scen)
+    if comp is None:
+        return plan
+    teacher, student, prune = comp
+    return compare_teacher(plan, cfg, teacher, sv.prompt_tokens, sv.output_tokens,
+                           batch=sv.batch, rate_per_s=sv.rate_per_s, slo=slo,
+                           energy_inputs=inputs, hours=hours,
+                           methods=compression_methods(scen),
+                           pruned_from=student if prune is not None else None)
+

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import InfeasibleError, InputError
 from ..hardware import Accelerator
+from ..workload.compression import Prune, prune_model
 from ..workload.transformer import ModelSpec
 from .inference import (
     DEFAULT_ENGINE,
@@ -40,6 +41,8 @@ class ServingSearch:
     feasible: int
     time_s: float
     objective: str
+    #: the configuration of `best` (its model pruned at its TP when the search prunes)
+    config: ServingConfig | None = None
 
 
 def _candidate_batches(mb: int) -> np.ndarray:
@@ -55,12 +58,14 @@ def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tok
                    precisions: tuple[str, ...] = ("bf16", "fp8", "fp4", "int4"),
                    tps: tuple[int, ...] = (1, 2, 4, 8), engine_id: str = DEFAULT_ENGINE,
                    gpu_hour_usd: float | None = None, energy_inputs: Any = None,
-                   hours: float = 8760.0) -> ServingSearch:
+                   hours: float = 8760.0, prune: Prune | None = None) -> ServingSearch:
     """Cheapest configuration (accelerator × precision × TP × batch) meeting the SLO.
 
     Every batch of a configuration is evaluated at once with numpy. Ranked by J/token (GPU
     boundary) or by $/Mtoken when a GPU-hour price is given; ties go to fewer GPUs. The best
     is re-planned with :func:`plan_serving` (queueing, energy report with `energy_inputs`).
+    With `prune`, each TP width serves `model` pruned at that width
+    (:func:`wattlas.workload.compression.prune_model`).
     """
     import time
 
@@ -74,7 +79,8 @@ def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tok
         for prec in precisions:
             for tp in tps:
                 try:
-                    cfg = ServingConfig(model, acc, tp=tp, precision=prec, engine=engine_id)
+                    m = prune_model(model, prune, tp) if prune is not None else model
+                    cfg = ServingConfig(m, acc, tp=tp, precision=prec, engine=engine_id)
                     mb = max_batch(cfg, prompt_tokens + n_out)
                 except InputError:
                     continue
@@ -142,7 +148,8 @@ def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tok
     ranked = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
     return ServingSearch(best=best, ranked=ranked, candidates=n_cand, feasible=len(rows),
                          time_s=time.perf_counter() - t0,
-                         objective="usd_per_mtoken" if gpu_hour_usd else "energy_per_token_j")
+                         objective="usd_per_mtoken" if gpu_hour_usd else "energy_per_token_j",
+                         config=top["_cfg"])
 
 
 def search_accelerators() -> list[Accelerator]:

@@ -9,7 +9,8 @@ Step time per device (seconds per optimizer step)::
     step = m·(compute + recompute + tp + cp + ep + pp)   per-micro-batch times of one stage
          + (p−1)/v · t_microbatch                        pipeline bubble (Narayanan et al. 2021)
          + exposed dp                                    grads not hidden by backward
-         + optimizer (state bytes / HBM bandwidth) + offload (host-link transfer)
+         + optimizer (state bytes / HBM bandwidth) + offload (host-link transfer, CPU Adam)
+         + rollout (RL: the serving model's prefill and decode, :func:`rollout_time_s`)
 
 with ``m = global_batch / (dp·microbatch)`` micro-batches. A layer's forward takes
 max(GPU time, host launch time) per pass: GPU time = FLOPs / (peak of the precision × GEMM
@@ -36,6 +37,7 @@ References
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -210,23 +212,33 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     host_bw = fabric.host_link_bytes_per_s or acc.host_link_bytes_per_s or 0.0
     if np.any(off > 0) and not host_bw:
         raise InputError(f"{acc.id}: host link bandwidth is unknown, so offload cannot be "
-                         "costed; use --set layout.offload=none")
-    offload_t = np.where(off > 0, (local * (DP_GRAD_BYTES + memory.WEIGHT_BYTES)
-                                   + np.where(off > 1, params_dev * memory.WEIGHT_BYTES, 0.0)
-                                   ) / (host_bw or 1.0), 0.0)
-    opt = np.where(off > 0, 0.0, opt)
+                         "costed; use --offload none")
+    opt_off, w_off, act_off = (off == 1) | (off == 2), off == 2, off == 3
+    # optimizer offload (ZeRO-Offload): 16-bit grads down and updated 16-bit weights up over the
+    # host link, then CPU Adam on the host, memory-bound: the same bytes per parameter as the GPU
+    # step at the host's memory bandwidth share. Not overlapped (it sits between the last
+    # backward and the next forward).
+    link = local * (DP_GRAD_BYTES + memory.WEIGHT_BYTES) + np.where(
+        w_off, params_dev * memory.WEIGHT_BYTES, 0.0)
+    cpu_adam = (local * calibration.OPTIMIZER_STEP_BYTES_PER_PARAM
+                / calibration.HOST_ADAM_BYTES_PER_S)
+    offload_t = np.where(opt_off, u * (link / (host_bw or 1.0) + cpu_adam), 0.0)
+    opt = np.where(opt_off, 0.0, opt)
+    # activation offload (TransformerEngine/Megatron-Core CPU offloading): each layer's stored
+    # activations go to the host during the forward and come back during the backward on a copy
+    # stream, hidden behind the compute of that pass except one layer's copy (the last layer's
+    # write and the first layer's read have no compute left to hide behind)
+    per_mb = per_layer * n_ls / (host_bw or 1.0)  # one direction, one micro-batch
+    act_t = (np.maximum(per_mb / n_ls, per_mb - t_fwd)
+             + np.maximum(per_mb / n_ls, per_mb - (passes - 1.0) * t_fwd))
+    offload_t = offload_t + np.where(act_off, m * u * act_t, 0.0)
 
-    # RL rollout: decode roofline on replicas of tp·pp GPUs (weights + KV read per token)
+    # RL rollout: the serving model's decode step (perf.inference) on dp·cp·pp groups of tp GPUs
     gen = sh["gen_tokens"]
-    shards = tp * pp
-    b_rep = sh["B"] / (dp * cp)
     prompt = s - gen
-    ctx = prompt + gen / 2.0
-    t_mem = (sh["w_total_bytes"] + b_rep * sh["kv_per_tok"] * ctx) / (
-        shards * hbm_bw * calibration.DECODE_HBM_EFF)
-    t_cmp = 2.0 * sh["n_active_mm"] * b_rep / (shards * rate)
-    prefill = 2.0 * sh["n_active_mm"] * b_rep * prompt / (shards * rate)
-    rollout = np.where(gen > 0, gen * np.maximum(t_mem, t_cmp) + prefill, 0.0)
+    rollout = np.zeros_like(m)
+    if np.any(np.asarray(gen) > 0):  # (stacked validation shapes are pre-training only)
+        rollout = rollout_time_s(job, acc, fabric, tp, sh["B"] / (dp * cp * pp), prompt, gen)
 
     bd = {"compute": m * compute_mb, "recompute": m * recompute_mb, "tp_comm": m * tp_mb,
           "cp_comm": m * cp_mb, "ep_comm": m * ep_mb, "pp_comm": m * pp_mb,
@@ -237,11 +249,11 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # memory
     # ZeRO shards dense states over dp·cp, expert states over the dp·cp/ep expert replicas
     w, g, o = memory.state_bytes(params_dev - expert_dev, zero, shard, trainable - expert_dev,
-                                 off > 0, grad_bytes=g_bytes)
-    we, ge, oe = memory.state_bytes(expert_dev, zero, e_shard, expert_dev, off > 0,
+                                 opt_off, grad_bytes=g_bytes)
+    we, ge, oe = memory.state_bytes(expert_dev, zero, e_shard, expert_dev, opt_off,
                                     grad_bytes=g_bytes)
     w, g, o = w + we, g + ge, o + oe
-    w = np.where(off > 1, 0.0, w)
+    w = np.where(w_off, 0.0, w)
     # ZeRO-3 materialises gathered weights of the current and the prefetched layer, and one
     # layer's unsharded gradients before the reduce-scatter
     z3_buffer = np.where(zero >= 3, dense_layer * (2.0 * memory.WEIGHT_BYTES
@@ -250,7 +262,11 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     frozen = sh["frozen_fwd"] * w  # reference / reward weights, sharded like the policy's
     w, g, o = u * w, u * g, u * o
     inflight = memory.pipeline_inflight(pp, vpp, m)
-    acts = per_layer * n_ls * inflight + np.where(rc == 2, none_layer, 0.0)
+    stored = per_layer * n_ls * inflight
+    # activation offload keeps two layers' stored activations on the GPU (the one being copied
+    # out or in, and the next one)
+    stored = np.where(act_off, np.minimum(2.0 * per_layer, stored), stored)
+    acts = stored + np.where(rc == 2, none_layer, 0.0)
     logits = memory.LOGIT_BYTES * tok * V / tp
     cp_buf = np.where(cp > 1, 2.0 * kv_chunk, 0.0)
     mem = {"weights": w, "grads": g, "optimizer": o, "frozen_models": frozen,
@@ -269,6 +285,40 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
             "memory_bytes": mem,
             "memory_per_gpu_bytes": total_mem, "model_flop_per_step": model_flop_step,
             "hardware_flop_per_step": hw_flop_step, "microbatches": m, "peak_flop_per_s": peak}
+
+
+def rollout_time_s(job: TrainingJob, acc: Accelerator, fabric: Fabric, tp: Any, batch: Any,
+                   prompt_tokens: float, gen_tokens: float) -> np.ndarray:
+    """RL rollout time per step [s] on groups of `tp` GPUs each generating for `batch`
+    sequences: prefill of `prompt_tokens` plus `gen_tokens` decode steps at the mean context
+    prompt + gen/2, from the serving model (:func:`.inference.decode_step_time_s`,
+    :func:`.inference.prefill_time_s`, engine ``calibration.ROLLOUT_ENGINE``).
+
+    A replica of tp·pp GPUs decoding with pp micro-batches in flight reads, per token, the
+    whole model's weights once per micro-batch and each sequence's KV cache once: the bytes
+    and FLOPs of a tp-wide replica of the whole model at batch b/pp, so each of the pp stages
+    counts as one tp group (arrays: one value per layout; a tp the serving model rejects gives
+    inf, or the error when every layout has it)."""
+    from . import inference
+
+    tp_a, b = np.broadcast_arrays(np.asarray(tp, dtype=float), np.asarray(batch, dtype=float))
+    out = np.full(tp_a.shape, np.inf)
+    errors = []
+    for t in np.unique(tp_a):
+        try:
+            cfg = inference.ServingConfig(model=job.model, accelerator=acc, tp=int(t),
+                                          precision=job.precision,
+                                          engine=calibration.ROLLOUT_ENGINE, fabric=fabric)
+        except InputError as exc:  # e.g. tp beyond the scale-up domain: no rollout engine
+            errors.append(exc)
+            continue
+        sel = tp_a == t
+        ctx = prompt_tokens + gen_tokens / 2.0
+        out[sel] = (gen_tokens * inference.decode_step_time_s(cfg, b[sel], ctx)
+                    + inference.prefill_time_s(cfg, prompt_tokens, b[sel]))
+    if errors and not np.any(np.isfinite(out)):
+        raise InputError(f"RL rollout: {errors[0]}")
+    return out
 
 
 # scalar orchestration ---------------------------------------------------------------------------
@@ -307,10 +357,21 @@ def build_plan(job: TrainingJob, acc: Accelerator, fabric: Fabric, layout: Layou
     steps = math.ceil(job.tokens / tokens_step)
     notes = list(notes or [])
     if job.job in ("rlhf", "grpo"):
-        notes.append(f"{job.job} rollout: decode roofline at {calibration.DECODE_HBM_EFF:.0%} of "
-                     "HBM bandwidth, not calibrated (no published RL step times)")
-    if layout.offload != "none":
-        notes.append(f"offload {layout.offload}: host-link transfer costed, not overlapped")
+        notes.append(f"{job.job} rollout: the serving model's decode and prefill (engine "
+                     f"{calibration.ROLLOUT_ENGINE}) on dp·cp·pp groups of tp GPUs; the RL step "
+                     "as a whole is not calibrated (no published RL step times)")
+    if job.job == "sft":
+        notes.append("sft: full fine-tuning costs the same per token as pre-training (same "
+                     "forward, backward and optimizer); --job lora is the option that changes "
+                     "the cost")
+    if layout.offload in ("optimizer", "optimizer+weights"):
+        notes.append(f"offload {layout.offload}: host-link transfer and CPU Adam at "
+                     f"{calibration.HOST_ADAM_BYTES_PER_S / 1e9:g} GB/s host memory bandwidth "
+                     "per GPU (assumption), not overlapped")
+    elif layout.offload == "activations":
+        notes.append("offload activations: stored activations copied to the host in the "
+                     "forward and back in the backward, overlapped with compute except one "
+                     "layer's copy each way; host memory capacity not checked")
     goodput = job.goodput_frac if job.goodput_frac is not None else DEFAULT_GOODPUT_FRAC
     time_s = steps * step / goodput
     return TrainingPlan(
@@ -321,6 +382,41 @@ def build_plan(job: TrainingJob, acc: Accelerator, fabric: Fabric, layout: Layou
         hardware_flop_per_s_per_gpu=hw_step / step / gpus, tokens_per_s=tokens_step / step,
         steps=steps, training_time_s=time_s, gpu_hours=gpus * time_s / SECONDS_PER_HOUR,
         model_flop_total=model_step * steps, goodput_frac=goodput, notes=notes)
+
+
+def capped_plan(plan: TrainingPlan, slowdown_frac: float,
+                phase_time_factors: dict[str, float] | None = None,
+                cap_w: float | None = None) -> TrainingPlan:
+    """`plan` run under a per-GPU power cap that stretches its step by ``1 + slowdown_frac``
+    (from :func:`wattlas.energy.training_energy`: ``slowdown_frac`` and
+    ``phase_time_factors``, P − P_idle ∝ f³). Step time, training time (steps × step /
+    goodput), GPU-hours, tokens/s, model and hardware FLOP/s per GPU and MFU/HFU (against the
+    uncapped datasheet peak) follow; breakdown phases scale by their own factor (compute by
+    the full clock ratio, communication less) and sum to the capped step. A slowdown of 0
+    returns `plan` itself."""
+    if not (math.isfinite(slowdown_frac) and slowdown_frac >= 0):
+        raise InputError(f"power_cap_slowdown_frac = {slowdown_frac}: must be ≥ 0")
+    if slowdown_frac == 0:
+        return plan
+    if plan.power_cap_slowdown_frac:
+        raise InputError("capped_plan: the plan already includes a power-cap slowdown")
+    k = 1.0 + slowdown_frac
+    step = plan.step_time_s * k
+    factors = phase_time_factors or {}
+    bd = {n: t * factors.get(n, k) for n, t in plan.breakdown_s.items()}
+    total = sum(bd.values())
+    if total > 0:  # phases sum to the capped step exactly (as they sum to the uncapped one)
+        bd = {n: t * step / total for n, t in bd.items()}
+    time_s = plan.steps * step / plan.goodput_frac
+    cap = f"power cap {cap_w:g} W per GPU" if cap_w is not None else "power cap"
+    note = (f"{cap}: step time × {k:.3f} (clocks lowered to the cap; times, tokens/s and MFU "
+            "include it)")
+    return replace(plan, step_time_s=step, breakdown_s=bd, mfu=plan.mfu / k, hfu=plan.hfu / k,
+                   model_flop_per_s_per_gpu=plan.model_flop_per_s_per_gpu / k,
+                   hardware_flop_per_s_per_gpu=plan.hardware_flop_per_s_per_gpu / k,
+                   tokens_per_s=plan.tokens_per_s / k, training_time_s=time_s,
+                   gpu_hours=plan.gpus * time_s / SECONDS_PER_HOUR,
+                   notes=[*plan.notes, note], power_cap_slowdown_frac=slowdown_frac)
 
 
 def oom_message(plan: TrainingPlan) -> str:

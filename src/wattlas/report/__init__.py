@@ -25,6 +25,8 @@ _SUMMARY: tuple[tuple[str, str, Any], ...] = (
     ("training.memory_per_gpu_bytes", "memory per GPU", lambda v: f"{v / GIB:.1f} GiB"),
     ("training.hbm_bytes", "HBM per GPU", lambda v: f"{v / GIB:.0f} GiB"),
     ("training.model_flop_total", "training compute", lambda v: f"{v:.3g} FLOP"),
+    ("training.geo.step_time_s", "geo-distributed step time", lambda v: f"{v:.3f} s"),
+    ("training.geo.slowdown_frac", "geo-distributed slowdown", lambda v: f"×{1 + v:.3f}"),
     ("serving.ttft_s", "TTFT", lambda v: f"{v * 1e3:.0f} ms"),
     ("serving.tpot_s", "TPOT", lambda v: f"{v * 1e3:.1f} ms"),
     ("serving.output_tokens_per_s", "output tokens/s per replica", lambda v: f"{v:,.0f}"),
@@ -69,6 +71,13 @@ def summary_rows(plan: dict[str, Any]) -> list[dict[str, str]]:
         if isinstance(v, int | float) and not isinstance(v, bool):
             rows.append({"path": path, "label": label, "value": exact(v), "human": human(v)})
     return rows
+
+
+def site_demand_text(site: dict[str, Any]) -> str:
+    """'20.1 MW facility' (or 'X MW IT × PUE' when only the IT power is known)."""
+    if site.get("facility_power_w") is not None:
+        return f"{site['facility_power_w'] / 1e6:,.1f} MW facility"
+    return f"{site['it_power_w'] / 1e6:,.1f} MW IT × PUE"
 
 
 def best_region(plan: dict[str, Any]) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from . import (
     exact,
     hardware_label,
     markdown,
+    site_demand_text,
     summary_rows,
 )
 
@@ -143,7 +144,7 @@ def render(plan: dict[str, Any]) -> str:
     if site:
         parts.append(_section(
             "Site ranking",
-            f"<p>Demand {site['facility_power_w'] / 1e6:,.1f} MW facility, "
+            f"<p>Demand {escape(site_demand_text(site))}, "
             f"{site['rack_power_w'] / 1e3:,.0f} kW racks, {escape(site['cooling'])} "
             "cooling.</p>",
             '<div class="charts">', charts.region_scatter(site["regions"]),

@@ -19,6 +19,7 @@ from . import (
     exact,
     hardware_label,
     lookup,
+    site_demand_text,
     summary_rows,
 )
 
@@ -82,6 +83,13 @@ def render(plan: dict[str, Any]) -> str:
         md += ["", "### Memory per GPU", ""]
         md += keyed("training.memory_bytes", tr.get("memory_bytes", {}),
                     lambda v: f"{v / GIB:.2f} GiB")
+        geo = tr.get("geo")
+        if geo:
+            md += ["", "### Geo-distributed training", "",
+                   f"{geo['scheme']} sync every {geo['sync_every_steps']} step(s); slowdown vs "
+                   f"one site ×{1 + geo['slowdown_frac']:.3f}.", ""]
+            md += keyed("training.geo", geo)
+            md += [""] + table(geo["sites"], ("region", "replicas", "gpus", "facility_power_w"))
     sv = plan.get("serving")
     if sv:
         md += ["", "## Serving", ""]
@@ -100,12 +108,22 @@ def render(plan: dict[str, Any]) -> str:
     site = plan.get("site")
     if site:
         md += ["", "## Site ranking", "",
-               f"Demand: {site['facility_power_w'] / 1e6:,.1f} MW facility, "
+               f"Demand: {site_demand_text(site)}, "
                f"{site['rack_power_w'] / 1e3:,.0f} kW per rack, {site['cooling']} cooling.", ""]
         md += table(site["regions"], REGION_COLUMNS)
         reasons = [(r["region"], r.get("reasons")) for r in site["regions"] if r.get("reasons")]
         if reasons:
             md += [""] + [f"- {rid}: {'; '.join(map(str, why))}" for rid, why in reasons]
+        alloc = site.get("allocation")
+        if alloc and alloc.get("feasible"):
+            md += ["", "### Allocation", "",
+                   f"Objective `site.allocation.objective` = {exact(alloc['objective'])}; "
+                   f"{alloc['racks_total']:,} racks.", ""]
+            md += table(alloc["sites"], ("region", "cap_w", "racks", "gpus", "it_power_w",
+                                         "facility_power_w", "energy_cost_usd_per_year",
+                                         "co2e_kg_per_year"))
+        elif alloc:
+            md += ["", f"Allocation infeasible: {alloc['reason']}"]
     rows = compare_rows(plan)
     if rows:
         md += ["", "## Hardware comparison", "", COMPARE_INTRO, ""]
