@@ -20,6 +20,8 @@ from typing import Any
 
 import typer
 
+from . import _options
+
 NO_ARGS_IS_HELP = True
 
 
@@ -47,8 +49,7 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     put("serving.agent.tool_time_s", flags["tool_time_s"])
     put("serving.agent.tool_result_tokens", flags["tool_result_tokens"])
     put("site.region", flags["region"])
-    for key in ("power_basis", "pue", "grid_intensity_g_per_kwh", "price_usd_per_mwh",
-                "gpu_hour_price_usd"):
+    for key in (*_options.ENERGY_FLAG_KEYS, "gpu_hour_price_usd"):
         put(f"energy.{key}", flags[key])
 
 
@@ -181,13 +182,11 @@ def command(
                                       help="Agent session: tool time between calls [s]."),
     tool_result_tokens: int = typer.Option(None, "--tool-result-tokens",
                                            help="Agent session: tokens each tool returns."),
-    region: str = typer.Option(None, "--region", help="Region id (for energy and carbon)."),
-    power_basis: str = typer.Option(None, "--power-basis", help="tdp | measured | modeled"),
-    pue: float = typer.Option(None, "--pue", help="Facility PUE (default: region/cooling)."),
-    grid_intensity: float = typer.Option(None, "--grid-intensity-g-per-kwh",
-                                         help="Grid carbon intensity (default: region)."),
-    price: float = typer.Option(None, "--price-usd-per-mwh",
-                                help="Electricity price (default: region)."),
+    region: str = _options.REGION,
+    power_basis: str = _options.POWER_BASIS,
+    pue: float = _options.PUE,
+    grid_intensity: float = _options.GRID_INTENSITY,
+    price: float = _options.PRICE,
     hours: float = typer.Option(8760.0, "--hours",
                                 help="Deployment operating hours for energy/carbon/cost."),
     search: bool = typer.Option(False, "--search", help="Search accelerator × precision × "

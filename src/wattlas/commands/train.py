@@ -12,6 +12,8 @@ from typing import Any
 
 import typer
 
+from . import _options
+
 NO_ARGS_IS_HELP = True
 
 
@@ -27,9 +29,8 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     put("hardware.system", flags["system"])
     put("cluster.gpus", flags["gpus"])
     put("site.region", flags["region"])
-    for key in ("power_basis", "pue", "grid_intensity_g_per_kwh", "price_usd_per_mwh",
-                "power_cap_w", "gpu_hour_price_usd", "capex_usd_per_gpu", "capex_life_years",
-                "capacity_charge_usd_per_mw_year"):
+    for key in (*_options.ENERGY_FLAG_KEYS, "power_cap_w", "gpu_hour_price_usd",
+                "capex_usd_per_gpu", "capex_life_years", "capacity_charge_usd_per_mw_year"):
         put(f"energy.{key}", flags[key])
     for key in ("tokens", "seq_len", "global_batch", "precision", "job", "goodput_frac",
                 "lora_rank", "rollout_tokens"):
@@ -169,13 +170,11 @@ def command(
     lora_rank: int = typer.Option(None, "--lora-rank", help="LoRA adapter rank."),
     goodput_frac: float = typer.Option(None, "--goodput", help="Effective-time fraction "
                                        "(default 0.90, Llama 3 paper §3.3.4)."),
-    region: str = typer.Option(None, "--region", help="Region id (for energy and carbon)."),
-    power_basis: str = typer.Option(None, "--power-basis", help="tdp | measured | modeled"),
-    pue: float = typer.Option(None, "--pue", help="Facility PUE (default: region/cooling)."),
-    grid_intensity: float = typer.Option(None, "--grid-intensity-g-per-kwh",
-                                         help="Grid carbon intensity (default: region)."),
-    price: float = typer.Option(None, "--price-usd-per-mwh",
-                                help="Electricity price (default: region)."),
+    region: str = _options.REGION,
+    power_basis: str = _options.POWER_BASIS,
+    pue: float = _options.PUE,
+    grid_intensity: float = _options.GRID_INTENSITY,
+    price: float = _options.PRICE,
     power_cap_w: float = typer.Option(None, "--power-cap-w", help="Power cap per GPU [W]: "
                                       "slows the step (clocks lowered) and lowers power."),
     gpu_hour_usd: float = typer.Option(None, "--gpu-hour-usd", help="GPU-hour price [USD] "
