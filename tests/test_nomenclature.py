@@ -17,7 +17,9 @@ DIMENSIONLESS = {"mfu", "hfu", "gpus", "steps", "racks", "pue", "batch", "tp", "
                  # budget sizing: counts, and a loss in nats/token (information, no SI unit)
                  "optimal_params", "optimal_tokens", "tokens_per_param", "expected_loss",
                  # siting: MILP objective (normalised, dimensionless) and counts
-                 "objective", "gpus_per_rack", "sync_every_steps"}
+                 "objective", "gpus_per_rack", "sync_every_steps",
+                 # a calendar year (which layout features existed), not a quantity
+                 "software_year"}
 
 
 def numeric_keys(obj, prefix=""):

@@ -160,6 +160,12 @@ class Training(Section):
     lora_rank: int | None = Field(default=None, gt=0, description="LoRA adapter rank")
     rollout_tokens: int | None = Field(default=None, gt=0,
                                        description="RL: generated tokens per sequence")
+    software_year: int | None = Field(
+        default=None, ge=2012, le=2100,
+        description="plan with the layout features published by this year (perf.software)")
+    stack_efficiency_frac: float = Field(
+        default=1.0, gt=0, le=1,
+        description="throughput of the training stack relative to the calibrated model")
     geo: Geo | None = None
 
 

@@ -33,7 +33,7 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
                 "capex_usd_per_gpu", "capex_life_years", "capacity_charge_usd_per_mw_year"):
         put(f"energy.{key}", flags[key])
     for key in ("tokens", "seq_len", "global_batch", "precision", "job", "goodput_frac",
-                "lora_rank", "rollout_tokens"):
+                "lora_rank", "rollout_tokens", "software_year", "stack_efficiency_frac"):
         put(f"training.{key}", flags[key])
     for key in ("tp", "pp", "dp", "cp", "ep", "vpp", "microbatch", "recompute", "zero",
                 "offload"):
@@ -64,6 +64,8 @@ def plan_dict(plan: Any) -> dict[str, Any]:
         "steps": plan.steps, "model_flop_total": plan.model_flop_total,
         "training_time_s": plan.training_time_s, "gpu_hours": plan.gpu_hours,
         "goodput_frac": plan.goodput_frac,
+        "software_year": plan.job.software_year,
+        "stack_efficiency_frac": plan.job.stack_efficiency_frac,
         "power_cap_slowdown_frac": plan.power_cap_slowdown_frac,
         "breakdown_s": plan.breakdown_s, "memory_bytes": plan.memory_bytes,
         "governance": compute_check(plan.model_flop_total), "notes": plan.notes,
@@ -123,6 +125,9 @@ def _table(out: dict[str, Any]) -> None:
         ("memory per GPU", f"{out['memory_per_gpu_bytes'] / GIB:.1f} GiB of "
                            f"{out['hbm_bytes'] / GIB:.0f} GiB"),
         ("layout", layout),
+        *([("software", f"features of {out['software_year'] or 'today'}, stack efficiency "
+                        f"{out['stack_efficiency_frac']:.2f}")]
+          if out.get("software_year") or out.get("stack_efficiency_frac", 1.0) != 1.0 else []),
         ("training compute", f"{out['model_flop_total']:.3g} FLOP"
                              + (f" (crosses: {', '.join(crossed)})" if crossed else "")),
     ]
@@ -170,6 +175,12 @@ def command(
     lora_rank: int = typer.Option(None, "--lora-rank", help="LoRA adapter rank."),
     goodput_frac: float = typer.Option(None, "--goodput", help="Effective-time fraction "
                                        "(default 0.90, Llama 3 paper §3.3.4)."),
+    software_year: int = typer.Option(None, "--software-year", help="Plan with the layout "
+                                      "features published by this year (e.g. 2020: no "
+                                      "FlashAttention, sequence parallelism, interleaving)."),
+    stack_efficiency_frac: float = typer.Option(
+        None, "--stack-efficiency", help="Throughput of your stack ÷ the calibrated model "
+        "(default 1; Llama 2's stack fits 0.70)."),
     region: str = _options.REGION,
     power_basis: str = _options.POWER_BASIS,
     pue: float = _options.PUE,
@@ -210,7 +221,8 @@ def command(
                            region=region, tokens=tokens, seq_len=seq_len,
                            global_batch=global_batch, precision=precision, job=job,
                            goodput_frac=goodput_frac, lora_rank=lora_rank,
-                           rollout_tokens=rollout_tokens, tp=tp, pp=pp, dp=dp,
+                           rollout_tokens=rollout_tokens, software_year=software_year,
+                           stack_efficiency_frac=stack_efficiency_frac, tp=tp, pp=pp, dp=dp,
                            cp=cp, ep=ep, vpp=vpp, microbatch=microbatch, recompute=recompute,
                            zero=zero, offload=offload, budget_mw=budget_mw,
                            budget_days=budget_days, budget_gpus=budget_gpus,

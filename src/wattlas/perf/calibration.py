@@ -49,6 +49,10 @@ SHAPE_EXP = 2.6274
 ELEM_TRAFFIC = 3.0499
 # fitted on the even half of the NeMo 24.12 H100 FP8 rows (validation/training.py)
 FP8_EFF_FACTOR = 0.686
+# stack_efficiency_frac of the Llama 2 training stack (Meta, A100, 2023): geometric mean of
+# planned / published GPU-hours of Llama 2 7B and 13B (model card; 2,048 GPUs assumed, searched
+# layout); Llama 2 70B is held out. Refit: wattlas.validation.energy.fit_llama2_stack_efficiency()
+LLAMA2_STACK_EFFICIENCY = 0.699
 # RL rollouts are costed by the serving model (perf.inference) with this engine profile: veRL
 # and OpenRLHF generate rollouts with vLLM (not fitted: no published RL step times)
 ROLLOUT_ENGINE = "vllm-0.11"

@@ -84,7 +84,10 @@ class Layout:
 @dataclass(frozen=True)
 class TrainingJob:
     """What is trained: model, tokens [tokens], sequence length [tokens], global batch
-    [sequences], precision, job type, goodput and LoRA rank.
+    [sequences], precision, job type, goodput and LoRA rank, and the software that trains it:
+    ``software_year`` (layout features published after it are unavailable, perf.software;
+    None = today) and ``stack_efficiency_frac`` (the stack's throughput relative to the calibrated
+    Megatron-class model, 1.0; every phase of the step takes 1/stack_efficiency_frac as long).
 
     RL jobs (``rlhf``: PPO with policy, critic, reference and reward models of the policy's
     size; ``grpo``: policy and reference, no critic) generate ``rollout_tokens`` of each
@@ -100,6 +103,8 @@ class TrainingJob:
     goodput_frac: float | None = None
     lora_rank: int | None = None
     rollout_tokens: int | None = None
+    software_year: int | None = None
+    stack_efficiency_frac: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.tokens > 0:
@@ -119,6 +124,17 @@ class TrainingJob:
                              f"(0, seq_len = {self.seq_len})")
         if self.goodput_frac is not None and not 0 < self.goodput_frac <= 1:
             raise InputError(f"training.goodput_frac = {self.goodput_frac}: must be in (0, 1]")
+        if not 0 < self.stack_efficiency_frac <= 1:
+            raise InputError(f"training.stack_efficiency_frac = {self.stack_efficiency_frac!r}: "
+                             "must be in (0, 1] (measured ÷ predicted throughput of your stack)")
+        if self.software_year is not None and not 2012 <= self.software_year <= 2100:
+            raise InputError(f"training.software_year = {self.software_year!r}: must be a "
+                             "year from 2012 on")
+        from .software import check_precision
+
+        err = check_precision(self.precision, self.software_year)
+        if err:
+            raise InputError(err)
         if self.job == "lora" and not (self.lora_rank and self.lora_rank > 0):
             raise InputError("training.lora_rank: a LoRA job needs a positive rank, e.g. 16")
 
@@ -153,7 +169,7 @@ class TrainingPlan:
 
 # job shape (scalars) --------------------------------------------------------------------------
 
-def job_shape(job: TrainingJob) -> dict[str, float]:
+def job_shape(job: TrainingJob) -> dict[str, Any]:
     """Scalars of the model the vectorised formulas need (parameters per layer etc.)."""
     m = job.model
     h, L, V = m.hidden, m.layers, m.vocab
@@ -189,10 +205,11 @@ def job_shape(job: TrainingJob) -> dict[str, float]:
                            if job.job in ("rlhf", "grpo") else 0.0),
             "n_active_mm": float(tf.matmul_params_active(m)),
             "w_total_bytes": float(tf.params_total(m)) * memory.WEIGHT_BYTES,
-            "kv_per_tok": tf.kv_cache_bytes_per_token(m, "bf16")}
+            "kv_per_tok": tf.kv_cache_bytes_per_token(m, "bf16"),
+            "software_year": job.software_year}
 
 
-def layout_rules(shape: dict[str, float], a: dict[str, np.ndarray], gpus: int,
+def layout_rules(shape: dict[str, Any], a: dict[str, np.ndarray], gpus: int,
                  uneven_pp: bool = False) -> dict[str, Any]:
     """Each validity rule as a boolean array (True = satisfied), keyed by the rule text."""
     tp, pp, dp, cp, ep, vpp, mb = (a[k] for k in ("tp", "pp", "dp", "cp", "ep", "vpp",
@@ -211,4 +228,7 @@ def layout_rules(shape: dict[str, float], a: dict[str, np.ndarray], gpus: int,
     }
     rules[f"tp must divide kv_heads ({int(n_kv)}) or be a multiple of it"] = (
         (n_kv % tp == 0) | (tp % n_kv == 0))
+    from .software import feature_rules
+
+    rules.update(feature_rules(a, shape.get("software_year")))
     return rules

@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import InfeasibleError
 from ..hardware import Accelerator, Fabric, fabric_for
 from ..units import GIB
+from .software import available
 from .training import (
     FIELDS,
     OFFLOAD_CODE,
@@ -108,7 +109,7 @@ def enumerate_layouts(job: TrainingJob, gpus: int, fabric: Fabric,
     arr = {k: np.repeat(v, n_o) for k, v in arr.items()}
     arr["offload"] = np.tile(offs, len(arr["tp"]) // n_o)
     n = len(arr["tp"])
-    arr["flash_attention"] = np.ones(n, dtype=bool)
+    arr["flash_attention"] = np.full(n, available("flash_attention", job.software_year))
     ok = np.ones(n, dtype=bool)
     for rule_ok in layout_rules(job_shape(job), arr, gpus, allow_uneven_pp).values():
         ok &= np.asarray(rule_ok, dtype=bool)

@@ -63,6 +63,7 @@ from .layout import (  # noqa: F401  (re-exported: the public API lives here)
     job_shape,
     layout_rules,
 )
+from .software import year_defaults
 
 # the vectorised model ---------------------------------------------------------------------------
 
@@ -244,6 +245,8 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
           "cp_comm": m * cp_mb, "ep_comm": m * ep_mb, "pp_comm": m * pp_mb,
           "dp_comm": dp_exposed, "bubble": bubble, "optimizer": opt, "offload": offload_t,
           "rollout": rollout}
+    # a stack slower than the calibrated model stretches every phase alike
+    bd = {k: v / job.stack_efficiency_frac for k, v in bd.items()}
     step = sum(bd.values())
 
     # memory
@@ -471,7 +474,9 @@ def job_from_scenario(scen: Any) -> TrainingJob:
                        seq_len=t.seq_len, global_batch=t.global_batch, precision=t.precision,
                        job=t.job, goodput_frac=t.goodput_frac,
                        lora_rank=getattr(t, "lora_rank", None),
-                       rollout_tokens=getattr(t, "rollout_tokens", None))
+                       rollout_tokens=getattr(t, "rollout_tokens", None),
+                       software_year=t.software_year,
+                       stack_efficiency_frac=t.stack_efficiency_frac)
 
 
 def hardware_from_scenario(scen: Any) -> tuple[Accelerator, Fabric]:
@@ -502,6 +507,8 @@ def plan_from_scenario(scen: Any, allow_oom: bool = False,
     lay = scen.training.layout
     values = lay.model_dump() if lay is not None else {}
     values = {k: v for k, v in values.items() if k in FIELDS}
+    given = lay.model_fields_set if lay is not None else set()
+    values.update({k: v for k, v in year_defaults(job.software_year).items() if k not in given})
     if values.get("dp") is None:
         rest = values.get("tp", 1) * values.get("pp", 1) * values.get("cp", 1)
         values["dp"] = max(1, gpus // rest)  # check_layout names the rules a remainder breaks

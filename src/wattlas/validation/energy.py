@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -146,35 +147,81 @@ def footprint_cases() -> list[Case]:
     return out
 
 
-#: (case, model id, accelerator id, gpus, tokens, seq_len, global batch, precision, layout or
-#:  None for search, power W, PUE, CI g/kWh, published footprint row)
-PREDICTED_RUNS: tuple[tuple[Any, ...], ...] = (
-    ("BLOOM-176B predicted", "bloom-176b", "a100-sxm-80gb", 384, 366e9, 2048, 2048, "bf16",
-     {"tp": 4, "pp": 12, "dp": 8, "recompute": "full", "zero": 1,
-      "sequence_parallel": False, "flash_attention": False}, 400.0, 1.0, 57.0,
-     "BLOOM-176B-dynamic"),
-    ("Llama2-70B predicted", "llama2-70b", "a100-sxm-80gb", 2048, 2e12, 4096, 1024, "bf16",
-     None, 400.0, 1.0, 423.5, "Llama2-70B"),
-    ("GPT-3-175B predicted", "gpt3-175b", "v100", 9216, 300e9, 2048, 1536, "fp16",
-     None, 330.0, 1.10, 429.0, "GPT-3-175B"),
+@dataclass(frozen=True)
+class PredictedRun:
+    """One end-to-end case: the job as the source describes it and the software it ran on;
+    energy and CO2e follow the footprint row's own accounting with the planned GPU-hours."""
+
+    name: str
+    model: str
+    accelerator: str
+    gpus: int
+    tokens: float
+    seq_len: int
+    global_batch: int
+    precision: str
+    layout: dict[str, Any] | None  # None: the fastest layout search_layouts finds
+    software_year: int
+    footprint_row: str
+    #: throughput of the stack relative to the calibrated model: a number, or "llama2" for
+    #: calibration.LLAMA2_STACK_EFFICIENCY (fitted on the runs marked calibration)
+    stack: float | str = 1.0
+    calibration: bool = False
+
+
+_LLAMA2 = dict(accelerator="a100-sxm-80gb", gpus=2048, tokens=2e12, seq_len=4096,
+               global_batch=1024, precision="bf16", layout=None, software_year=2023,
+               stack="llama2")
+PREDICTED_RUNS: tuple[PredictedRun, ...] = (
+    PredictedRun("BLOOM-176B predicted", "bloom-176b", "a100-sxm-80gb", 384, 366e9, 2048, 2048,
+                 "bf16", {"tp": 4, "pp": 12, "dp": 8, "recompute": "full", "zero": 1,
+                          "sequence_parallel": False, "flash_attention": False},
+                 2022, "BLOOM-176B-dynamic"),
+    PredictedRun("Llama2-7B predicted", "llama2-7b", footprint_row="Llama2-7B",
+                 calibration=True, **_LLAMA2),
+    PredictedRun("Llama2-13B predicted", "llama2-13b", footprint_row="Llama2-13B",
+                 calibration=True, **_LLAMA2),
+    PredictedRun("Llama2-70B predicted", "llama2-70b", footprint_row="Llama2-70B", **_LLAMA2),
+    PredictedRun("GPT-3-175B predicted", "gpt3-175b", "v100", 9216, 300e9, 2048, 1536, "fp16",
+                 None, 2020, "GPT-3-175B"),
 )
 
 
-def _plan(model: str, acc_id: str, gpus: int, tokens: float, seq: int, batch: int,
-          precision: str, layout: dict[str, Any] | None) -> Any:
+def _stack_efficiency(run: PredictedRun, fitted: float | None = None) -> float:
+    if isinstance(run.stack, str):
+        from ..perf import calibration
+
+        return calibration.LLAMA2_STACK_EFFICIENCY if fitted is None else fitted
+    return run.stack
+
+
+def _plan(run: PredictedRun, stack_efficiency_frac: float) -> Any:
     from .. import hardware
     from ..perf.training import Layout, TrainingJob, plan_training
     from ..scenario import resolve_model
 
-    acc = hardware.accelerator(acc_id)
-    job = TrainingJob(model=resolve_model(model), tokens=tokens, seq_len=seq,
-                      global_batch=batch, precision=precision)
-    if layout is not None:
-        return plan_training(job, acc, Layout(**layout), gpus=gpus, allow_uneven_pp=True)
+    acc = hardware.accelerator(run.accelerator)
+    job = TrainingJob(model=resolve_model(run.model), tokens=run.tokens, seq_len=run.seq_len,
+                      global_batch=run.global_batch, precision=run.precision,
+                      software_year=run.software_year,
+                      stack_efficiency_frac=stack_efficiency_frac)
+    if run.layout is not None:
+        return plan_training(job, acc, Layout(**run.layout), gpus=run.gpus,
+                             allow_uneven_pp=True)
     from ..perf.search import search_layouts
 
-    res = search_layouts(job, acc, gpus, allow_uneven_pp=True)
-    return res.best
+    return search_layouts(job, acc, run.gpus, allow_uneven_pp=True).best
+
+
+def fit_llama2_stack_efficiency() -> dict[str, float]:
+    """Refit ``calibration.LLAMA2_STACK_EFFICIENCY``: the geometric mean over the calibration
+    runs of (planned GPU-hours at stack efficiency 1) / (published GPU-hours)."""
+    import math
+
+    published = {r["model"]: r for r in _rows()}
+    logs = [math.log(_plan(r, 1.0).gpu_hours / _f(published[r.footprint_row], "accel_hours"))
+            for r in PREDICTED_RUNS if r.calibration and r.stack == "llama2"]
+    return {"LLAMA2_STACK_EFFICIENCY": math.exp(sum(logs) / len(logs))}
 
 
 def predicted_cases() -> list[Case]:
@@ -189,28 +236,27 @@ def predicted_cases() -> list[Case]:
 
     published = {r["model"]: r for r in _rows()}
     out: list[Case] = []
-    for (name, model, acc_id, gpus, tokens, seq, batch, prec, layout, power, pue, ci,
-         ref) in PREDICTED_RUNS:
+    for run in PREDICTED_RUNS:
+        eff = _stack_efficiency(run)
         try:
-            plan = _plan(model, acc_id, gpus, tokens, seq, batch, prec, layout)
+            plan = _plan(run, eff)
         except (WattlasError, ImportError, AttributeError):
             continue
         hours = float(plan.gpu_hours)
-        energy = footprint_energy_j(1, hours, power, pue)
-        row = published[ref]
+        row = published[run.footprint_row]
+        energy, co2 = own_accounting(dict(row, accel_hours=repr(hours)))
         pub_h = _f(row, "accel_hours")
         pub_e = _f(row, "energy_mwh_published") or _f(row, "energy_mwh_derived")
         pub_c = _f(row, "tco2e_published")
-        detail = {"mfu": plan.mfu, "layout": str(plan.layout)}
-        if pub_h:
-            out.append(Case(SOURCE_PREDICTED, name, "gpu_hours", pub_h, hours, "h",
-                            detail=detail))
-        if pub_e:
-            out.append(Case(SOURCE_PREDICTED, name, "energy_mwh", pub_e, energy / J_PER_MWH,
-                            "MWh", detail=detail))
-        if pub_c:
-            out.append(Case(SOURCE_PREDICTED, name, "tco2e", pub_c,
-                            float(co2e_kg(energy, ci)) / 1e3, "t", detail=detail))
+        detail = {"mfu": plan.mfu, "layout": str(plan.layout),
+                  "software_year": run.software_year, "stack_efficiency_frac": eff}
+        for metric, pub, got, unit in (
+                ("gpu_hours", pub_h, hours, "h"),
+                ("energy_mwh", pub_e, energy / J_PER_MWH, "MWh"),
+                ("tco2e", pub_c, (co2 or 0.0) / 1e3, "t")):
+            if pub:
+                out.append(Case(SOURCE_PREDICTED, run.name, metric, pub, got, unit,
+                                calibration=run.calibration, detail=detail))
     return out
 
 
