@@ -23,13 +23,17 @@ layout found by ``search_layouts``), then the source's own power/PUE/CI accounti
 * BLOOM-176B: 384 A100-80GB, 366B tokens, seq 2048, global batch 2048, TP 4 × PP 12 × DP 8
   (Le Scao et al. 2022, BLOOM §3.4; Megatron-DeepSpeed of 2022: no sequence parallelism,
   no FlashAttention); 400 W TDP, no PUE, 57 g/kWh (Luccioni et al. 2023).
-* Llama-2-70B: 2T tokens, seq 4096, 4M-token batches (Touvron et al. 2023 §2.2) on A100-80GB;
-  the cluster size is not published: 2,048 GPUs assumed; 400 W, 423.5 g/kWh (model card).
+* Llama 2 7B, 13B, 34B, 70B: 2T tokens, seq 4096, 4M-token batches (Touvron et al. 2023 §2.2)
+  on A100-80GB with the software of 2023; the cluster size is not published: 2,048 GPUs assumed;
+  the model card's power (400 W; 350 W for 34B) and intensity. The stack efficiency
+  (``calibration.LLAMA2_STACK_EFFICIENCY``) is fitted on 7B and 13B (calibration cases,
+  :func:`fit_llama2_stack_efficiency`); 34B and 70B are held out.
 * GPT-3 175B: 300B tokens, seq 2048, batch 1,536 sequences (3.2M tokens, Brown et al. 2020
-  Table 2.1) on 10,000 V100 (Patterson et al. 2021); 330 W measured, PUE 1.10, 429 g/kWh.
+  Table 2.1) on 10,000 V100 (Patterson et al. 2021) with the software of 2020 (Brown et al.
+  2020); 330 W measured, PUE 1.10, 429 g/kWh.
   No layout of exactly 10,000 GPUs divides a 1,536-sequence batch with TP ≤ 8 and PP | 96
-  layers, so 9,216 GPUs (TP 8 × PP 12 × DP 96 possible) are planned; GPU-hours are compared,
-  which depend on the count only through efficiency.
+  layers, so 9,216 GPUs are planned; GPU-hours are compared, which depend on the count only
+  through efficiency.
 """
 
 from __future__ import annotations
@@ -181,6 +185,7 @@ PREDICTED_RUNS: tuple[PredictedRun, ...] = (
                  calibration=True, **_LLAMA2),
     PredictedRun("Llama2-13B predicted", "llama2-13b", footprint_row="Llama2-13B",
                  calibration=True, **_LLAMA2),
+    PredictedRun("Llama2-34B predicted", "llama2-34b", footprint_row="Llama2-34B", **_LLAMA2),
     PredictedRun("Llama2-70B predicted", "llama2-70b", footprint_row="Llama2-70B", **_LLAMA2),
     PredictedRun("GPT-3-175B predicted", "gpt3-175b", "v100", 9216, 300e9, 2048, 1536, "fp16",
                  None, 2020, "GPT-3-175B"),
