@@ -53,6 +53,10 @@ FP8_EFF_FACTOR = 0.686
 # planned / published GPU-hours of Llama 2 7B and 13B (model card; 2,048 GPUs assumed, searched
 # layout); Llama 2 70B is held out. Refit: wattlas.validation.energy.fit_llama2_stack_efficiency()
 LLAMA2_STACK_EFFICIENCY = 0.699
+# highest MFU among the measured runs of the validation data (Korthikanti et al. 2022 Table 5,
+# GPT-1T on 512 A100, selective recompute + sequence parallelism: 56.3 %); a plan above it is
+# outside what the model was checked against and says so in a note
+MFU_MAX_VALIDATED = 0.563
 # RL rollouts are costed by the serving model (perf.inference) with this engine profile: veRL
 # and OpenRLHF generate rollouts with vLLM (not fitted: no published RL step times)
 ROLLOUT_ENGINE = "vllm-0.11"

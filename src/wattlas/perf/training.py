@@ -375,12 +375,18 @@ def build_plan(job: TrainingJob, acc: Accelerator, fabric: Fabric, layout: Layou
         notes.append("offload activations: stored activations copied to the host in the "
                      "forward and back in the backward, overlapped with compute except one "
                      "layer's copy each way; host memory capacity not checked")
+    mfu = model_step / (step * gpus * peak)
+    if mfu > calibration.MFU_MAX_VALIDATED:
+        notes.append(f"MFU {mfu:.1%} is above the highest measured in the validation data "
+                     f"({calibration.MFU_MAX_VALIDATED:.1%}, Korthikanti et al. 2022 Table 5): "
+                     "read it as an upper bound; production stacks reach less "
+                     "(--stack-efficiency, docs/training.md)")
     goodput = job.goodput_frac if job.goodput_frac is not None else DEFAULT_GOODPUT_FRAC
     time_s = steps * step / goodput
     return TrainingPlan(
         job=job, accelerator=acc, fabric=fabric, layout=layout, gpus=gpus, step_time_s=step,
         breakdown_s=breakdown, memory_bytes=mem, memory_per_gpu_bytes=total_mem, hbm_bytes=hbm,
-        fits=total_mem <= hbm, mfu=model_step / (step * gpus * peak),
+        fits=total_mem <= hbm, mfu=mfu,
         hfu=hw_step / (step * gpus * peak), model_flop_per_s_per_gpu=model_step / step / gpus,
         hardware_flop_per_s_per_gpu=hw_step / step / gpus, tokens_per_s=tokens_step / step,
         steps=steps, training_time_s=time_s, gpu_hours=gpus * time_s / SECONDS_PER_HOUR,
