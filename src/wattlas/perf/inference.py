@@ -19,6 +19,10 @@ compute-bound. The batch is capped by the KV cache that fits next to the weights
 
     max_batch = (HBM · usable_frac − weights/t − activations) / (kv_bytes_per_token/t · context)
 
+where weights and kv_bytes_per_token are the resident ones (:func:`resident_weights_bytes`,
+:func:`resident_kv_bytes_per_token`): with speculative decoding the replica also holds the
+draft's weights and the draft's KV cache of every sequence.
+
 Precision and compression are explicit transforms of bytes and FLOPs (:func:`weights_bytes`,
 :func:`decode_parts`): BF16, FP8 (weights and/or KV cache), FP4 (accelerators with an FP4 peak
 only), INT4 weight-only (0.5 B + one fp16 scale per 128-weight group, bf16 math), 2:4 structured
@@ -207,6 +211,14 @@ def _with(cfg: ServingConfig, **changes: Any) -> ServingConfig:
     return replace(cfg, **changes)
 
 
+def draft_config(cfg: ServingConfig) -> ServingConfig | None:
+    """The speculative draft served on the same replica: the same accelerator, TP, weight and
+    KV formats and engine, dense (no 2:4 sparsity); None without a draft."""
+    if cfg.draft is None:
+        return None
+    return _with(cfg, model=cfg.draft, draft=None, sparsity_2_4=False)
+
+
 # bytes ------------------------------------------------------------------------------------------
 
 def _linear_params(spec: ModelSpec) -> tuple[float, float]:
@@ -238,6 +250,21 @@ def kv_bytes_per_token(cfg: ServingConfig) -> float:
     return tf.kv_cache_bytes_per_token(cfg.model, cfg.kv) * cfg.tp / shards
 
 
+def resident_weights_bytes(cfg: ServingConfig) -> float:
+    """Weight bytes held by the whole replica [bytes]: the target's :func:`weights_bytes` plus
+    the speculative draft's (:func:`draft_config`), which stays resident next to it."""
+    d = draft_config(cfg)
+    return weights_bytes(cfg) + (weights_bytes(d) if d is not None else 0.0)
+
+
+def resident_kv_bytes_per_token(cfg: ServingConfig) -> float:
+    """KV-cache bytes per token of context held by the whole replica [bytes]: the target's
+    :func:`kv_bytes_per_token` plus the draft's, which caches every sequence of the batch at
+    the same context."""
+    d = draft_config(cfg)
+    return kv_bytes_per_token(cfg) + (kv_bytes_per_token(d) if d is not None else 0.0)
+
+
 def activation_bytes(cfg: ServingConfig) -> float:
     """Activation workspace per GPU [bytes]: one chunk of CHUNK_TOKENS tokens through the widest
     layer (q,k,v + MLP up/gate, sharded by t) plus fp32 logits of the largest batch."""
@@ -249,20 +276,21 @@ def activation_bytes(cfg: ServingConfig) -> float:
 
 def kv_capacity_bytes(cfg: ServingConfig) -> float:
     """KV-cache bytes that fit on the replica [bytes] (negative when weights do not fit):
-    usable_frac × (HBM − weights/t − activations) per GPU, as TRT-LLM's
+    usable_frac × (HBM − resident weights/t − activations) per GPU, as TRT-LLM's
     kv_cache_free_gpu_mem_fraction and vLLM's gpu_memory_utilization budget it."""
     hbm = cfg.accelerator.require("hbm_bytes")
-    free = hbm - weights_bytes(cfg) / cfg.tp - activation_bytes(cfg)
+    free = hbm - resident_weights_bytes(cfg) / cfg.tp - activation_bytes(cfg)
     return free * cfg.eng.mem_usable_frac * cfg.tp
 
 
 def max_batch(cfg: ServingConfig, context_tokens: float) -> int:
-    """Largest batch whose KV cache at `context_tokens` fits [sequences], capped by the
-    engine's scheduler limit; 0 when not even the weights fit."""
+    """Largest batch whose KV cache (target and draft) at `context_tokens` fits [sequences],
+    capped by the engine's scheduler limit; 0 when not even the weights fit."""
     cap = kv_capacity_bytes(cfg)
     if cap <= 0:
         return 0
-    b = math.floor(cap / (kv_bytes_per_token(cfg) * max(float(context_tokens), 1.0)))
+    per_seq = resident_kv_bytes_per_token(cfg) * max(float(context_tokens), 1.0)
+    b = math.floor(cap / per_seq)
     return int(min(b, cfg.eng.max_batch))
 
 
@@ -354,8 +382,8 @@ def decode_step_time_s(cfg: ServingConfig, batch, context_tokens):
     """Time of one decode step for `batch` sequences at mean context [s] (numpy-broadcastable).
     With speculative decoding it includes the k draft steps and the target's verify step."""
     t = decode_parts(cfg, batch, context_tokens)["time_s"]
-    if cfg.draft is not None:
-        d = _with(cfg, model=cfg.draft, draft=None, sparsity_2_4=False)
+    d = draft_config(cfg)
+    if d is not None:
         t = t + cfg.spec_tokens * decode_step_time_s(d, batch, context_tokens)
     return t
 
@@ -387,8 +415,8 @@ def mixed_step_time_s(cfg: ServingConfig, batch, prompt_tokens, output_tokens):
     b = np.asarray(batch, dtype=float)
     t = mixed_parts(cfg, b, prompt_tokens, output_tokens)["time_s"]
     ctx = float(prompt_tokens) + float(output_tokens) / 2.0
-    if cfg.draft is not None:
-        d = _with(cfg, model=cfg.draft, draft=None, sparsity_2_4=False)
+    d = draft_config(cfg)
+    if d is not None:
         t = t + cfg.spec_tokens * decode_step_time_s(d, b, ctx)
     return t
 

@@ -53,7 +53,6 @@ from .inference import (
     activation_bytes,
     decode_parts,
     decode_step_time_s,
-    kv_bytes_per_token,
     kv_capacity_bytes,
     max_batch,
     mixed_parts,
@@ -61,8 +60,9 @@ from .inference import (
     node_system,
     parts_power_w,
     prefill_time_s,
+    resident_kv_bytes_per_token,
+    resident_weights_bytes,
     tokens_per_step,
-    weights_bytes,
     weights_read_bytes,
 )
 
@@ -77,7 +77,11 @@ MIN_CHUNK_TOKENS = 512
 
 @dataclass(frozen=True)
 class ServingPlan:
-    """A serving operating point (SI units; per replica unless named otherwise)."""
+    """A serving operating point (SI units; per replica unless named otherwise).
+
+    ``weights_bytes`` and ``kv_cache_bytes`` (at the batch and mean context) are what the
+    replica holds: with speculative decoding they include the draft's weights and KV cache.
+    """
 
     model: str
     accelerator: str
@@ -132,12 +136,13 @@ def _check_fits(cfg: ServingConfig, context: float) -> int:
     if mb >= 1:
         return mb
     hbm = cfg.accelerator.require("hbm_bytes")
-    need = (weights_bytes(cfg) / cfg.tp + activation_bytes(cfg)
-            + kv_bytes_per_token(cfg) * context / cfg.tp)
+    need = (resident_weights_bytes(cfg) / cfg.tp + activation_bytes(cfg)
+            + resident_kv_bytes_per_token(cfg) * context / cfg.tp)
     fix = (f"raise --tp (now {cfg.tp})" if cfg.tp < (cfg.accelerator.scaleup_domain or 1)
            else "use a lower precision (fp8/int4) or an accelerator with more HBM")
+    served = cfg.model.id + (f" with draft {cfg.draft.id}" if cfg.draft is not None else "")
     raise InfeasibleError(
-        f"{cfg.model.id} at {cfg.precision} needs {need / 2**30:.1f} GiB per GPU for the "
+        f"{served} at {cfg.precision} needs {need / 2**30:.1f} GiB per GPU for the "
         f"weights and one sequence of {context:.0f} tokens but {cfg.accelerator.id} offers "
         f"{hbm / 2**30:.1f} GiB; {fix}")
 
@@ -346,9 +351,9 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
         cap_b = bs / (ttft_b + n_out * tpot_b)  # requests/s at occupancy b (Little's law)
         if batch is not None:
             if batch > mb:
+                kv_need = batch * full * resident_kv_bytes_per_token(cfg)
                 raise InfeasibleError(
-                    f"--batch {batch} needs "
-                    f"{batch * full * kv_bytes_per_token(cfg) / 1e9:.1f} GB of KV cache at "
+                    f"--batch {batch} needs {kv_need / 1e9:.1f} GB of KV cache at "
                     f"{full} tokens per sequence but "
                     f"{max(kv_capacity_bytes(cfg), 0) / 1e9:.1f} GB fit (max batch {mb}); "
                     "raise --tp or use --kv-precision fp8")
@@ -399,7 +404,9 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
         energy_batch = power * n_out / per_tok * step
         cycle_s = n_out / per_tok * step
     if cfg.draft is not None:
-        notes.append(f"speculative decoding: {per_tok:.2f} tokens per target step")
+        notes.append(f"speculative decoding: {per_tok:.2f} tokens per target step; "
+                     f"weights_bytes and kv_cache_bytes include draft {cfg.draft.id}'s "
+                     "weights and KV cache")
     if wait == math.inf:
         notes.append(f"the offered {rate_per_s:g} req/s per replica exceeds its capacity "
                      f"{cap_max:.3g} req/s: the queue grows without bound")
@@ -420,8 +427,8 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
         prompt_tokens=int(prompt_tokens), output_tokens=int(output_tokens),
         ttft_s=float(ttft), tpot_s=float(tpot), e2e_s=float(e2e), batch=int(b), max_batch=mb,
         output_tokens_per_s=float(tps), output_tokens_per_s_per_gpu=float(tps) / cfg.tp,
-        kv_cache_bytes=float(b * ctx * kv_bytes_per_token(cfg)),
-        weights_bytes=float(weights_bytes(cfg)),
+        kv_cache_bytes=float(b * ctx * resident_kv_bytes_per_token(cfg)),
+        weights_bytes=float(resident_weights_bytes(cfg)),
         energy_per_token_j=e_tok, energy_per_request_j=e_req,
         gpus=cfg.tp * replicas, replicas=replicas, bound=bound, power_w=power, mode=mode,
         rate_per_s=rate_per_s, decode_floor_s=floor, max_batch_slo=b_slo_max,
