@@ -185,3 +185,33 @@ def test_html_for_an_empty_plan_says_what_was_not_asked_for() -> None:
     page = html.render({"scenario": "x", "wattlas_version": "0", "stages": [], "notes": []})
     assert "<svg" not in page
     assert page.count("not asked for") >= 4
+
+
+def test_budget_and_geo_rows_parse_back_to_the_plan(plan: dict) -> None:
+    plan["budget"] = {"accelerator": "h100-sxm", "precision": "bf16", "gpus": 4096,
+                      "facility_power_w": 6.1e6, "time_s": 30 * 86400.0,
+                      "budget_flop": 2.5e24, "optimal_params": 6.4e10,
+                      "optimal_tokens": 6.5e12, "inputs_given": ["gpus=4096"],
+                      "defaults_used": [], "notes": ["a budget note"]}
+    plan["training"]["geo"] = {"scheme": "diloco", "sync_every_steps": 50, "slowdown_frac": 0.04,
+                               "step_time_s": 5.72, "training_time_s": 2.08e6, "sites": [
+                                   {"region": "is", "replicas": 16, "gpus": 512,
+                                    "facility_power_w": 7e5}]}
+    md = markdown.render(plan)
+    found = _numbers_by_path(md)
+    for path in ("budget.gpus", "budget.optimal_tokens", "training.geo.slowdown_frac"):
+        assert path in found, path
+    for path, value in found.items():
+        assert value == pytest.approx(_lookup(plan, path), rel=5e-6), path
+    page = html.render(plan)
+    for text in (md, page):
+        assert "6.1 MW" in text and "30.0 days" in text and "×1.040" in text
+        assert "a budget note" in text and "diloco sync every 50 step(s) across is" in text
+    assert "| is | 16 | 512 | 700000 | 0.7 |" in md  # the site's facility power, then in MW
+    assert '<td class="num">700000</td><td>0.7</td>' in page
+
+
+def test_infeasible_allocation_says_why(plan: dict) -> None:
+    plan["site"]["allocation"] = {"feasible": False, "reason": "the caps hold 10 racks"}
+    for text in (markdown.render(plan), html.render(plan)):
+        assert "Allocation infeasible: the caps hold 10 racks" in text

@@ -10,13 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..units import KG_PER_T, SECONDS_PER_DAY, show_energy, show_power, show_usd
+from ..units import KG_PER_T, SECONDS_PER_DAY, show_co2e, show_energy, show_power, show_usd
 
 GIB = 2.0**30
 
+
+def _days(v: float) -> str:
+    return f"{v / SECONDS_PER_DAY:,.1f} days"
+
+
+def _seconds(v: float) -> str:
+    return f"{v:,.3f} s"
+
+
+def _mw(v: float) -> str:
+    return f"{v / 1e6:,.1f}"
+
+
 #: (key path, label, human rendering) of the headline numbers, by section.
 _SUMMARY: tuple[tuple[str, str, Any], ...] = (
-    ("training.training_time_s", "training time", lambda v: f"{v / SECONDS_PER_DAY:,.1f} days"),
+    ("training.training_time_s", "training time", _days),
     ("training.gpu_hours", "GPU-hours", lambda v: f"{v / 1e6:,.2f} M"),
     ("training.mfu", "MFU", lambda v: f"{v:.1%}"),
     ("training.hfu", "HFU", lambda v: f"{v:.1%}"),
@@ -43,6 +56,68 @@ _SUMMARY: tuple[tuple[str, str, Any], ...] = (
     ("site.rack_power_w", "rack power", lambda v: f"{v / 1e3:,.0f} kW"),
 )
 
+#: (key path, label, human rendering) of the compute-optimal sizing of the ``budget`` stage.
+BUDGET: tuple[tuple[str, str, Any], ...] = (
+    ("budget.facility_power_w", "facility power", show_power),
+    ("budget.pue", "PUE", lambda v: f"{v:.2f}"),
+    ("budget.it_power_w", "IT power", show_power),
+    ("budget.gpus", "GPUs", lambda v: f"{v:,}"),
+    ("budget.it_power_w_per_gpu", "IT power per GPU", lambda v: f"{v:,.0f} W"),
+    ("budget.time_s", "time", _days),
+    ("budget.mfu", "MFU", lambda v: f"{v:.0%}"),
+    ("budget.goodput_frac", "goodput", lambda v: f"{v:.0%}"),
+    ("budget.peak_flop_per_s_per_gpu", "peak per GPU", lambda v: f"{v / 1e12:,.0f} TFLOP/s"),
+    ("budget.sustained_flop_per_s", "sustained compute", lambda v: f"{v:.3g} FLOP/s"),
+    ("budget.energy_j", "energy", show_energy),
+    ("budget.budget_flop", "FLOP budget", lambda v: f"{v:.3g} FLOP"),
+    ("budget.optimal_params", "Chinchilla-optimal parameters", lambda v: f"{v / 1e9:,.1f} B"),
+    ("budget.optimal_tokens", "Chinchilla-optimal tokens", lambda v: f"{v / 1e12:,.2f} T"),
+    ("budget.tokens_per_param", "tokens per parameter", lambda v: f"{v:,.1f}"),
+    ("budget.expected_loss", "expected loss", lambda v: f"{v:.3f} nats/token"),
+)
+
+#: (key path, label, human rendering) of geo-distributed training (``training.geo``).
+GEO: tuple[tuple[str, str, Any], ...] = (
+    ("training.geo.sync_every_steps", "WAN sync every", lambda v: f"{v:,} step(s)"),
+    ("training.geo.wan_bytes_per_s", "WAN bandwidth", lambda v: f"{v * 8 / 1e9:,.0f} Gb/s"),
+    ("training.geo.rtt_s", "round trip between sites", lambda v: f"{v * 1e3:,.1f} ms"),
+    ("training.geo.gradient_bytes", "gradients", lambda v: f"{v / 1e9:,.1f} GB"),
+    ("training.geo.wan_sync_bytes", "WAN bytes per sync", lambda v: f"{v / 1e9:,.1f} GB"),
+    ("training.geo.compute_time_s", "compute per step", _seconds),
+    ("training.geo.wan_time_s", "WAN all-reduce per sync", _seconds),
+    ("training.geo.intra_time_s", "in-site reduction per sync", _seconds),
+    ("training.geo.exposed_comm_s", "exposed communication per step", _seconds),
+    ("training.geo.step_time_single_site_s", "step time at one site", _seconds),
+    ("training.geo.step_time_s", "step time across sites", _seconds),
+    ("training.geo.slowdown_frac", "slowdown vs one site", lambda v: f"×{1 + v:.3f}"),
+    ("training.geo.training_time_s", "training time across sites", _days),
+)
+
+#: (key path, label, human rendering) of the fleet split of ``site.allocate``.
+ALLOCATION: tuple[tuple[str, str, Any], ...] = (
+    ("site.allocation.racks_total", "racks", lambda v: f"{v:,}"),
+    ("site.allocation.gpus_per_rack", "GPUs per rack", lambda v: f"{v:,}"),
+    ("site.allocation.gpus", "GPUs", lambda v: f"{v:,}"),
+    ("site.allocation.it_power_w", "IT power", show_power),
+    ("site.allocation.facility_power_w", "facility power", show_power),
+    ("site.allocation.energy_cost_usd_per_year", "energy cost per year", show_usd),
+    ("site.allocation.co2e_kg_per_year", "emissions per year", show_co2e),
+    ("site.allocation.max_latency_s", "latency bound", lambda v: f"{v * 1e3:,.0f} ms"),
+    ("site.allocation.objective", "objective (weighted sum)", lambda v: f"{v:,.4g}"),
+)
+
+#: Columns of the per-site tables (a human-unit column follows each power in watts).
+GEO_SITE_COLUMNS = ("region", "replicas", "gpus", "facility_power_w")
+ALLOCATION_SITE_COLUMNS = ("region", "cap_w", "racks", "gpus", "it_power_w",
+                           "facility_power_w", "pue", "energy_cost_usd_per_year",
+                           "co2e_kg_per_year", "latency_s")
+OBJECTIVE_COLUMNS = ("metric", "weight", "value")
+#: Human-unit columns added next to plan keys in tables: key → (header, rendering).
+HUMAN_COLUMNS: dict[str, tuple[str, Any]] = {
+    "cap_w": ("cap [MW]", _mw), "it_power_w": ("IT [MW]", _mw),
+    "facility_power_w": ("facility [MW]", _mw),
+}
+
 
 def lookup(plan: dict[str, Any], path: str) -> Any:
     """The value at a dotted key path of the plan dict, or None."""
@@ -63,14 +138,48 @@ def exact(v: Any) -> str:
     return f"{v:.6g}"
 
 
-def summary_rows(plan: dict[str, Any]) -> list[dict[str, str]]:
-    """Headline numbers present in `plan`: {path, label, value (exact), human}."""
+def labelled_rows(plan: dict[str, Any], spec: tuple[tuple[str, str, Any], ...]
+                  ) -> list[dict[str, str]]:
+    """The numbers of `spec` (key path, label, human rendering) present in `plan`:
+    {path, label, value (exact), human}."""
     rows = []
-    for path, label, human in _SUMMARY:
+    for path, label, human in spec:
         v = lookup(plan, path)
         if isinstance(v, int | float) and not isinstance(v, bool):
             rows.append({"path": path, "label": label, "value": exact(v), "human": human(v)})
     return rows
+
+
+def summary_rows(plan: dict[str, Any]) -> list[dict[str, str]]:
+    """Headline numbers present in `plan`: {path, label, value (exact), human}."""
+    return labelled_rows(plan, _SUMMARY)
+
+
+def with_human(rows: list[dict[str, Any]], columns: tuple[str, ...]
+               ) -> tuple[list[dict[str, Any]], list[str]]:
+    """`rows` and `columns` with the :data:`HUMAN_COLUMNS` rendering after each power column."""
+    cols: list[str] = []
+    for c in columns:
+        cols += [c, HUMAN_COLUMNS[c][0]] if c in HUMAN_COLUMNS else [c]
+    out = [dict(r, **{head: show(r[k]) for k, (head, show) in HUMAN_COLUMNS.items()
+                      if r.get(k) is not None}) for r in rows]
+    return out, cols
+
+
+def budget_lines(budget: dict[str, Any]) -> list[str]:
+    """The words of the budget sizing: hardware, inputs given, defaults used and notes."""
+    hw = ", ".join(str(budget[k]) for k in ("accelerator", "precision") if budget.get(k))
+    lines = [f"hardware: {hw}"] if hw else []
+    lines += [f"{k.replace('_', ' ')}: {'; '.join(map(str, budget[k]))}"
+              for k in ("inputs_given", "defaults_used") if budget.get(k)]
+    return lines + [str(n) for n in budget.get("notes") or []]
+
+
+def geo_text(geo: dict[str, Any]) -> str:
+    """'hierarchical sync every 1 step(s) across us-va, ca-qc; slowdown vs one site ×9.881.'"""
+    return (f"{geo['scheme']} sync every {geo['sync_every_steps']} step(s) across "
+            f"{', '.join(s['region'] for s in geo.get('sites') or [])}; slowdown vs one site "
+            f"×{1 + geo['slowdown_frac']:.3f}.")
 
 
 def site_demand_text(site: dict[str, Any]) -> str:

@@ -7,17 +7,27 @@ from html import escape
 from typing import Any
 
 from . import (
+    ALLOCATION,
+    ALLOCATION_SITE_COLUMNS,
+    BUDGET,
     COMPARE_COLUMNS,
     COMPARE_INTRO,
+    GEO,
+    GEO_SITE_COLUMNS,
+    OBJECTIVE_COLUMNS,
     best_region,
+    budget_lines,
     charts,
     compare_line,
     compare_rows,
     exact,
+    geo_text,
     hardware_label,
+    labelled_rows,
     markdown,
     site_demand_text,
     summary_rows,
+    with_human,
 )
 
 CSS = """
@@ -57,6 +67,42 @@ def _table(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> 
                 cells.append(f"<td>{escape(str(v))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _labelled(rows: list[dict[str, str]]) -> str:
+    """A (quantity, value in people's units, plan.json key, exact value) table of
+    :func:`wattlas.report.labelled_rows`."""
+    return _table([{"quantity": r["label"], "value": r["human"], "plan.json key": r["path"],
+                    "exact": r["value"]} for r in rows],
+                  ("quantity", "value", "plan.json key", "exact"))
+
+
+def _list(lines: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{escape(str(x))}</li>" for x in lines) + "</ul>" if lines else ""
+
+
+def _geo(plan: dict[str, Any]) -> str:
+    geo = plan["training"].get("geo")
+    if not geo:
+        return ""
+    return (f"<h3>Geo-distributed training</h3><p>{escape(geo_text(geo))}</p>"
+            + _labelled(labelled_rows(plan, GEO))
+            + _table(*with_human(geo.get("sites") or [], GEO_SITE_COLUMNS)))
+
+
+def _allocation(plan: dict[str, Any]) -> str:
+    alloc = plan["site"].get("allocation")
+    if not alloc:
+        return ""
+    if not alloc.get("feasible"):
+        return f"<h3>Allocation</h3><p>Allocation infeasible: {escape(str(alloc['reason']))}</p>"
+    terms = alloc.get("objective_terms") or []
+    return ("<h3>Allocation</h3>" + _labelled(labelled_rows(plan, ALLOCATION))
+            + '<div class="wide">'
+            + _table(*with_human(alloc["sites"], ALLOCATION_SITE_COLUMNS)) + "</div>"
+            + (("<p>Objective terms:</p>" + _table(terms, OBJECTIVE_COLUMNS)) if terms else "")
+            + _list([f"left out {e['region']}: {e['reason']}"
+                     for e in alloc.get("left_out") or []]))
 
 
 def _reasons(regions: list[dict[str, Any]]) -> str:
@@ -112,9 +158,13 @@ def render(plan: dict[str, Any]) -> str:
             '<div class="charts">',
             charts.step_time_breakdown(tr.get("breakdown_s")),
             charts.memory_per_gpu(tr.get("memory_bytes"), tr.get("hbm_bytes")),
-            "</div>"))
+            "</div>", _geo(plan)))
     else:
         parts.append(_section("Training", charts.not_asked("Training")))
+
+    if plan.get("budget"):
+        parts.append(_section("Compute budget", _labelled(labelled_rows(plan, BUDGET)),
+                              _list(budget_lines(plan["budget"]))))
 
     if plan.get("serving"):
         sv = plan["serving"]
@@ -130,8 +180,7 @@ def render(plan: dict[str, Any]) -> str:
                    for k in ("inputs_given", "inputs_predicted", "defaults_used") if en.get(k))]
         parts.append(_section(
             "Power and energy",
-            "<ul>" + "".join(f"<li>{escape(str(x))}</li>" for x in lines) + "</ul>",
-            _table(rows, ["key", "value"]), '<div class="charts">',
+            _list(lines), _table(rows, ["key", "value"]), '<div class="charts">',
             charts.power_by_component(en.get("components_w")),
             charts.energy_by_component(en.get("components_j")), "</div>"))
     else:
@@ -149,7 +198,9 @@ def render(plan: dict[str, Any]) -> str:
             "cooling.</p>",
             '<div class="charts">', charts.region_scatter(site["regions"]),
             charts.site_map(mp.get("sites"), mp.get("users")), "</div>",
-            _table(site["regions"], markdown.REGION_COLUMNS), _reasons(site["regions"])))
+            f'<div class="wide">{_table(site["regions"], markdown.REGION_COLUMNS)}</div>',
+            _reasons(site["regions"]),
+            _allocation(plan)))
     else:
         parts.append(_section("Site ranking", charts.region_scatter(None),
                               charts.site_map(mp.get("sites"), mp.get("users"))))
@@ -170,10 +221,12 @@ def render(plan: dict[str, Any]) -> str:
 
     route = plan.get("route")
     lat, policy, times, per_site = _route_series(route)
+    pols = (route or {}).get("policies") or []
+    note = markdown.session_note(pols)
     parts.append(_section(
         "Routing",
-        _table(route["policies"], markdown.POLICY_COLUMNS)
-        if route and route.get("policies") else "",
+        f'<div class="wide">{_table(pols, markdown.policy_columns(pols))}</div>' if pols else "",
+        f"<p class='muted'>{escape(note)}</p>" if note else "",
         '<div class="charts">', charts.latency_cdf(lat),
         charts.site_load(times, per_site, "utilisation [fraction of slots]",
                          f"Per-site load over time ({policy})" if policy else None),

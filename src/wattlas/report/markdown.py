@@ -10,23 +10,57 @@ from __future__ import annotations
 from typing import Any
 
 from . import (
+    ALLOCATION,
+    ALLOCATION_SITE_COLUMNS,
+    BUDGET,
     COMPARE_COLUMNS,
     COMPARE_INTRO,
+    GEO,
+    GEO_SITE_COLUMNS,
     GIB,
+    OBJECTIVE_COLUMNS,
     best_region,
+    budget_lines,
     compare_line,
     compare_rows,
     exact,
+    geo_text,
     hardware_label,
+    labelled_rows,
     lookup,
     site_demand_text,
     summary_rows,
+    with_human,
 )
 
 REGION_COLUMNS = ("region", "rank", "feasible", "pareto", "time_to_power_years_low",
                   "time_to_power_years_high", "energy_cost_usd_per_year", "co2e_kg_per_year")
 POLICY_COLUMNS = ("policy", "offered", "completed", "rejected", "ttft_p50_s", "ttft_p99_s",
                   "e2e_p99_s", "slo_attainment_frac", "energy_per_token_j", "co2e_g_per_request")
+SESSION_COLUMNS = ("sessions_completed", "session_latency_p50_s", "session_latency_p95_s",
+                   "session_latency_p99_s")
+ONE_CALL_SESSIONS = ("One call per session: session latency is the E2E latency (set "
+                     "routing.session.calls for multi-call agent sessions).")
+
+
+def multi_call_sessions(policies: list[dict[str, Any]]) -> bool:
+    """Whether sessions have several calls (fewer sessions than requests offered)."""
+    return any(r.get("sessions_offered") is not None and r["sessions_offered"] != r["offered"]
+               for r in policies)
+
+
+def policy_columns(policies: list[dict[str, Any]]) -> tuple[str, ...]:
+    """:data:`POLICY_COLUMNS`, with the session latency quantiles after the E2E latency where
+    sessions have several calls (with one call a session's latency is its E2E latency)."""
+    if not multi_call_sessions(policies):
+        return POLICY_COLUMNS
+    return (*POLICY_COLUMNS[:7], *SESSION_COLUMNS, *POLICY_COLUMNS[7:])
+
+
+def session_note(policies: list[dict[str, Any]]) -> str:
+    """:data:`ONE_CALL_SESSIONS` where the policies report one-call sessions, else ''."""
+    one = any("sessions_offered" in r for r in policies) and not multi_call_sessions(policies)
+    return ONE_CALL_SESSIONS if one else ""
 
 
 def _cell(v: Any) -> str:
@@ -40,9 +74,10 @@ def _cell(v: Any) -> str:
 
 
 def table(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> list[str]:
-    """A Markdown table of `rows` with the plan.json keys as headers."""
+    """A Markdown table of `rows` with the plan.json keys as headers (in code font; a
+    human-unit column such as 'facility [MW]' in plain text)."""
     cols = [c for c in columns if any(c in r for r in rows)]
-    out = ["| " + " | ".join(f"`{c}`" for c in cols) + " |",
+    out = ["| " + " | ".join(f"`{c}`" if c.isidentifier() else c for c in cols) + " |",
            "|" + "|".join("---" for _ in cols) + "|"]
     for r in rows:
         out.append("| " + " | ".join(_cell(r.get(c)) for c in cols) + " |")
@@ -58,14 +93,25 @@ def keyed(prefix: str, values: dict[str, Any], human=None) -> list[str]:
     return out
 
 
+def labelled(rows: list[dict[str, str]]) -> list[str]:
+    """A (key path, value, human, label) table of :func:`wattlas.report.labelled_rows`."""
+    out = ["| key | value | | |", "|---|---:|---|---|"]
+    return out + [f"| `{r['path']}` | {r['value']} | {r['human']} | {r['label']} |"
+                  for r in rows]
+
+
+def human_table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[str]:
+    """:func:`table` with a human-unit column after each power (:func:`with_human`)."""
+    return table(*with_human(rows, columns))
+
+
 def render(plan: dict[str, Any]) -> str:
     """The whole report as Markdown text."""
     md = [f"# wattlas plan: {plan['scenario']}", "",
           f"wattlas {plan['wattlas_version']}; stages run: {', '.join(plan['stages'])}.", ""]
     rows = summary_rows(plan)
     if rows:
-        md += ["## Summary", "", "| key | value | | |", "|---|---:|---|---|"]
-        md += [f"| `{r['path']}` | {r['value']} | {r['human']} | {r['label']} |" for r in rows]
+        md += ["## Summary", ""] + labelled(rows)
     best = best_region(plan)
     if best:
         md += ["", f"Best-ranked region: **{best['region']}** (Pareto: "
@@ -85,11 +131,13 @@ def render(plan: dict[str, Any]) -> str:
                     lambda v: f"{v / GIB:.2f} GiB")
         geo = tr.get("geo")
         if geo:
-            md += ["", "### Geo-distributed training", "",
-                   f"{geo['scheme']} sync every {geo['sync_every_steps']} step(s); slowdown vs "
-                   f"one site ×{1 + geo['slowdown_frac']:.3f}.", ""]
-            md += keyed("training.geo", geo)
-            md += [""] + table(geo["sites"], ("region", "replicas", "gpus", "facility_power_w"))
+            md += ["", "### Geo-distributed training", "", geo_text(geo), ""]
+            md += labelled(labelled_rows(plan, GEO))
+            md += [""] + human_table(geo["sites"], GEO_SITE_COLUMNS)
+    budget = plan.get("budget")
+    if budget:
+        md += ["", "## Compute budget", ""] + labelled(labelled_rows(plan, BUDGET))
+        md += [""] + [f"- {line}" for line in budget_lines(budget)]
     sv = plan.get("serving")
     if sv:
         md += ["", "## Serving", ""]
@@ -116,14 +164,16 @@ def render(plan: dict[str, Any]) -> str:
             md += [""] + [f"- {rid}: {'; '.join(map(str, why))}" for rid, why in reasons]
         alloc = site.get("allocation")
         if alloc and alloc.get("feasible"):
-            md += ["", "### Allocation", "",
-                   f"Objective `site.allocation.objective` = {exact(alloc['objective'])}; "
-                   f"{alloc['racks_total']:,} racks.", ""]
-            md += table(alloc["sites"], ("region", "cap_w", "racks", "gpus", "it_power_w",
-                                         "facility_power_w", "energy_cost_usd_per_year",
-                                         "co2e_kg_per_year"))
+            md += ["", "### Allocation", ""] + labelled(labelled_rows(plan, ALLOCATION))
+            md += [""] + human_table(alloc["sites"], ALLOCATION_SITE_COLUMNS)
+            if alloc.get("objective_terms"):
+                md += ["", "Objective terms:", ""]
+                md += table(alloc["objective_terms"], OBJECTIVE_COLUMNS)
+            if alloc.get("left_out"):
+                md += [""] + [f"- left out {e['region']}: {e['reason']}"
+                              for e in alloc["left_out"]]
         elif alloc:
-            md += ["", f"Allocation infeasible: {alloc['reason']}"]
+            md += ["", "### Allocation", "", f"Allocation infeasible: {alloc['reason']}"]
     rows = compare_rows(plan)
     if rows:
         md += ["", "## Hardware comparison", "", COMPARE_INTRO, ""]
@@ -132,7 +182,9 @@ def render(plan: dict[str, Any]) -> str:
     route = plan.get("route")
     if route and route.get("policies"):
         md += ["", "## Routing", ""]
-        md += table(route["policies"], POLICY_COLUMNS)
+        md += table(route["policies"], policy_columns(route["policies"]))
+        note = session_note(route["policies"])
+        md += ["", note] if note else []
     gov = plan.get("governance") or {}
     md += ["", "## Governance", ""]
     if gov.get("compute"):
