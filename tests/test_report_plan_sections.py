@@ -120,3 +120,12 @@ def test_sections_left_out_where_the_plan_has_none(example: str) -> None:
     page, md = html.render(plan), markdown.render(plan)
     for title in ("Compute budget", "Geo-distributed training", "Allocation"):
         assert title not in page and title not in md
+
+
+def test_budget_only_plan_has_headline_numbers(tmp_path: Path) -> None:
+    from wattlas.report import summary_rows
+
+    plan = _plan(tmp_path, BUDGET)
+    rows = {r["path"]: r for r in summary_rows(plan)}
+    assert {"budget.gpus", "budget.budget_flop", "budget.optimal_params"} <= set(rows)
+    assert rows["budget.gpus"]["human"] == f"{plan['budget']['gpus']:,}"

@@ -54,6 +54,10 @@ _SUMMARY: tuple[tuple[str, str, Any], ...] = (
     ("energy.racks", "racks", lambda v: f"{v:,.0f}"),
     ("site.facility_power_w", "site demand", show_power),
     ("site.rack_power_w", "rack power", lambda v: f"{v / 1e3:,.0f} kW"),
+    ("budget.gpus", "budget: GPUs", lambda v: f"{v:,}"),
+    ("budget.budget_flop", "budget: compute", lambda v: f"{v:.3g} FLOP"),
+    ("budget.optimal_params", "budget: Chinchilla-optimal parameters",
+     lambda v: f"{v / 1e9:,.1f} B"),
 )
 
 #: (key path, label, human rendering) of the compute-optimal sizing of the ``budget`` stage.
