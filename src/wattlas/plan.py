@@ -130,19 +130,17 @@ def resolved_scenario(scen: Any, base_dir: str | None = None) -> dict[str, Any]:
 def _training(scen: Any) -> tuple[dict[str, Any], Any]:
     """(the dict ``wattlas train SCENARIO --format json`` prints, the EnergyReport): the train
     command's own ``training_result`` (plan keys with a power cap applied, energy report;
-    ``--search`` when the scenario gives no layout)."""
-    from .commands.train import training_result
+    ``--search``, cap-aware, when the scenario gives no layout)."""
+    from .commands.train import search_result, training_result
     from .perf import training as tr
 
     extra: dict[str, Any] = {}
     if scen.training.layout is None:
         from .errors import ScenarioError
-        from .perf.search import search_layouts
 
         if scen.cluster is None:
             raise ScenarioError("scenario: cluster.gpus is needed for a training plan")
-        acc, fabric = tr.hardware_from_scenario(scen)
-        res = search_layouts(tr.job_from_scenario(scen), acc, scen.cluster.gpus, fabric)
+        res = search_result(scen)
         plan = res.best
         extra = {"search_candidates": res.candidates, "search_time_s": res.time_s,
                  "search_feasible": res.feasible}

@@ -82,16 +82,56 @@ def training_energy_report(plan: Any, scen: Any) -> Any:
     return energy.training_energy(plan, energy.inputs_from_scenario(scen), system)
 
 
+def _cap_w(scen: Any) -> float | None:
+    return scen.energy.power_cap_w if scen.energy is not None else None
+
+
+def capped_with_report(plan: Any, scen: Any) -> tuple[Any, Any]:
+    """(the uncapped `plan` with the scenario's power-cap slowdown applied by
+    ``perf.training.capped_plan``, the EnergyReport that gives the slowdown)."""
+    from ..perf.training import capped_plan
+
+    report = training_energy_report(plan, scen)
+    capped = capped_plan(plan, report.slowdown_frac, report.phase_time_factors, _cap_w(scen))
+    return capped, report
+
+
+def search_result(scen: Any, allow_uneven_pp: bool = False, progress: bool = False) -> Any:
+    """The layout search of a scenario (``--search``, or a plan without ``training.layout``): the
+    fastest layout that fits on ``cluster.gpus``; with ``energy.power_cap_w`` the fastest under
+    the cap (:func:`wattlas.perf.search.search_under_cap` with :func:`capped_with_report`), a
+    note naming the uncapped-best layout when the cap changed the choice."""
+    from dataclasses import asdict, replace
+
+    from ..perf import training as tr
+    from ..perf.search import search_layouts, search_under_cap
+
+    job = tr.job_from_scenario(scen)
+    acc, fabric = tr.hardware_from_scenario(scen)
+    if scen.cluster is None:
+        from ..errors import InputError
+
+        raise InputError("--gpus (or cluster.gpus in the scenario) is needed")
+    res = search_layouts(job, acc, scen.cluster.gpus, fabric,
+                         allow_uneven_pp=allow_uneven_pp, progress=progress)
+    cap_w = _cap_w(scen)
+    if cap_w is None:
+        return res
+    capped = search_under_cap(res, lambda p: capped_with_report(p, scen)[0])
+    best, uncapped_best = capped.best, res.best
+    if best.layout == uncapped_best.layout:
+        return capped
+    note = (f"power cap {cap_w:g} W: layout {layout_line(asdict(best.layout))} chosen over "
+            f"uncapped-best {layout_line(asdict(uncapped_best.layout))}")
+    return replace(capped, best=replace(best, notes=[*best.notes, note]))
+
+
 def training_result(plan: Any, scen: Any) -> tuple[dict[str, Any], Any]:
     """(the train JSON keys, the EnergyReport) of the uncapped `plan` under the scenario's
     energy inputs. A power cap's slowdown (energy model) is applied to the plan first
     (``perf.training.capped_plan``), so step time, training time, GPU-hours, tokens/s, FLOP/s
     and MFU/HFU agree with the energy report's duration."""
-    from ..perf.training import capped_plan
-
-    report = training_energy_report(plan, scen)
-    cap_w = scen.energy.power_cap_w if scen.energy is not None else None
-    capped = capped_plan(plan, report.slowdown_frac, report.phase_time_factors, cap_w)
+    capped, report = capped_with_report(plan, scen)
     out = plan_dict(capped)
     out.update(report.as_keys())
     out["energy_summary"] = report.summary_lines()
@@ -102,18 +142,24 @@ def training_result(plan: Any, scen: Any) -> tuple[dict[str, Any], Any]:
     return out, report
 
 
+def layout_line(p: dict[str, Any]) -> str:
+    """'tp=8 pp=16 ... zero=1' of a parallelism dict, with ' sp=off' and ' offload=...' when
+    they apply."""
+    from ..report import layout_text
+
+    layout = layout_text(p)
+    if p.get("tp", 1) > 1 and not p.get("sequence_parallel", True):
+        layout += " sp=off"
+    if p.get("offload", "none") != "none":
+        layout += f" offload={p['offload']}"
+    return layout
+
 
 def _table(out: dict[str, Any]) -> None:
     from ..units import GIB, SECONDS_PER_DAY
     from ._common import print_pairs, print_table
 
-    p = out["parallelism"]
-    layout = (f"tp={p['tp']} pp={p['pp']} dp={p['dp']} cp={p['cp']} ep={p['ep']} "
-              f"vpp={p['vpp']} mb={p['microbatch']} recompute={p['recompute']} zero={p['zero']}")
-    if p.get("tp", 1) > 1 and not p.get("sequence_parallel", True):
-        layout += " sp=off"
-    if p.get("offload", "none") != "none":
-        layout += f" offload={p['offload']}"
+    layout = layout_line(out["parallelism"])
     crossed = [g["instrument"] for g in out["governance"] if g["crossed"]]
     pairs = [
         ("training time", f"{out['training_time_s'] / SECONDS_PER_DAY:,.1f} days "
@@ -249,16 +295,7 @@ def command(
         return run_budget(scen, fmt)
     extra: dict[str, Any] = {}
     if search:
-        from ..perf.search import search_layouts
-
-        job_ = tr.job_from_scenario(scen)
-        acc, fabric = tr.hardware_from_scenario(scen)
-        if scen.cluster is None:
-            from ..errors import InputError
-
-            raise InputError("--gpus (or cluster.gpus in the scenario) is needed")
-        res = search_layouts(job_, acc, scen.cluster.gpus, fabric,
-                             allow_uneven_pp=allow_uneven_pp, progress=fmt == "table")
+        res = search_result(scen, allow_uneven_pp=allow_uneven_pp, progress=fmt == "table")
         plan = res.best
         extra = {"search_candidates": res.candidates, "search_time_s": res.time_s,
                  "search_feasible": res.feasible, "pareto": res.pareto}

@@ -1,7 +1,8 @@
 """Layout search: every valid (tp, pp, dp, cp, ep, vpp, micro-batch, recompute, ZeRO) for a GPU
 count, evaluated at once on numpy arrays with :func:`wattlas.perf.training.evaluate` (the same
 formulas as a single plan), the best by step time and a Pareto table of step time vs memory
-headroom.
+headroom. Under a per-GPU power cap :func:`search_under_cap` re-ranks a shortlist (the fastest
+uncapped layouts and the Pareto front) by their capped step time.
 
 Enumeration rules: tp·pp·dp·cp = GPUs; tp ≤ the scale-up domain and divides the heads (and the
 kv heads, or is a multiple of them); pp divides the layers (unless ``allow_uneven_pp``); vpp
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,7 @@ _RC_NAMES = {v: k for k, v in RECOMPUTE_CODE.items()}
 _OFF_NAMES = {v: k for k, v in OFFLOAD_CODE.items()}
 CHUNK = 131_072
 TIGHT_MIN_FEASIBLE = 1  # fewer fitting layouts than this: also enumerate optimizer offload
+SHORTLIST_N = 64  # fastest uncapped layouts re-ranked under a power cap (with the Pareto front)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class SearchResult:
     time_s: float
     pareto: list[dict[str, Any]] = field(default_factory=list)
     feasible: int = 0
+    # the SHORTLIST_N fastest fitting layouts, then the rest of the Pareto front; best first
+    shortlist: tuple[Layout, ...] = ()
 
 
 def _divisors(n: int) -> list[int]:
@@ -159,6 +164,27 @@ def evaluate_many(job: TrainingJob, acc: Accelerator, fabric: Fabric,
     return times, mems
 
 
+def plan_at(job: TrainingJob, accelerator: Accelerator, fabric: Fabric, layout: Layout,
+            gpus: int) -> TrainingPlan:
+    """The plan of one searched layout (an uneven pipeline said in its notes)."""
+    out = evaluate(job, accelerator, fabric, layout.arrays())
+    notes = []
+    if job.model.layers % (layout.pp * layout.vpp):
+        notes.append(f"uneven pipeline: {job.model.layers} layers over "
+                     f"{layout.pp * layout.vpp} stages")
+    return build_plan(job, accelerator, fabric, layout, gpus, out, notes=notes)
+
+
+def _pareto_row(layout: Layout, step_s: float, memory_bytes: float,
+                hbm_bytes: float) -> dict[str, Any]:
+    return {"tp": layout.tp, "pp": layout.pp, "dp": layout.dp, "cp": layout.cp,
+            "ep": layout.ep, "vpp": layout.vpp, "microbatch": layout.microbatch,
+            "recompute": layout.recompute, "zero": layout.zero,
+            "sequence_parallel": layout.sequence_parallel, "offload": layout.offload,
+            "step_time_s": float(step_s), "memory_per_gpu_bytes": float(memory_bytes),
+            "headroom_bytes": float(hbm_bytes - memory_bytes)}
+
+
 def pareto_front(step_s: np.ndarray, headroom_bytes: np.ndarray) -> np.ndarray:
     """Indices of layouts no other beats on both step time (lower) and headroom (higher),
     ordered by step time."""
@@ -208,21 +234,38 @@ def search_layouts(job: TrainingJob, accelerator: Accelerator, gpus: int,
             "accelerator")
     idx_fit = np.flatnonzero(fits)
     best_i = int(idx_fit[np.argmin(times[idx_fit])])
-    lay = _layout_at(arr, best_i)
-    out = evaluate(job, accelerator, fabric, lay.arrays())
-    notes = []
-    if job.model.layers % (lay.pp * lay.vpp):
-        notes.append(f"uneven pipeline: {job.model.layers} layers over {lay.pp * lay.vpp} stages")
-    best = build_plan(job, accelerator, fabric, lay, gpus, out, notes=notes)
-    front = idx_fit[pareto_front(times[idx_fit], hbm - mems[idx_fit])][:pareto_max]
-    table = []
-    for i in front:
-        li = _layout_at(arr, int(i))
-        table.append({"tp": li.tp, "pp": li.pp, "dp": li.dp, "cp": li.cp, "ep": li.ep,
-                      "vpp": li.vpp, "microbatch": li.microbatch, "recompute": li.recompute,
-                      "zero": li.zero, "sequence_parallel": li.sequence_parallel,
-                      "offload": li.offload, "step_time_s": float(times[i]),
-                      "memory_per_gpu_bytes": float(mems[i]),
-                      "headroom_bytes": float(hbm - mems[i])})
+    best = plan_at(job, accelerator, fabric, _layout_at(arr, best_i), gpus)
+    front_all = idx_fit[pareto_front(times[idx_fit], hbm - mems[idx_fit])]
+    front = front_all[:pareto_max]
+    table = [_pareto_row(_layout_at(arr, int(i)), times[i], mems[i], hbm) for i in front]
+    k = min(SHORTLIST_N, len(idx_fit))
+    top = idx_fit[np.argpartition(times[idx_fit], k - 1)[:k]]
+    top = top[np.lexsort((top, times[top]))]
+    short = [best_i, *(int(i) for i in top if i != best_i)][:k]
+    seen = set(short)
+    short += [int(i) for i in front_all if int(i) not in seen]
     return SearchResult(best=best, candidates=n, time_s=time.perf_counter() - t0, pareto=table,
-                        feasible=int(fits.sum()))
+                        feasible=int(fits.sum()),
+                        shortlist=tuple(_layout_at(arr, i) for i in short))
+
+
+def search_under_cap(res: SearchResult, capped: Callable[[TrainingPlan], TrainingPlan],
+                     pareto_max: int = 20) -> SearchResult:
+    """`res` re-ranked under a power cap: every shortlisted layout's plan goes through `capped`
+    (uncapped plan → capped plan: the energy model's phase slowdowns applied by
+    ``perf.training.capped_plan``), and the best is the least capped step time, returned as its
+    uncapped plan (the caller applies the cap once, as to any plan); ties keep the uncapped
+    order. The Pareto table is capped step time vs headroom over the shortlist, each row with its
+    ``uncapped_step_time_s``; ``time_s`` includes the re-ranking."""
+    t0 = time.perf_counter()
+    b = res.best
+    plans = [plan_at(b.job, b.accelerator, b.fabric, lay, b.gpus) for lay in res.shortlist]
+    capped_s = np.array([capped(p).step_time_s for p in plans])
+    i = int(np.argmin(capped_s))
+    best = b if res.shortlist[i] == b.layout else plans[i]
+    mems = np.array([p.memory_per_gpu_bytes for p in plans])
+    front = pareto_front(capped_s, b.hbm_bytes - mems)[:pareto_max]
+    table = [dict(_pareto_row(plans[j].layout, capped_s[j], mems[j], b.hbm_bytes),
+                  uncapped_step_time_s=plans[j].step_time_s) for j in front]
+    return replace(res, best=best, pareto=table,
+                   time_s=res.time_s + time.perf_counter() - t0)
