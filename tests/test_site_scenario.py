@@ -249,3 +249,28 @@ def test_scenario_profiles_relative_and_day_weighted(tmp_path):
     f.write_text(f.read_text().replace("us-va: profiles", "se: profiles"))
     r = wattlas("site", str(f))
     assert r.returncode == 2 and "site.profiles.se: 'se' is not among the candidate" in r.stderr
+
+
+def test_energy_stage_uses_the_site_region_profile(tmp_path):
+    """A profile of the plan's own region sets the energy stage's intensity and price (its
+    flat-load means); explicit energy inputs still win."""
+    (tmp_path / "va.csv").write_text(
+        "month,carbon_intensity_g_per_kwh,price_usd_per_mwh\n"
+        + "".join(f"{m},{100 * m},{10 * m}\n" for m in range(1, 13)))
+    days = [calendar.monthrange(2023, m)[1] for m in range(1, 13)]
+    ci = sum(100 * m * d for m, d in zip(range(1, 13), days, strict=True)) / sum(days)
+    f = tmp_path / "s.yaml"
+    f.write_text("model: llama3-8b\nhardware: {accelerator: h100-sxm, system: dgx-h100}\n"
+                 "cluster: {gpus: 64}\n"
+                 "training: {tokens: 1e11, seq_len: 4096, global_batch: 256,\n"
+                 "           layout: {tp: 1, pp: 1, zero: 1, recompute: none}}\n"
+                 "site: {region: us-va, candidates: [us-va, de-fra], profiles: {us-va: va.csv}}\n")
+    out = as_json("train", str(f))
+    assert out["grid_intensity_g_per_kwh"] == pytest.approx(ci)
+    assert out["price_usd_per_mwh"] == pytest.approx(ci / 10)
+    assert out["co2e_kg"] == pytest.approx(out["energy_j"] / 3.6e6 * ci / 1e3, rel=1e-9)
+    assert any("mean of the profile" in n for n in out["energy_notes"])
+    given = as_json("train", str(f), "--grid-intensity-g-per-kwh", "50")
+    assert given["grid_intensity_g_per_kwh"] == 50.0
+    plan = plan_json(str(f), tmp_path)
+    assert plan["energy"]["grid_intensity_g_per_kwh"] == pytest.approx(ci)

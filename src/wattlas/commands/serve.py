@@ -231,15 +231,7 @@ def command(
     if "prompt_tokens" not in sv or "output_tokens" not in sv:
         raise InputError("--prompt-tokens and --output-tokens are needed (or serving."
                          "prompt_tokens/output_tokens in the scenario)")
-    scen = sc.validate(data)
-    if scen.catalogs:
-        from pathlib import Path
-
-        from .. import catalog
-
-        base = Path(scenario).parent if scenario else Path.cwd()
-        for f in scen.catalogs:
-            catalog.add_user_rows(base / f)
+    scen = sc.prepare(sc.validate(data), scenario)
     extra: dict[str, Any] = {}
     if search:
         from .. import energy, hardware

@@ -278,15 +278,7 @@ def command(
                            capex_usd_per_gpu=capex_usd_per_gpu,
                            capex_life_years=capex_life_years,
                            capacity_charge_usd_per_mw_year=capacity_charge))
-    scen = sc.validate(data)
-    if scen.catalogs:
-        from pathlib import Path
-
-        from .. import catalog
-
-        base = Path(scenario).parent if scenario else Path.cwd()
-        for f in scen.catalogs:
-            catalog.add_user_rows(base / f)
+    scen = sc.prepare(sc.validate(data), scenario)
     budget_flags = (budget_mw, budget_days, budget_gpus, budget_flop, mfu)
     if scen.budget is not None and (scen.training is None
                                     or any(v is not None for v in budget_flags)):

@@ -53,6 +53,9 @@ class EnergyInputs:
     capex_usd_per_gpu: float | None = None
     capex_life_years: float | None = None
     capacity_charge_usd_per_mw_year: float | None = None
+    #: hourly/monthly carbon and price profile of ``region`` (``site.profiles``): its means
+    #: replace the region's annual values unless intensity or price is given
+    profile_path: str | None = None
 
     def __post_init__(self) -> None:
         check_inputs(self)
@@ -196,6 +199,9 @@ def inputs_from_scenario(scen: Any, **flags: Any) -> EnergyInputs:
             values["region"] = scen.site.region
         values["cooling"] = scen.site.cooling
     values.update({k: v for k, v in flags.items() if v is not None})
+    profiles = (getattr(getattr(scen, "site", None), "profiles", None) or {})
+    if values.get("region") in profiles:
+        values["profile_path"] = profiles[values["region"]]
     return EnergyInputs(**values)
 
 
@@ -255,13 +261,31 @@ def facility_pue(inputs: EnergyInputs) -> tuple[float, list[str], list[str], lis
     return pue, given, defaults, notes
 
 
+def _profile_means(inputs: EnergyInputs) -> tuple[float | None, float | None]:
+    """(mean intensity [g/kWh], mean price [USD/MWh]) a flat load sees under the region's
+    profile (``grid.regions``); None where the profile has no such column or none is given."""
+    if inputs.profile_path is None:
+        return None, None
+    from ..grid import regions as rg
+
+    reg = rg.with_profile(rg.region(inputs.region), rg.load_profile(inputs.profile_path))
+    prof = reg.profile
+    return (rg.carbon_g_per_kwh(reg) if prof.carbon_intensity_g_per_kwh else None,
+            rg.price_usd_per_mwh(reg) if prof.price_usd_per_mwh else None)
+
+
 def _facility(inputs: EnergyInputs, gpus: int, peak_it_w: float, system: System | None,
               acc: Accelerator) -> _Facility:
     reg = _region(inputs)
     pue, given, defaults, notes = facility_pue(inputs)
+    prof_ci, prof_price = _profile_means(inputs)
     if inputs.grid_intensity_g_per_kwh is not None:
         ci = inputs.grid_intensity_g_per_kwh
         given.append(f"grid_intensity_g_per_kwh={ci:g}")
+    elif prof_ci is not None:
+        ci = prof_ci
+        notes.append(f"grid intensity {ci:.4g} g/kWh: mean of the profile {inputs.profile_path} "
+                     "(a flat load)")
     elif reg is not None and reg.get("carbon_intensity_g_per_kwh") is not None:
         ci = float(reg["carbon_intensity_g_per_kwh"])
         notes.append(f"grid intensity {ci:g} g/kWh: {reg.get('carbon_basis')}, "
@@ -273,6 +297,10 @@ def _facility(inputs: EnergyInputs, gpus: int, peak_it_w: float, system: System 
     if inputs.price_usd_per_mwh is not None:
         price = inputs.price_usd_per_mwh
         given.append(f"price_usd_per_mwh={price:g}")
+    elif prof_price is not None:
+        price = prof_price
+        notes.append(f"price {price:.4g} USD/MWh: mean of the profile {inputs.profile_path} "
+                     "(a flat load)")
     elif reg is not None and reg.get("price_usd_per_mwh") is not None:
         price = float(reg["price_usd_per_mwh"])
         notes.append(f"price {price:g} USD/MWh: {reg.get('price_basis')}, {reg.get('price_year')}")
