@@ -22,6 +22,35 @@ ROW_TRAINING_KEYS = ("accelerator", "gpus", "parallelism", "mfu", "hfu", "step_t
                      "energy_cost_usd")
 
 
+def check_compare(compare: Any) -> None:
+    """Each ``compare.hardware`` entry names known ids that belong together and a known scale-out
+    bandwidth; raises InputError (exit 2) naming the entry's key path before any work."""
+    from . import hardware
+    from .errors import CatalogKeyError, InputError
+
+    for i, alt in enumerate(compare.hardware):
+        where = f"compare.hardware.{i}"
+        if not (alt.accelerator or alt.system):
+            raise InputError(f"{where}: give accelerator and/or system "
+                             "(wattlas catalog accelerators | systems)")
+        try:
+            sys_ = hardware.system(alt.system) if alt.system else None
+            acc = hardware.accelerator(alt.accelerator or sys_.accelerator)
+        except CatalogKeyError as err:
+            field = "system" if alt.system and err.kind == "system" else "accelerator"
+            raise InputError(f"{where}.{field}: {err}") from None
+        if sys_ is not None and sys_.accelerator != acc.id:
+            raise InputError(f"{where}: system '{sys_.id}' holds {sys_.accelerator}, not "
+                             f"{acc.id}; name a system of {acc.id} or leave system out")
+        sys_ = sys_ or hardware.default_system(acc.id)
+        try:
+            hardware.fabric_for(acc, sys_, scaleout_bytes_per_s=alt.nic_bytes_per_s)
+        except InputError:
+            raise InputError(f"{where}: scale-out bandwidth per GPU of {acc.id}"
+                             + (f" in {sys_.id}" if sys_ else "") + " is not in the catalog; "
+                             f"give {where}.nic_bytes_per_s=<B/s per GPU>") from None
+
+
 def alternative_scenario(scen: Any, alt: Any, layout: str = "keep") -> Any:
     """`scen` with ``hardware`` replaced by the compare entry `alt` (and ``cluster.gpus`` by
     ``alt.gpus`` when given). The training layout is kept (``dp`` left to follow a changed GPU

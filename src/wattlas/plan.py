@@ -61,6 +61,8 @@ def check_ids(scen: Any) -> None:
             except CatalogKeyError as err:
                 raise InputError(f"training.geo.sites: {err}") from None
     if scen.compare is not None:
+        from .compare import check_compare
+
         check_compare(scen.compare)
     if scen.routing is not None:
         from .grid import regions as rg
@@ -70,35 +72,6 @@ def check_ids(scen: Any) -> None:
                 rg.region(_field(s, "region"))
             if _field(s, "accelerator"):
                 hardware.accelerator(_field(s, "accelerator"))
-
-
-def check_compare(compare: Any) -> None:
-    """Each ``compare.hardware`` entry names known ids that belong together and a known scale-out
-    bandwidth; raises InputError (exit 2) naming the entry's key path before any work."""
-    from . import hardware
-    from .errors import CatalogKeyError, InputError
-
-    for i, alt in enumerate(compare.hardware):
-        where = f"compare.hardware.{i}"
-        if not (alt.accelerator or alt.system):
-            raise InputError(f"{where}: give accelerator and/or system "
-                             "(wattlas catalog accelerators | systems)")
-        try:
-            sys_ = hardware.system(alt.system) if alt.system else None
-            acc = hardware.accelerator(alt.accelerator or sys_.accelerator)
-        except CatalogKeyError as err:
-            field = "system" if alt.system and err.kind == "system" else "accelerator"
-            raise InputError(f"{where}.{field}: {err}") from None
-        if sys_ is not None and sys_.accelerator != acc.id:
-            raise InputError(f"{where}: system '{sys_.id}' holds {sys_.accelerator}, not "
-                             f"{acc.id}; name a system of {acc.id} or leave system out")
-        sys_ = sys_ or hardware.default_system(acc.id)
-        try:
-            hardware.fabric_for(acc, sys_, scaleout_bytes_per_s=alt.nic_bytes_per_s)
-        except InputError:
-            raise InputError(f"{where}: scale-out bandwidth per GPU of {acc.id}"
-                             + (f" in {sys_.id}" if sys_ else "") + " is not in the catalog; "
-                             f"give {where}.nic_bytes_per_s=<B/s per GPU>") from None
 
 
 def catalog_versions() -> dict[str, str]:
