@@ -166,3 +166,19 @@ def test_gpt3_needs_the_2020_feature_set():
     now = energy._plan(replace(run, software_year=2026), 1.0).gpu_hours
     assert now < 0.5 * then
     assert np.isfinite(then)
+
+
+def test_llama1_throughput_checks_the_llama2_stack_efficiency():
+    """Out-of-sample check (not fitted): Touvron et al. 2023a §2.4 report about 380 tokens/s per
+    GPU for LLaMA 65B on 2,048 A100-80GB (1.4T tokens in about 21 days). The searched layout
+    with the Llama 2 stack efficiency predicts 378."""
+    from wattlas.perf import calibration
+
+    job = TrainingJob(model=resolve_model("llama-65b"), tokens=1.4e12, seq_len=2048,
+                      global_batch=2048, software_year=2022,
+                      stack_efficiency_frac=calibration.LLAMA2_STACK_EFFICIENCY)
+    best = search_layouts(job, hardware.accelerator("a100-sxm-80gb"), 2048).best
+    per_gpu = best.tokens_per_s / 2048
+    assert per_gpu == pytest.approx(380.0, rel=0.05)
+    days_at_full_goodput = best.training_time_s * best.goodput_frac / 86400
+    assert days_at_full_goodput == pytest.approx(21.0, rel=0.05)
