@@ -1,7 +1,7 @@
 """Speculative decoding memory: the draft's weights and KV cache stay resident on the replica.
 
-Models and accelerators are built inline (Llama-3 70B / 8B shapes, H100/H200 datasheet HBM) so
-the expected bytes below follow from the shapes alone.
+Models and accelerators are those of test_inference (Llama-3 70B / 8B shapes, H100/H200 datasheet
+HBM), so the expected bytes below follow from the shapes alone.
 """
 
 from __future__ import annotations
@@ -10,21 +10,12 @@ import math
 
 import pytest
 
+from test_inference import H100, H200, L8, L70  # the same Llama-3 shapes and datasheets
 from wattlas.errors import InfeasibleError
-from wattlas.hardware import Accelerator
 from wattlas.perf import inference as inf
 from wattlas.perf.inference import ServingConfig, plan_serving
 from wattlas.workload.transformer import ModelSpec, params_total
 
-L70 = ModelSpec(id="l70", layers=80, hidden=8192, heads=64, kv_heads=8, ffn=28672,
-                vocab=128256)
-L8 = ModelSpec(id="l8", layers=32, hidden=4096, heads=32, kv_heads=8, ffn=14336, vocab=128256)
-H100 = Accelerator(id="h100", bf16_flop_per_s=989.4e12, fp8_flop_per_s=1979e12,
-                   hbm_bytes=80 * 2**30, hbm_bytes_per_s=3.35e12, tdp_w=700,
-                   scaleup_bytes_per_s=450e9, scaleup_domain=8, scaleout_bytes_per_s=50e9)
-H200 = Accelerator(id="h200", bf16_flop_per_s=989.4e12, fp8_flop_per_s=1979e12,
-                   hbm_bytes=141 * 2**30, hbm_bytes_per_s=4.8e12, tdp_w=700,
-                   scaleup_bytes_per_s=450e9, scaleup_domain=8, scaleout_bytes_per_s=50e9)
 ISL, OSL = 1024, 256
 
 
