@@ -171,9 +171,6 @@ def _table(out: dict[str, Any]) -> None:
         ("memory per GPU", f"{out['memory_per_gpu_bytes'] / GIB:.1f} GiB of "
                            f"{out['hbm_bytes'] / GIB:.0f} GiB"),
         ("layout", layout),
-        *([("software", f"features of {out['software_year'] or 'today'}, stack efficiency "
-                        f"{out['stack_efficiency_frac']:.2f}")]
-          if out.get("software_year") or out.get("stack_efficiency_frac", 1.0) != 1.0 else []),
         ("training compute", f"{out['model_flop_total']:.3g} FLOP"
                              + (f" (crosses: {', '.join(crossed)})" if crossed else "")),
     ]

@@ -375,6 +375,12 @@ def build_plan(job: TrainingJob, acc: Accelerator, fabric: Fabric, layout: Layou
         notes.append("offload activations: stored activations copied to the host in the "
                      "forward and back in the backward, overlapped with compute except one "
                      "layer's copy each way; host memory capacity not checked")
+    if job.software_year is not None:
+        notes.append(f"software of {job.software_year}: layout features published later are "
+                     "not used (perf.software, data/training_features.csv)")
+    if job.stack_efficiency_frac != 1.0:
+        notes.append(f"stack efficiency {job.stack_efficiency_frac:g}: every phase of the step "
+                     "takes 1/stack_efficiency as long as in the calibrated model")
     mfu = model_step / (step * gpus * peak)
     if mfu > calibration.MFU_MAX_VALIDATED:
         notes.append(f"MFU {mfu:.1%} is above the highest measured in the validation data "
