@@ -25,7 +25,8 @@ layout found by ``search_layouts``), then the source's own power/PUE/CI accounti
   no FlashAttention); 400 W TDP, no PUE, 57 g/kWh (Luccioni et al. 2023).
 * Llama 2 7B, 13B, 34B, 70B: 2T tokens, seq 4096, 4M-token batches (Touvron et al. 2023 §2.2)
   on A100-80GB with the software of 2023; the cluster size is not published: 2,048 GPUs assumed;
-  the model card's power (400 W; 350 W for 34B) and intensity. The stack efficiency
+  the model card's power (400 W; 350 W for 34B, below the A100's 400 W TDP, so 34B is planned
+  under a 350 W power cap: :func:`power_cap_w`) and intensity. The stack efficiency
   (``calibration.LLAMA2_STACK_EFFICIENCY``) is fitted on 7B and 13B (calibration cases,
   :func:`fit_llama2_stack_efficiency`); 34B and 70B are held out.
 * GPT-3 175B: 300B tokens, seq 2048, batch 1,536 sequences (3.2M tokens, Brown et al. 2020
@@ -211,11 +212,34 @@ def _plan(run: PredictedRun, stack_efficiency_frac: float) -> Any:
                       software_year=run.software_year,
                       stack_efficiency_frac=stack_efficiency_frac)
     if run.layout is not None:
-        return plan_training(job, acc, Layout(**run.layout), gpus=run.gpus,
+        plan = plan_training(job, acc, Layout(**run.layout), gpus=run.gpus,
                              allow_uneven_pp=True)
-    from ..perf.search import search_layouts
+    else:
+        from ..perf.search import search_layouts
 
-    return search_layouts(job, acc, run.gpus, allow_uneven_pp=True).best
+        plan = search_layouts(job, acc, run.gpus, allow_uneven_pp=True).best
+    cap_w = power_cap_w(run)
+    if cap_w is None:
+        return plan
+    from .. import energy
+    from ..perf.training import capped_plan
+
+    rep = energy.training_energy(plan, energy.EnergyInputs(power_cap_w=cap_w),
+                                 hardware.default_system(acc.id))
+    return capped_plan(plan, rep.slowdown_frac, rep.phase_time_factors, cap_w)
+
+
+def power_cap_w(run: PredictedRun) -> float | None:
+    """The per-GPU power limit the footprint row implies: a peak-power (TDP-basis) figure below
+    the accelerator's catalog TDP (Llama 2 34B: 350 W on 400 W A100s), else None."""
+    from .. import hardware
+
+    row = {r["model"]: r for r in _rows()}[run.footprint_row]
+    power = _f(row, "power_w_per_accel")
+    tdp = hardware.accelerator(run.accelerator).tdp_w
+    if power is None or tdp is None or not row["power_basis"].upper().startswith("TDP"):
+        return None
+    return power if power < tdp else None
 
 
 def fit_llama2_stack_efficiency() -> dict[str, float]:
@@ -254,7 +278,8 @@ def predicted_cases() -> list[Case]:
         pub_e = _f(row, "energy_mwh_published") or _f(row, "energy_mwh_derived")
         pub_c = _f(row, "tco2e_published")
         detail = {"mfu": plan.mfu, "layout": str(plan.layout),
-                  "software_year": run.software_year, "stack_efficiency_frac": eff}
+                  "software_year": run.software_year, "stack_efficiency_frac": eff,
+                  "power_cap_w": power_cap_w(run)}
         for metric, pub, got, unit in (
                 ("gpu_hours", pub_h, hours, "h"),
                 ("energy_mwh", pub_e, energy / J_PER_MWH, "MWh"),
