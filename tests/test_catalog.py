@@ -94,3 +94,27 @@ def test_user_rows_reject_bad_numbers(tmp_path):
     f.write_text("id,tdp_w,source,as_of\nx,lots,s,2026\n")
     with pytest.raises(InputError, match="column 'tdp_w' has 'lots', expected float"):
         catalog.add_user_rows(f)
+
+
+def test_fp16_only_part_has_no_bf16():
+    """V100 lists fp16 tensor math only: bf16 is refused (naming what it has), fp16 works, and
+    the serving search serves its 16-bit weights in fp16; bf16-only TPUs still take fp16."""
+    import pytest
+
+    from wattlas import hardware
+    from wattlas.errors import InputError
+    from wattlas.perf.inference import ServingConfig
+    from wattlas.perf.serving_search import search_serving
+    from wattlas.scenario import resolve_model
+
+    v100, tpu = hardware.accelerator("v100"), hardware.accelerator("tpu-v4")
+    with pytest.raises(InputError, match="no published dense bf16 peak; available: fp16"):
+        v100.peak_flop_per_s("bf16")
+    assert v100.peak_flop_per_s("fp16") == 125e12
+    assert tpu.peak_flop_per_s("fp16") == tpu.peak_flop_per_s("bf16")
+    model = resolve_model("llama3-8b")
+    with pytest.raises(InputError, match="bf16"):
+        ServingConfig(model, v100)
+    assert ServingConfig(model, v100, precision="fp16").kv == "fp16"
+    found = search_serving(model, [v100], 512, 128)
+    assert {r["precision"] for r in found.ranked} == {"fp16"}

@@ -61,13 +61,14 @@ class Accelerator:
     source: str | None = None
 
     def peak_flop_per_s(self, precision: str) -> float:
-        """Dense peak at `precision`; fp16 falls back to bf16 and back; fp64 to the vector
+        """Dense peak at `precision`; fp16 falls back to bf16 (TPUs list bf16 only), never
+        bf16 to fp16 (an fp16-only part such as V100 has no bf16 math); fp64 to the vector
         unit. Raises InputError when the accelerator has no such math."""
         if precision not in _PEAK_COLUMN:
             raise InputError(f"precision '{precision}': allowed {', '.join(PRECISIONS)}")
         value = getattr(self, _PEAK_COLUMN[precision])
-        if value is None and precision in ("bf16", "fp16"):
-            value = self.fp16_flop_per_s if precision == "bf16" else self.bf16_flop_per_s
+        if value is None and precision == "fp16":
+            value = self.bf16_flop_per_s
         if value is None and precision == "fp64":
             value = self.fp64_flop_per_s
         if not value:

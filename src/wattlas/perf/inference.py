@@ -139,10 +139,10 @@ class ServingConfig:
     """One serving replica: model, accelerator, TP width, formats and engine.
 
     ``kv_precision`` None means fp8 when the weights are fp8/fp4 (as TRT-LLM and MLPerf
-    submissions run) and bf16 otherwise. ``draft`` enables speculative decoding with
-    ``spec_tokens`` draft tokens at acceptance rate ``spec_acceptance_frac``. ``system`` (a
-    catalog system) sets the host power of the node boundary; None: the accelerator's first
-    catalog system, else energy's default host power.
+    submissions run), fp16 with fp16 weights and bf16 otherwise. ``draft`` enables speculative
+    decoding with ``spec_tokens`` draft tokens at acceptance rate ``spec_acceptance_frac``.
+    ``system`` (a catalog system) sets the host power of the node boundary; None: the
+    accelerator's first catalog system, else energy's default host power.
     """
 
     model: ModelSpec
@@ -178,6 +178,8 @@ class ServingConfig:
             if p in ("fp8", "fp4") and not self.accelerator.supports(p):
                 raise InputError(f"precision {p} needs {p} tensor cores; {self.accelerator.id} "
                                  f"has none (use bf16 or int4)")
+            if not self.accelerator.supports(p):
+                self.accelerator.peak_flop_per_s(p)  # raises, naming the precisions it has
         if not 0.0 <= self.spec_acceptance_frac < 1.0:
             raise InputError(f"speculative acceptance {self.spec_acceptance_frac}: must be in "
                              "[0, 1)")
@@ -189,7 +191,9 @@ class ServingConfig:
     def kv(self) -> str:
         if self.kv_precision:
             return self.kv_precision
-        return "fp8" if self.precision in ("fp8", "fp4") else "bf16"
+        if self.precision in ("fp8", "fp4"):
+            return "fp8"
+        return "fp16" if self.precision == "fp16" else "bf16"
 
     @property
     def eng(self) -> Engine:

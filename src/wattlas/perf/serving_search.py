@@ -76,7 +76,10 @@ def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tok
     n_cand = 0
     reasons: list[str] = []
     for acc in accelerators:
-        for prec in precisions:
+        # an fp16-only part (V100) serves 16-bit weights in fp16
+        precs = dict.fromkeys("fp16" if p == "bf16" and not acc.supports("bf16") else p
+                              for p in precisions)
+        for prec in precs:
             for tp in tps:
                 try:
                     m = prune_model(model, prune, tp) if prune is not None else model
@@ -159,6 +162,7 @@ def search_accelerators() -> list[Accelerator]:
     out = []
     for row in catalog.rows("accelerators"):
         acc = hardware.accelerator(row["id"])
-        if acc.hbm_bytes and acc.hbm_bytes_per_s and acc.tdp_w and acc.supports("bf16"):
+        if (acc.hbm_bytes and acc.hbm_bytes_per_s and acc.tdp_w
+                and (acc.supports("bf16") or acc.supports("fp16"))):
             out.append(acc)
     return out
