@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from ..errors import InputError
@@ -266,9 +267,23 @@ def _profile_means(inputs: EnergyInputs) -> tuple[float | None, float | None]:
     profile (``grid.regions``); None where the profile has no such column or none is given."""
     if inputs.profile_path is None:
         return None, None
+    import os
+
+    try:
+        mtime_ns = os.stat(inputs.profile_path).st_mtime_ns
+    except OSError:
+        mtime_ns = None  # load_profile names the missing file
+    return _profile_means_at(inputs.region, inputs.profile_path, mtime_ns)
+
+
+@cache
+def _profile_means_at(region: str, path: str, mtime_ns: int | None
+                      ) -> tuple[float | None, float | None]:
+    """:func:`_profile_means` of one region and profile file version, read once (a
+    power-capped layout search costs many plans under the same inputs)."""
     from ..grid import regions as rg
 
-    reg = rg.with_profile(rg.region(inputs.region), rg.load_profile(inputs.profile_path))
+    reg = rg.with_profile(rg.region(region), rg.load_profile(path))
     prof = reg.profile
     return (rg.carbon_g_per_kwh(reg) if prof.carbon_intensity_g_per_kwh else None,
             rg.price_usd_per_mwh(reg) if prof.price_usd_per_mwh else None)
