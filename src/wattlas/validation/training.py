@@ -333,6 +333,41 @@ def memory_cases() -> list[Case]:
     return out
 
 
+#: Narayanan et al. 2021 §5.1 end-to-end estimates (``training_totals.csv``): the shape and
+#: batch of the SC21 Table 1 row of the same model where there is one (GPT-1T: 128 layers,
+#: h 25600, 160 heads, batch 3072, tp 8 pp 64 dp 6); GPT-3 175B (Brown et al. 2020 Table 2.1:
+#: 96 layers, h 12288, 96 heads) at the §5.1 batch of 1536 on 1,024 GPUs, laid out as Table 1
+#: lays out its neighbours (145.6B, 310.1B: tp 8, 12 or 6 layers per stage): tp 8 pp 8 dp 16.
+TOTALS_SETUP = {
+    "GPT-3-175B (estimate)": ((96, 12288, 96), 1536, {"tp": 8, "pp": 8, "dp": 16}),
+    "GPT-1T (estimate)": ((128, 25600, 160), 3072, {"tp": 8, "pp": 64, "dp": 6}),
+}
+
+
+def totals_cases() -> list[Case]:
+    """End-to-end training days of the §5.1 estimates: steps × planned step time (full
+    recompute, no overlap of the gradient all-reduce, the Megatron of SC21, micro-batch by the
+    planner as for Table 1). The estimates count no failures or restarts, so goodput is 1."""
+    out = []
+    for r in _read("training_totals.csv"):
+        setup = TOTALS_SETUP.get(r["model"])
+        if not r["source"].startswith("Narayanan") or setup is None:
+            continue
+        (L, h, a), B, lay = setup
+        s = 2048
+        model = gpt(L, h, a, s, name=r["model"])
+        layout = dict(lay, recompute="full", zero=1, sequence_parallel=False,
+                      flash_attention=False)
+        gpus = int(r["gpus"])
+        mb = _planner_microbatch(model, a100(), gpus, layout, B, s, "fp16", 0.0)
+        p = _plan(model, a100(), gpus, dict(layout, microbatch=mb), B, s, "fp16", 0.0)
+        steps = float(r["tokens_t"]) * 1e12 / (B * s)
+        out.append(Case("Narayanan2021 §5.1 (estimate)", f"{r['model']} gpus={gpus}",
+                        "training_days", float(r["wall_days"]), steps * p.step_time_s / 86400.0,
+                        "days"))
+    return out
+
+
 def skipped() -> list[tuple[str, str]]:
     """(case, reason) for every published row not evaluated."""
     _SKIPPED.clear()
@@ -343,4 +378,4 @@ def skipped() -> list[tuple[str, str]]:
 
 def cases() -> list[Case]:
     _SKIPPED.clear()
-    return vtrain_cases() + run_cases() + memory_cases()
+    return vtrain_cases() + run_cases() + memory_cases() + totals_cases()
