@@ -24,12 +24,29 @@ def _job(year=None, eff=1.0, model="llama2-7b", precision="bf16"):
 
 
 def test_feature_table_is_cited():
-    text = resources.files("wattlas.data").joinpath("training_features.csv").read_text()
+    text = resources.files("wattlas.data").joinpath("features.csv").read_text()
     rows = list(csv.DictReader(text.splitlines()))
-    assert {r["feature"] for r in rows} == set(software.first_years())
+    assert {r["id"] for r in rows} == set(software.first_years())
     for r in rows:
         assert r["source"].strip() and r["as_of"].strip() and r["source_detail"].strip()
         assert 2012 <= int(r["first_year"]) <= 2026
+
+
+def test_a_user_catalog_row_changes_a_feature_year(tmp_path):
+    from wattlas import catalog
+
+    f = tmp_path / "features-mine.csv"
+    f.write_text("id,layout_condition,first_year,source,source_detail,as_of\n"
+                 "sequence_parallel,sequence_parallel = true,2024,our stack,added 2024,"
+                 "2026-12-01\n")
+    try:
+        catalog.add_user_rows(f)
+        assert software.first_years()["sequence_parallel"] == 2024
+        res = search_layouts(_job(2023), hardware.accelerator("a100-sxm-80gb"), 64)
+        assert all(not r["sequence_parallel"] or r["tp"] == 1 for r in res.pareto)
+    finally:
+        catalog._user_rows["features"].clear()
+    assert software.first_years()["sequence_parallel"] == 2022
 
 
 @pytest.mark.parametrize("year", [2019, 2020, 2021, 2022])

@@ -22,9 +22,9 @@ from typing import Any
 
 from .errors import CatalogKeyError, InputError
 
-CATALOGS = ("accelerators", "systems", "models", "regions", "engines")
+CATALOGS = ("accelerators", "systems", "models", "regions", "engines", "features")
 SINGULAR = {"accelerators": "accelerator", "systems": "system", "models": "model",
-            "regions": "region", "engines": "engine"}
+            "regions": "region", "engines": "engine", "features": "feature"}
 REQUIRED = ("id", "source", "as_of")
 
 _user_rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in CATALOGS}

@@ -1,4 +1,5 @@
-"""List what wattlas knows: accelerators, systems, models or regions, with sources."""
+"""List what wattlas knows: accelerators, systems, models, regions, serving engines or training
+features, with sources."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ _TABLE_COLUMNS = {
                 "price_usd_per_mwh", "rack_density_high_w", "source"],
     "engines": ["id", "name", "version", "date", "eff_mem_frac", "eff_compute_frac",
                 "fp8_compute_eff_frac", "step_overhead_s", "max_batch", "source"],
+    "features": ["id", "first_year", "layout_condition", "source"],
 }
 
 
@@ -53,7 +55,8 @@ def catalog_rows(name: str) -> list[dict]:
 
 
 def command(
-    name: str = typer.Argument(..., help="accelerators | systems | models | regions | engines"),
+    name: str = typer.Argument(..., help="accelerators | systems | models | regions | engines | "
+                               "features"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     catalog_file: str = typer.Option(None, "--catalog", help="CSV/YAML file adding rows."),
 ) -> None:
@@ -80,6 +83,8 @@ def command(
             for c, (_, div) in _DISPLAY.items():
                 if c in d and isinstance(d[c], int | float):
                     d[c] = d[c] / div
+            if isinstance(d.get("first_year"), int):
+                d["first_year"] = str(d["first_year"])  # a calendar year, not a count
             src = d.get("source") or ""
             d["source"] = src if len(src) <= 40 else src[:39] + "…"
             shown.append(d)

@@ -1,9 +1,10 @@
 """Training software generations: which layout features a stack of a given year could use.
 
 ``training.software_year`` (``--software-year``) plans a run as the software of that year could
-have run it: a feature first published after that year (``data/training_features.csv``: first
-public description, with its paper) is not offered by the layout search and is rejected in a
-given layout. Without a year every feature is available (today's Megatron-Core class stack).
+have run it: a feature first published after that year (the ``features`` catalog,
+``data/features.csv``: first public description, with its paper) is not offered by the layout
+search and is rejected in a given layout. Without a year every feature is available (today's
+Megatron-Core class stack).
 
 Why it matters: the step-time model is calibrated on Megatron runs, and the layout search
 otherwise assumes FlashAttention, sequence parallelism, selective recomputation and interleaved
@@ -14,10 +15,6 @@ recomputation and deep pipelines; planning it with 2022 features halves its GPU-
 
 from __future__ import annotations
 
-import csv
-import io
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -25,12 +22,12 @@ import numpy as np
 from . import layout as lay
 
 
-@cache
 def first_years() -> dict[str, int]:
-    """Feature id → year of its first publication (``data/training_features.csv``)."""
-    text = (resources.files("wattlas.data").joinpath("training_features.csv")
-            .read_text(encoding="utf-8"))
-    return {r["feature"]: int(r["first_year"]) for r in csv.DictReader(io.StringIO(text))}
+    """Feature id → year of its first publication (the ``features`` catalog,
+    ``data/features.csv``; a user catalog row may override a year)."""
+    from .. import catalog
+
+    return {r["id"]: int(r["first_year"]) for r in catalog.rows("features")}
 
 
 def available(feature: str, year: int | None) -> bool:

@@ -377,7 +377,7 @@ def build_plan(job: TrainingJob, acc: Accelerator, fabric: Fabric, layout: Layou
                      "layer's copy each way; host memory capacity not checked")
     if job.software_year is not None:
         notes.append(f"software of {job.software_year}: layout features published later are "
-                     "not used (perf.software, data/training_features.csv)")
+                     "not used (wattlas catalog features)")
     if job.stack_efficiency_frac != 1.0:
         notes.append(f"stack efficiency {job.stack_efficiency_frac:g}: every phase of the step "
                      "takes 1/stack_efficiency as long as in the calibrated model")
