@@ -179,7 +179,12 @@ class ServingConfig:
                 raise InputError(f"precision {p} needs {p} tensor cores; {self.accelerator.id} "
                                  f"has none (use bf16 or int4)")
             if not self.accelerator.supports(p):
-                self.accelerator.peak_flop_per_s(p)  # raises, naming the precisions it has
+                try:
+                    self.accelerator.peak_flop_per_s(p)
+                except InputError as err:
+                    why = (f"--precision {self.precision} runs {p} math; "
+                           if p != self.precision else "")
+                    raise InputError(f"{why}{err}") from None
         if not 0.0 <= self.spec_acceptance_frac < 1.0:
             raise InputError(f"speculative acceptance {self.spec_acceptance_frac}: must be in "
                              "[0, 1)")
