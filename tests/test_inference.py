@@ -219,7 +219,10 @@ def test_max_batch_under_slo_reported():
     cfg = ServingConfig(L70, H100, tp=4, precision="fp8")
     p = plan_serving(cfg, 1024, 256, rate_per_s=10, slo={"tpot_s": 0.03})
     assert p.max_batch_slo is not None and p.batch <= p.max_batch_slo <= p.max_batch
-    over = plan_serving(cfg, 1024, 256, batch=p.max_batch_slo + 1, slo={"tpot_s": 0.03})
+    # a fixed batch spreads admissions evenly: its SLO batch is at least the rate mode's
+    fixed = plan_serving(cfg, 1024, 256, batch=1, slo={"tpot_s": 0.03})
+    assert p.max_batch_slo <= fixed.max_batch_slo
+    over = plan_serving(cfg, 1024, 256, batch=fixed.max_batch_slo + 1, slo={"tpot_s": 0.03})
     assert over.tpot_s > 0.03 and over.notes
 
 
@@ -262,10 +265,45 @@ def test_ttft_with_queueing_grows_with_load():
     ttft = [p.ttft_s for p in plans]
     wait = [p.queue_wait_s for p in plans]
     assert ttft == sorted(ttft) and wait == sorted(wait) and wait[-1] > 5 * wait[1]
-    assert [p.utilization_frac for p in plans] == pytest.approx([0.1, 0.5, 0.8, 0.95])
+    # μ of the Poisson-arrival step is within 1 % of the closed-loop capacity at max batch
+    assert [p.utilization_frac for p in plans] == pytest.approx([0.1, 0.5, 0.8, 0.95], rel=0.01)
+    for p in plans:
+        assert p.utilization_frac == pytest.approx(p.rate_per_s / p.capacity_requests_per_s)
     for p in plans:  # TTFT = wait + own prefill + first step; p99 ≥ mean
         assert p.ttft_s > p.queue_wait_s + p.prefill_s
         assert p.ttft_p99_s >= p.ttft_s
+
+
+def test_poisson_pmf_moments():
+    for m in (0.01, 0.3, 2.5, 60.0, 2048.0):
+        k, w = inf._poisson_pmf(np.array([m]))
+        assert w.sum() == pytest.approx(1.0)
+        assert (k * w).sum() == pytest.approx(m, rel=1e-6)
+        assert ((k - m) ** 2 * w).sum() == pytest.approx(m, rel=1e-3)
+
+
+def test_poisson_arrivals_slow_the_mixed_step_only_below_the_ridge():
+    """Whole prompts arriving in Poisson numbers: same mean tokens per step, but the step time
+    is convex in tokens, so memory-bound batches slow down (Jensen) while compute-bound ones
+    match the evenly spread step."""
+    cfg = ServingConfig(L70, H100, tp=4, precision="bf16")
+    bs = np.array([8.0, 64.0, 700.0])
+    even = inf.mixed_parts(cfg, bs, 467, 256)
+    pois = inf.mixed_parts(cfg, bs, 467, 256, poisson_arrivals=True)
+    assert np.all(pois["time_s"] >= even["time_s"] * (1 - 1e-12))
+    assert pois["flop"] == pytest.approx(even["flop"], rel=1e-6)  # same work per step
+    assert pois["time_s"][1] > 1.1 * even["time_s"][1]
+    assert pois["time_s"][2] == pytest.approx(even["time_s"][2], rel=0.02)
+    step = inf.mixed_step_time_s(cfg, bs, 467, 256, poisson_arrivals=True)
+    assert step == pytest.approx(pois["time_s"])
+
+
+def test_rate_mode_uses_poisson_step_fixed_batch_does_not():
+    cfg = ServingConfig(L70, H100, tp=4, precision="bf16")
+    r = plan_serving(cfg, 467, 256, rate_per_s=12.0)
+    fixed = plan_serving(cfg, 467, 256, batch=r.batch)
+    pois = float(inf.mixed_step_time_s(cfg, r.batch, 467, 256, poisson_arrivals=True))
+    assert r.tpot_s == pytest.approx(pois) and r.tpot_s > 1.1 * fixed.tpot_s
 
 
 def test_ttft_slo_adds_replicas_when_queueing_breaks_it():

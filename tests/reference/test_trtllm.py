@@ -10,10 +10,11 @@ overpredicts long-context decode).
 
 Online-latency table (v0.14; out of sample, no constant fitted on it). Its precision is not
 stated; BF16 is assumed (docs/inference.md): with the efficiencies fitted on v0.17 the BF16
-ITL at low load (QPS ≤ 8, 5 rows) is within +13/−35 %, median 7.2 %; FP8 would be 29-61 % low.
-TTFT (queue wait + own prefill + first step) median 12.1 % over 8 rows. Known gaps pinned so a
-change in either direction is seen: at QPS 16-32 the ITL is underpredicted by 39 % and 66 %
-and the saturated capacity (QPS = INF rows) overpredicted by 32 % and 50 %.
+ITL at low load (QPS ≤ 8, 5 rows) is within +14/−28 %, median 10.0 %; FP8 would be 29-61 % low.
+TTFT (queue wait + own prefill + first step) median 11.7 % over 8 rows. Rate-mode steps admit
+Poisson numbers of whole prompts (perf.inference.mixed_parts). Known gaps pinned so a change in
+either direction is seen: at QPS 16-32 the ITL is underpredicted by 29 % and 57 % and the
+saturated capacity (QPS = INF rows) overpredicted by 32 % and 50 %.
 """
 
 import statistics
@@ -70,8 +71,9 @@ def test_online_itl_low_load_within_15pct_median(online):
     low = [c for c in online if c.metric == "itl_s"]
     assert len(low) == 5
     errs = [abs(c.error_frac) for c in low]
-    assert statistics.median(errs) <= 0.10  # measured 7.2 %
-    assert max(errs) <= 0.40  # 70B TP4 at 7 req/s: −35 %
+    # measured 10.0 % (7.2 % before the Poisson-arrival step); the target is 15 %
+    assert statistics.median(errs) <= 0.12
+    assert max(errs) <= 0.30  # 70B TP4 at 7 req/s: −28 %
 
 
 def test_online_bf16_assumption_fits_better_than_fp8(online):
@@ -84,7 +86,7 @@ def test_online_bf16_assumption_fits_better_than_fp8(online):
 def test_online_ttft_with_queueing(online):
     ttft = [c for c in online if c.metric == "ttft_s"]
     assert len(ttft) == 8
-    assert statistics.median(abs(c.error_frac) for c in ttft) <= 0.15  # measured 12.1 %
+    assert statistics.median(abs(c.error_frac) for c in ttft) <= 0.15  # measured 11.7 %
     # TTFT rises with the offered load along each model's rows, as published
     for model in ("Llama-3.1-8B TP1 467/256", "Llama-3.1-70B TP4 467/256"):
         rows = [c for c in ttft if c.case.startswith(model)]
@@ -93,6 +95,8 @@ def test_online_ttft_with_queueing(online):
 
 def test_online_loaded_known_gaps(online):
     loaded = [c.error_frac for c in online if c.metric == "itl_s_loaded"]
-    assert len(loaded) == 3 and all(-0.75 < e < 0.0 for e in loaded)
+    # 0, −29, −57 % with the Poisson-arrival step (−7, −39, −66 % with evenly spread prefill)
+    assert len(loaded) == 3 and all(-0.65 < e < 0.05 for e in loaded)
+    assert statistics.median(abs(e) for e in loaded) <= 0.32
     cap = [c.error_frac for c in online if c.metric == "capacity_requests_per_s"]
     assert len(cap) == 2 and all(0.2 < e < 0.6 for e in cap)

@@ -62,6 +62,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+from scipy.special import gammaln
 
 from ..errors import InputError
 from ..hardware import Accelerator, Fabric, System
@@ -402,27 +403,63 @@ def tpot_s(cfg: ServingConfig, batch, context_tokens):
     return decode_step_time_s(cfg, batch, context_tokens) / tokens_per_step(cfg)
 
 
-def mixed_parts(cfg: ServingConfig, batch, prompt_tokens, output_tokens):
+def _poisson_pmf(mean):
+    """Support and weights of Poisson(mean) per element of `mean` [1]: arrays (K, *mean.shape)
+    over mean ± (8·√mean + 12), every integer up to 129 nodes, then evenly thinned
+    (weights renormalised)."""
+    m = np.asarray(mean, dtype=float)
+    half = math.ceil(8.0 * math.sqrt(float(np.max(m))) + 12.0)
+    stride = max(1, math.ceil((2 * half + 1) / 129))
+    offs = np.arange(-half, half + 1, stride, dtype=float).reshape((-1,) + (1,) * m.ndim)
+    k = np.maximum(np.floor(m) + offs, 0.0)
+    logw = k * np.log(m) - m - gammaln(k + 1.0)
+    w = np.exp(logw - logw.max(axis=0))
+    w = np.where(np.diff(k, axis=0, prepend=-1.0) > 0, w, 0.0)  # clipped duplicates of k = 0
+    return k, w / w.sum(axis=0)
+
+
+def mixed_parts(cfg: ServingConfig, batch, prompt_tokens, output_tokens,
+                poisson_arrivals: bool = False):
     """Named parts (see :func:`_step`) of a steady-state continuous-batching step: `batch`
-    decode tokens (k+1 each with speculative decoding) plus the prefill tokens of the
-    batch·(tokens per step)/OSL requests admitted per step."""
+    decode tokens (k+1 each with speculative decoding) plus the prefill of the
+    m = batch·(tokens per step)/OSL requests admitted per step.
+
+    Evenly spread (closed loop: --batch, max-throughput; the default): every step carries
+    m·P prefill tokens. ``poisson_arrivals`` (open-loop Poisson arrivals, --rate): prompts
+    arrive whole, so a step admits k ~ Poisson(m) of them and carries k·P prefill tokens; the
+    parts are the expectation over k. The mean tokens per step stay b·q + m·P, and the step
+    time is convex in its tokens (max of memory and compute time), so a mix of memory-bound
+    decode-only steps and compute-bound steps carrying whole prompts is slower on average
+    than the evenly spread step (Jensen); the two agree once every step is compute-bound.
+    Power from the averaged parts approximates the mean power over those steps."""
     b = np.asarray(batch, dtype=float)
     p = float(prompt_tokens)
     n_out = float(output_tokens)
     ctx = p + n_out / 2.0
     q = cfg.spec_tokens + 1 if cfg.draft is not None else 1
-    pre_tokens = b / n_out * tokens_per_step(cfg) * p
-    tokens = b * q + pre_tokens
-    mean_ctx = (b * q * ctx + pre_tokens * p / 2.0) / tokens
-    return _step(cfg, tokens, mean_ctx, b * ctx, tokens)
+    admitted = b / n_out * tokens_per_step(cfg)
+
+    def step(pre_tokens):
+        tokens = b * q + pre_tokens
+        mean_ctx = (b * q * ctx + pre_tokens * p / 2.0) / tokens
+        return _step(cfg, tokens, mean_ctx, b * ctx, tokens)
+
+    if not poisson_arrivals:
+        return step(admitted * p)
+    k, w = _poisson_pmf(admitted)
+    parts = step(k * p)
+    return {key: (w * np.broadcast_to(v, w.shape)).sum(axis=0) for key, v in parts.items()}
 
 
-def mixed_step_time_s(cfg: ServingConfig, batch, prompt_tokens, output_tokens):
+def mixed_step_time_s(cfg: ServingConfig, batch, prompt_tokens, output_tokens,
+                      poisson_arrivals: bool = False):
     """Steady-state continuous-batching step [s]: `batch` decode tokens plus the prefill
     tokens of the batch/OSL requests admitted per step, chunked into the same step
-    (Agrawal et al., Sarathi-Serve, OSDI 2024). Numpy-broadcastable over batch."""
+    (Agrawal et al., Sarathi-Serve, OSDI 2024); with ``poisson_arrivals`` the mean over
+    steps admitting Poisson numbers of whole prompts (:func:`mixed_parts`).
+    Numpy-broadcastable over batch."""
     b = np.asarray(batch, dtype=float)
-    t = mixed_parts(cfg, b, prompt_tokens, output_tokens)["time_s"]
+    t = mixed_parts(cfg, b, prompt_tokens, output_tokens, poisson_arrivals)["time_s"]
     ctx = float(prompt_tokens) + float(output_tokens) / 2.0
     d = draft_config(cfg)
     if d is not None:

@@ -10,7 +10,10 @@ Agrawal et al. 2024)::
     n_chunks = ⌈P / (CHUNK_TOKENS − b·q)⌉
 
 i.e. the wait in the replica's queue, the request's own prefill processed in chunks alongside
-the running batch of ``b`` decodes (``q`` tokens each), and the first decode step. The wait
+the running batch of ``b`` decodes (``q`` tokens each), and the first decode step. Under a
+rate the mixed steps admit Poisson numbers of whole prompts and their time is the expectation
+over that number (``mixed_parts(..., poisson_arrivals=True)``); a fixed batch spreads the
+admitted prefill evenly over the steps. The wait
 comes from a G/G/1 queue per replica whose service time is the replica's request service time
 ``S = 1 / μ`` (``μ`` = requests/s the replica completes at its largest batch), with the
 Allen–Cunneen approximation (exact for M/M/c; Kingman's formula for c = 1)::
@@ -218,19 +221,22 @@ def own_prefill_s(cfg: ServingConfig, batch, prompt_tokens: float, output_tokens
 
 
 def ttft_under_load_s(cfg: ServingConfig, batch, prompt_tokens: float, output_tokens: float,
-                      wait_s: float = 0.0):
+                      wait_s: float = 0.0, poisson_arrivals: bool = False):
     """TTFT [s] = queue wait + own chunked prefill alongside `batch` decodes + first decode
-    step (a mixed continuous-batching step at `batch`)."""
+    step (a mixed continuous-batching step at `batch`; ``poisson_arrivals``: see
+    :func:`wattlas.perf.inference.mixed_parts`)."""
     pre = own_prefill_s(cfg, batch, prompt_tokens, output_tokens)
-    return wait_s + pre + mixed_step_time_s(cfg, batch, prompt_tokens, output_tokens)
+    return wait_s + pre + mixed_step_time_s(cfg, batch, prompt_tokens, output_tokens,
+                                            poisson_arrivals)
 
 
 def replica_capacity_per_s(cfg: ServingConfig, batch: int, prompt_tokens: float,
-                           output_tokens: float) -> float:
+                           output_tokens: float, poisson_arrivals: bool = False) -> float:
     """Requests/s a replica completes in continuous batching at occupancy `batch` (Little's law
     b / (TTFT₀ + OSL · TPOT), TTFT₀ without queueing)."""
-    step = float(mixed_step_time_s(cfg, batch, prompt_tokens, output_tokens))
-    ttft0 = float(ttft_under_load_s(cfg, batch, prompt_tokens, output_tokens))
+    step = float(mixed_step_time_s(cfg, batch, prompt_tokens, output_tokens, poisson_arrivals))
+    ttft0 = float(ttft_under_load_s(cfg, batch, prompt_tokens, output_tokens,
+                                    poisson_arrivals=poisson_arrivals))
     return batch / (ttft0 + float(output_tokens) * step / tokens_per_step(cfg))
 
 
@@ -277,7 +283,7 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
     * ``rate_per_s``: the largest batch meeting the SLO sets the replica count
       ⌈rate / capacity⌉; each replica runs at the smallest batch carrying its share λ
       (Little's law), and TTFT adds the G/G/1 wait at utilisation λ/μ_max; replicas are added
-      while the wait breaks the TTFT SLO.
+      while the wait breaks the TTFT SLO. Steps admit Poisson numbers of whole prompts.
 
     ``slo`` keys: ttft_s, tpot_s, e2e_s. ``energy_per_token_j`` is GPU-boundary; node and
     facility boundaries and the deployment's EnergyReport (``energy``; replicas for a rate,
@@ -312,7 +318,10 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
     per_tok = tokens_per_step(cfg)
     wait = 0.0
     util: float | None = None
-    cap_max = replica_capacity_per_s(cfg, mb, prompt_tokens, output_tokens)
+    # open-loop Poisson arrivals (--rate without --batch) admit whole prompts in Poisson
+    # numbers per step; fixed occupancy and max-throughput spread them evenly (mixed_parts)
+    poisson = rate_per_s is not None and batch is None
+    cap_max = replica_capacity_per_s(cfg, mb, prompt_tokens, output_tokens, poisson)
     if batch is None and rate_per_s is None:
         mode, b = "max-throughput", mb
         step = float(decode_step_time_s(cfg, b, ctx))
@@ -332,9 +341,10 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
     else:
         mode = "batch" if batch is not None else "rate"
         bs = np.arange(1, mb + 1, dtype=float)
-        step_b = mixed_step_time_s(cfg, bs, prompt_tokens, output_tokens)
+        step_b = mixed_step_time_s(cfg, bs, prompt_tokens, output_tokens, poisson)
         tpot_b = step_b / per_tok
-        ttft_b = ttft_under_load_s(cfg, bs, prompt_tokens, output_tokens)
+        ttft_b = ttft_under_load_s(cfg, bs, prompt_tokens, output_tokens,
+                                   poisson_arrivals=poisson)
         ok = np.ones_like(bs, dtype=bool)
         if "tpot_s" in slo:
             ok &= tpot_b <= slo["tpot_s"]
@@ -399,7 +409,7 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
         energy_batch = pre_power * pre_batch + power * n_out / per_tok * step
         cycle_s = pre_batch + n_out / per_tok * step
     else:  # the mixed step already carries the prefill work
-        parts = mixed_parts(cfg, b, prompt_tokens, output_tokens)
+        parts = mixed_parts(cfg, b, prompt_tokens, output_tokens, poisson)
         power = float(parts_power_w(cfg, parts, basis))
         energy_batch = power * n_out / per_tok * step
         cycle_s = n_out / per_tok * step

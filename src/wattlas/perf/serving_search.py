@@ -92,9 +92,12 @@ def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tok
                     continue
                 bs = _candidate_batches(mb)
                 n_cand += bs.size
-                step = mixed_step_time_s(cfg, bs, prompt_tokens, output_tokens)
+                # a rate means open-loop Poisson arrivals, as in plan_serving's rate mode
+                poisson = bool(rate_per_s)
+                step = mixed_step_time_s(cfg, bs, prompt_tokens, output_tokens, poisson)
                 tpot = step / tokens_per_step(cfg)
-                ttft = ttft_under_load_s(cfg, bs, prompt_tokens, output_tokens)
+                ttft = ttft_under_load_s(cfg, bs, prompt_tokens, output_tokens,
+                                         poisson_arrivals=poisson)
                 e2e = ttft + n_out * tpot
                 ok = np.ones(bs.shape, dtype=bool)
                 if "tpot_s" in slo:
@@ -105,7 +108,7 @@ def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tok
                     ok &= e2e <= slo["e2e_s"]
                 if not ok.any():
                     continue
-                parts = mixed_parts(cfg, bs, prompt_tokens, output_tokens)
+                parts = mixed_parts(cfg, bs, prompt_tokens, output_tokens, poisson)
                 power = parts_power_w(cfg, parts)
                 j_tok = power * step / tokens_per_step(cfg) / bs
                 tps_rep = bs * n_out / e2e
