@@ -60,6 +60,12 @@ def _rows() -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+@cache
+def _by_model() -> dict[str, dict[str, str]]:
+    """The footprint rows by ``model`` (read once; callers copy a row before changing it)."""
+    return {r["model"]: r for r in _rows()}
+
+
 def _f(row: dict[str, str], key: str) -> float | None:
     v = (row.get(key) or "").strip()
     return float(v) if v else None
@@ -106,7 +112,7 @@ def bloom_lifecycle_case() -> Case | None:
 
     from ..energy import amortised_embodied_kg
 
-    rows = {r["model"]: r for r in _rows()}
+    rows = _by_model()
     life, dyn = rows.get(LIFECYCLE_ROW), rows.get("BLOOM-176B-dynamic")
     text = (resources.files("wattlas.data").joinpath("validation")
             .joinpath("training_totals.csv").read_text(encoding="utf-8-sig"))
@@ -234,7 +240,7 @@ def power_cap_w(run: PredictedRun) -> float | None:
     the accelerator's catalog TDP (Llama 2 34B: 350 W on 400 W A100s), else None."""
     from .. import hardware
 
-    row = {r["model"]: r for r in _rows()}[run.footprint_row]
+    row = _by_model()[run.footprint_row]
     power = _f(row, "power_w_per_accel")
     tdp = hardware.accelerator(run.accelerator).tdp_w
     if power is None or tdp is None or not row["power_basis"].upper().startswith("TDP"):
@@ -247,7 +253,7 @@ def fit_llama2_stack_efficiency() -> dict[str, float]:
     runs of (planned GPU-hours at stack efficiency 1) / (published GPU-hours)."""
     import math
 
-    published = {r["model"]: r for r in _rows()}
+    published = _by_model()
     logs = [math.log(_plan(r, 1.0).gpu_hours / _f(published[r.footprint_row], "accel_hours"))
             for r in PREDICTED_RUNS if r.calibration and r.stack == "llama2"]
     return {"LLAMA2_STACK_EFFICIENCY": math.exp(sum(logs) / len(logs))}
@@ -263,7 +269,7 @@ def predicted_cases() -> list[Case]:
         return []
     from ..errors import WattlasError
 
-    published = {r["model"]: r for r in _rows()}
+    published = _by_model()
     out: list[Case] = []
     for run in PREDICTED_RUNS:
         eff = _stack_efficiency(run)
