@@ -29,7 +29,7 @@ def test_doubling_power_doubles_the_budget_and_scales_n_and_d_by_the_fit():
     ratio = b.optimal.flop / a.optimal.flop
     assert ratio == pytest.approx(2.0, rel=1e-4)  # GPUs are whole: floor(P / p_gpu)
     assert b.gpus in (2 * a.gpus, 2 * a.gpus + 1)
-    # N_opt ∝ C^(β/(α+β)), D_opt ∝ C^(α/(α+β)) (Hoffmann et al. 2022, approach 3)
+    # N_opt ∝ C^(β/(α+β)), D_opt ∝ C^(α/(α+β)) (approach 3, Besiroglu et al. 2024 refit)
     assert b.optimal.params / a.optimal.params == pytest.approx(ratio ** (BETA / (ALPHA + BETA)),
                                                                 rel=1e-9)
     assert b.optimal.tokens / a.optimal.tokens == pytest.approx(ratio ** (ALPHA / (ALPHA + BETA)),
@@ -48,9 +48,11 @@ def test_50_mw_for_90_days_on_h100():
     flop = gpus * 989.4e12 * DEFAULT_BUDGET_MFU_FRAC * 90 * DAY * 0.90
     assert s.optimal.flop == pytest.approx(flop, rel=1e-12)
     # the figure stated in the docs: ≈ 37,000 GPUs, ≈ 1.0e26 FLOP (2.7 × Llama 3 405B's
-    # 3.8e25), a ≈ 330B model on ≈ 51T tokens
+    # 3.8e25), a ≈ 1.03 T model on ≈ 16.6 T tokens (Besiroglu et al. 2024 refit)
     assert 36_000 < s.gpus < 38_000 and 1.0e26 < s.optimal.flop < 1.05e26
-    assert 3.2e11 < s.optimal.params < 3.5e11 and 5.0e13 < s.optimal.tokens < 5.3e13
+    assert 1.0e12 < s.optimal.params < 1.06e12 and 1.6e13 < s.optimal.tokens < 1.7e13
+    assert 15 < s.optimal.tokens_per_param < 17
+    assert any("Besiroglu" in n and "153" in n for n in s.notes)
     assert any("mfu 0.40" in d for d in s.defaults_used)
     assert s.facility_power_w <= 50e6 and s.energy_j == pytest.approx(
         s.facility_power_w * 90 * DAY, rel=1e-12)

@@ -23,6 +23,8 @@ MFU Meta reports for Llama 3 405B on 8,192–16,384 H100 (Grattafiori et al. 202
 References
 ----------
 * J. Hoffmann et al., "Training Compute-Optimal Large Language Models", arXiv:2203.15556.
+* T. Besiroglu et al., "Chinchilla Scaling: A replication attempt", arXiv:2404.10102 (the
+  coefficients used, :data:`wattlas.workload.scaling.DEFAULT_FIT`).
 * A. Grattafiori et al., "The Llama 3 Herd of Models", arXiv:2407.21783, Table 4 (MFU) and
   §3.3.4 (goodput).
 """
@@ -36,10 +38,20 @@ from typing import Any
 from ..errors import InputError
 from ..hardware import Accelerator, System
 from ..units import SECONDS_PER_DAY
-from ..workload.scaling import ComputeOptimal, compute_optimal, flop_budget
+from ..workload.scaling import (
+    DEFAULT_FIT,
+    HOFFMANN_2022,
+    ComputeOptimal,
+    compute_optimal,
+    flop_budget,
+)
 from .physics import HOST_LOAD_FRAC, NETWORK_W_PER_GPU, PHASE_ACTIVITY, device_power_w
 from .plan import EnergyInputs, facility_pue, host_power_w
 
+#: How the sizing names its scaling law (notes and reports).
+CHOSEN_FIT_NOTE = (f"Chinchilla approach 3 refit by Besiroglu et al. 2024 (arXiv:2404.10102 "
+                   f"Table 1: E {DEFAULT_FIT.e_loss:g}, A {DEFAULT_FIT.a_coef:g}, "
+                   f"B {DEFAULT_FIT.b_coef:g}, α {DEFAULT_FIT.alpha:g}, β {DEFAULT_FIT.beta:g})")
 #: MFU when none is given (module docstring: Llama 3 405B, 38–43 % BF16 on H100).
 DEFAULT_BUDGET_MFU_FRAC = 0.40
 #: Goodput when none is given: the training planner's default (Llama 3 paper §3.3.4, > 90 %).
@@ -132,7 +144,8 @@ def size_from_budget(acc: Accelerator | None, system: System | None, inputs: Ene
                             None,
                             None, None, None, None, None, compute_optimal(flop),
                             inputs_given=[f"flop={flop:g}"],
-                            notes=["FLOP budget given: no power, GPU or time conversion"])
+                            notes=["FLOP budget given: no power, GPU or time conversion",
+                                   CHOSEN_FIT_NOTE])
     if acc is None:
         raise InputError("budget: a power or GPU budget needs --accelerator (or "
                          "hardware.accelerator / hardware.system)")
@@ -176,8 +189,9 @@ def size_from_budget(acc: Accelerator | None, system: System | None, inputs: Ene
         "network)",
         "C = 6·N·D (Chinchilla) is matched to model FLOPs at the MFU; attention FLOPs, which "
         "MFU counts and 6·N·D does not, are a few percent at these sizes",
-        "Hoffmann et al. approach 3 fit (E 1.69, A 406.4, B 410.7, α 0.34, β 0.28); its "
-        "tokens per parameter grow with C, unlike the ≈ 20 of approaches 1 and 2"]
+        f"{CHOSEN_FIT_NOTE}; {compute_optimal(c).tokens_per_param:.1f} tokens per parameter "
+        "(Hoffmann et al.'s rounded approach-3 coefficients would give "
+        f"{compute_optimal(c, HOFFMANN_2022).tokens_per_param:.0f})"]
     return BudgetSizing(acc.id, precision, time_s, it_w * pue, it_w, per_gpu, pue, n, peak, mfu,
                         goodput_frac, rate, it_w * pue * time_s, compute_optimal(c),
                         inputs_given=given, defaults_used=defaults, notes=notes)
