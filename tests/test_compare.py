@@ -106,7 +106,7 @@ def test_a_layout_that_does_not_apply_is_searched_and_said(tmp_path: Path) -> No
                "searched instead" in n for n in plan["notes"])
     _assert_row_is(row, _train_json("--set", "hardware.accelerator=b200", "--set",
                                     "hardware.system=dgx-b200", "--set", "cluster.gpus=12288",
-                                    "--search"))
+                                    "--set", "training.layout=null", "--search"))
 
 
 def test_a_changed_gpu_count_keeps_the_layout_shape() -> None:

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wattlas.errors import InfeasibleError
+from wattlas.errors import InfeasibleError, InputError
 from wattlas.hardware import Accelerator, Fabric
 from wattlas.perf.search import enumerate_layouts, pareto_front, search_layouts
 from wattlas.perf.training import Layout, TrainingJob, plan_training
@@ -56,3 +56,45 @@ def test_nothing_fits_is_infeasible():
     big = ModelSpec(id="big", layers=8, hidden=32768, heads=64, ffn=131072, vocab=32000)
     with pytest.raises(InfeasibleError, match="no layout of 1 GPUs fits"):
         search_layouts(TrainingJob(big, 1e9, 2048, 8), H100, 1, FAB)
+
+
+@pytest.mark.parametrize("fixed", [{"tp": 4}, {"pp": 2, "vpp": 2}, {"dp": 8, "microbatch": 2},
+                                   {"recompute": "full", "zero": 3}, {"cp": 2, "tp": 2}])
+def test_search_keeps_fixed_dimensions(fixed):
+    job = TrainingJob(M, 1e12, 4096, 512)
+    free = search_layouts(job, H100, 64, FAB)
+    res = search_layouts(job, H100, 64, FAB, fixed=fixed)
+    for k, v in fixed.items():
+        assert getattr(res.best.layout, k) == v
+        assert all(r[k] == v for r in res.pareto)
+    assert res.fixed == fixed
+    assert res.candidates < free.candidates
+    assert res.best.step_time_s >= free.best.step_time_s  # a constraint never helps
+    assert any("fixed (given by the user)" in n for n in res.best.notes)
+
+
+def test_search_with_impossible_fixed_value_names_it():
+    job = TrainingJob(M, 1e12, 4096, 512)
+    with pytest.raises(InputError, match=r"with tp=3 fixed"):
+        search_layouts(job, H100, 64, FAB, fixed={"tp": 3})
+    with pytest.raises(InputError, match=r"cannot fix layout field\(s\) bogus"):
+        search_layouts(job, H100, 64, FAB, fixed={"bogus": 1})
+
+
+def test_cli_search_reports_fixed(capsys):
+    import json
+
+    from typer.testing import CliRunner
+
+    from wattlas.cli import app
+
+    args = ["train", "--model", "llama3-8b", "--accelerator", "h100-sxm", "--gpus", "64",
+            "--tokens", "1e12", "--seq-len", "4096", "--global-batch", "512", "--search",
+            "--pp", "2", "--recompute", "full", "--format", "json"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    d = json.loads(out.output)
+    assert d["search_fixed"] == {"pp": 2, "recompute": "full"}
+    assert d["parallelism"]["pp"] == 2 and d["parallelism"]["recompute"] == "full"
+    free = json.loads(CliRunner().invoke(app, args[:-6] + ["--format", "json"]).output)
+    assert free["search_fixed"] == {}

@@ -84,6 +84,8 @@ def train_args(base: Any, scen: Any) -> list[str]:
         if scen.training.layout is not None:
             args += ["--set", "training.layout.dp=null"]
     if scen.training.layout is None:
+        if base.training.layout is not None:  # the search keeps any layout field it is given
+            args += ["--set", "training.layout=null"]
         args.append("--search")
     return args
 

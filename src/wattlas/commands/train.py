@@ -96,6 +96,17 @@ def capped_with_report(plan: Any, scen: Any) -> tuple[Any, Any]:
     return capped, report
 
 
+def fixed_layout(scen: Any) -> dict[str, Any]:
+    """Layout fields the scenario (or a flag) set explicitly: the search keeps them."""
+    from ..perf.search import FIXABLE
+
+    lay = scen.training.layout if scen.training is not None else None
+    if lay is None:
+        return {}
+    return {k: getattr(lay, k) for k in FIXABLE
+            if k in lay.model_fields_set and getattr(lay, k, None) is not None}
+
+
 def search_result(scen: Any, allow_uneven_pp: bool = False, progress: bool = False) -> Any:
     """The layout search of a scenario (``--search``, or a plan without ``training.layout``): the
     fastest layout that fits on ``cluster.gpus``; with ``energy.power_cap_w`` the fastest under
@@ -113,7 +124,8 @@ def search_result(scen: Any, allow_uneven_pp: bool = False, progress: bool = Fal
 
         raise InputError("--gpus (or cluster.gpus in the scenario) is needed")
     res = search_layouts(job, acc, scen.cluster.gpus, fabric,
-                         allow_uneven_pp=allow_uneven_pp, progress=progress)
+                         allow_uneven_pp=allow_uneven_pp, progress=progress,
+                         fixed=fixed_layout(scen))
     cap_w = _cap_w(scen)
     if cap_w is None:
         return res
@@ -181,8 +193,11 @@ def _table(out: dict[str, Any]) -> None:
 
         pairs.append(("geo-distributed", geo_line(out["geo"])))
     if "search_candidates" in out:
+        fixed = out.get("search_fixed") or {}
+        kept = (" (fixed: " + ", ".join(f"{k}={v}" for k, v in fixed.items()) + ")"
+                if fixed else "")
         pairs.append(("search", f"{out['search_candidates']:,} layouts in "
-                                f"{out['search_time_s']:.2f} s"))
+                                f"{out['search_time_s']:.2f} s{kept}"))
     for n in out.get("notes", []):
         pairs.append(("note", n))
     print_pairs(pairs, title=f"wattlas train: {out['model']} on {out['gpus']:,} × "
@@ -287,7 +302,8 @@ def command(
         res = search_result(scen, allow_uneven_pp=allow_uneven_pp, progress=fmt == "table")
         plan = res.best
         extra = {"search_candidates": res.candidates, "search_time_s": res.time_s,
-                 "search_feasible": res.feasible, "pareto": res.pareto}
+                 "search_feasible": res.feasible, "search_fixed": res.fixed,
+                 "pareto": res.pareto}
     else:
         plan = tr.plan_from_scenario(scen, allow_uneven_pp=allow_uneven_pp)
     out, _ = training_result(plan, scen)

@@ -10,6 +10,11 @@ divides layers/pp; cp divides the sequence; ep divides dp·cp (MoE only); the mi
 the per-replica batch; recompute none/selective/full; ZeRO 0–3; sequence parallelism on and off
 when tp > 1; optimizer offload to the host only when no layout fits without it (memory tight) and
 the host link bandwidth is known.
+
+Fixed dimensions: any layout field given in ``fixed`` (what the user set on the command line or
+in the scenario: tp, pp, dp, cp, ep, etp, vpp, micro-batch, recompute, ZeRO, offload, sequence
+parallelism) keeps its value and the search covers the rest; the result names them
+(``SearchResult.fixed``) and the best plan says so in a note.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ _OFF_NAMES = {v: k for k, v in OFFLOAD_CODE.items()}
 CHUNK = 131_072
 TIGHT_MIN_FEASIBLE = 1  # fewer fitting layouts than this: also enumerate optimizer offload
 SHORTLIST_N = 64  # fastest uncapped layouts re-ranked under a power cap (with the Pareto front)
+#: layout fields a user may fix for the search (the rest are searched)
+FIXABLE = ("tp", "pp", "dp", "cp", "ep", "etp", "vpp", "microbatch", "recompute", "zero",
+           "offload", "sequence_parallel", "flash_attention")
 
 
 @dataclass(frozen=True)
@@ -55,45 +63,78 @@ class SearchResult:
     feasible: int = 0
     # the SHORTLIST_N fastest fitting layouts, then the rest of the Pareto front; best first
     shortlist: tuple[Layout, ...] = ()
+    #: layout fields the search kept at the user's value (field → value)
+    fixed: dict[str, Any] = field(default_factory=dict)
 
 
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
+def check_fixed(fixed: dict[str, Any] | None) -> dict[str, Any]:
+    """The fixed layout fields with None values dropped; an unknown field is an InputError."""
+    from ..errors import InputError
+
+    out = {k: v for k, v in (fixed or {}).items() if v is not None}
+    unknown = sorted(set(out) - set(FIXABLE))
+    if unknown:
+        raise InputError(f"search: cannot fix layout field(s) {', '.join(unknown)}; allowed "
+                         f"{', '.join(FIXABLE)}")
+    return out
+
+
+def fixed_text(fixed: dict[str, Any]) -> str:
+    """'tp=8 pp=16 recompute=full' of the fixed fields, in FIXABLE order."""
+    return " ".join(f"{k}={str(fixed[k]).lower() if isinstance(fixed[k], bool) else fixed[k]}"
+                    for k in FIXABLE if k in fixed)
+
+
 def enumerate_layouts(job: TrainingJob, gpus: int, fabric: Fabric,
                       allow_uneven_pp: bool = False, recompute: tuple[str, ...] | None = None,
-                      zero: tuple[int, ...] | None = None, offload: tuple[str, ...] = ("none",)
-                      ) -> dict[str, np.ndarray]:
+                      zero: tuple[int, ...] | None = None, offload: tuple[str, ...] = ("none",),
+                      fixed: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
     """All candidate layouts as arrays (one per Layout field), already filtered by the rules.
 
     Sequence parallelism is enumerated on and off for tp > 1 (off only for tp = 1), each
-    `offload` choice for every layout."""
+    `offload` choice for every layout. A field in `fixed` takes only its given value (the
+    layout rules still apply to it)."""
     m = job.model
+    fx = check_fixed(fixed)
     divs = _divisors(gpus)
-    tps = [t for t in divs if t <= fabric.scaleup_domain]
-    cps = [c for c in divs if job.seq_len % c == 0 and c <= 64]
-    pps = [p for p in divs if p <= m.layers]
+
+    def only(name: str, values: list[int]) -> list[int]:
+        return [int(fx[name])] if name in fx else values
+
+    tps = only("tp", [t for t in divs if t <= fabric.scaleup_domain])
+    cps = only("cp", [c for c in divs if job.seq_len % c == 0 and c <= 64])
+    pps = only("pp", [p for p in divs if p <= m.layers])
     rows = []
     for tp, cp, pp in itertools.product(tps, cps, pps):
         if gpus % (tp * cp * pp):
             continue
         dp = gpus // (tp * cp * pp)
-        if job.global_batch % dp:
+        if job.global_batch % dp or ("dp" in fx and dp != fx["dp"]):
             continue
         per_rep = job.global_batch // dp
-        mbs = [b for b in (1, 2, 4, 8, 16) if per_rep % b == 0]
+        mbs = only("microbatch", [b for b in (1, 2, 4, 8, 16) if per_rep % b == 0])
         if pp > 1 and m.layers % pp == 0:
             vpps = [v for v in (1, 2, 3, 4, 6, 8) if (m.layers // pp) % v == 0]
         else:
             vpps = [1]
+        vpps = only("vpp", vpps)
         eps = [e for e in _divisors(dp * cp) if e <= (m.moe_experts or 1)
                and (m.moe_experts or 1) % e == 0] if m.is_moe else [1]
-        for ep, vpp, mb in itertools.product(eps, vpps, mbs):
+        for ep, vpp, mb in itertools.product(only("ep", eps), vpps, mbs):
             rows.append((tp, pp, dp, cp, ep, vpp, mb))
     if not rows:
         return {k: np.zeros(0, dtype=int) for k in FIELDS}
     base = np.array(rows, dtype=np.int64)
+    if "recompute" in fx:
+        recompute = (fx["recompute"],)
+    if "zero" in fx:
+        zero = (int(fx["zero"]),)
+    if "offload" in fx:
+        offload = (fx["offload"],)
     rcs = np.array([RECOMPUTE_CODE[r] for r in (recompute or tuple(RECOMPUTE_CODE))])
     zs = np.array(zero if zero is not None else (0, 1, 2, 3))
     n_b, n_r, n_z = len(base), len(rcs), len(zs)
@@ -114,8 +155,11 @@ def enumerate_layouts(job: TrainingJob, gpus: int, fabric: Fabric,
     arr = {k: np.repeat(v, n_o) for k, v in arr.items()}
     arr["offload"] = np.tile(offs, len(arr["tp"]) // n_o)
     n = len(arr["tp"])
-    arr["flash_attention"] = np.full(n, available("flash_attention", job.software_year))
+    arr["flash_attention"] = np.full(n, bool(fx.get(
+        "flash_attention", available("flash_attention", job.software_year))))
     ok = np.ones(n, dtype=bool)
+    if "sequence_parallel" in fx:
+        ok &= arr["sequence_parallel"] == (bool(fx["sequence_parallel"]) & (arr["tp"] > 1))
     for rule_ok in layout_rules(job_shape(job), arr, gpus, allow_uneven_pp).values():
         ok &= np.asarray(rule_ok, dtype=bool)
     return {k: v[ok] for k, v in arr.items()}
@@ -197,28 +241,41 @@ def pareto_front(step_s: np.ndarray, headroom_bytes: np.ndarray) -> np.ndarray:
     return np.array(front, dtype=int)
 
 
+def fixed_note(fixed: dict[str, Any]) -> str:
+    """The plan note of a search with fixed dimensions."""
+    return (f"layout searched with {fixed_text(fixed)} fixed (given by the user); the other "
+            "dimensions searched")
+
+
 def search_layouts(job: TrainingJob, accelerator: Accelerator, gpus: int,
                    fabric: Fabric | None = None, allow_uneven_pp: bool = False,
                    recompute: tuple[str, ...] | None = None, zero: tuple[int, ...] | None = None,
-                   progress: bool = False, pareto_max: int = 20) -> SearchResult:
-    """The fastest layout that fits, the number of candidates evaluated and a Pareto table."""
+                   progress: bool = False, pareto_max: int = 20,
+                   fixed: dict[str, Any] | None = None) -> SearchResult:
+    """The fastest layout that fits, the number of candidates evaluated and a Pareto table.
+    Fields in `fixed` keep their value (the search covers the others)."""
     t0 = time.perf_counter()
     fabric = fabric or fabric_for(accelerator)
-    arr = enumerate_layouts(job, gpus, fabric, allow_uneven_pp, recompute, zero)
+    fx = check_fixed(fixed)
+    kept = f" with {fixed_text(fx)} fixed" if fx else ""
+    arr = enumerate_layouts(job, gpus, fabric, allow_uneven_pp, recompute, zero, fixed=fx)
     n = len(arr["tp"])
     if n == 0:
         from ..errors import InputError
 
-        raise InputError(f"no valid layout of {gpus} GPUs for {job.model.id}: check that the "
-                         "global batch, heads and layers share factors with the GPU count")
+        hint = ("; free some of them (drop the flag or the scenario's training.layout field)"
+                if fx else "")
+        raise InputError(f"no valid layout of {gpus} GPUs for {job.model.id}{kept}: check "
+                         "that the global batch, heads and layers share factors with the GPU "
+                         f"count{hint}")
     times, mems = evaluate_many(job, accelerator, fabric, arr, progress)
     hbm = accelerator.require("hbm_bytes")
     fits = mems <= hbm
     host_bw = fabric.host_link_bytes_per_s or accelerator.host_link_bytes_per_s
-    if fits.sum() < TIGHT_MIN_FEASIBLE and host_bw:
+    if fits.sum() < TIGHT_MIN_FEASIBLE and host_bw and "offload" not in fx:
         # memory is tight: also try moving the optimizer states to the host
         more = enumerate_layouts(job, gpus, fabric, allow_uneven_pp, recompute, zero,
-                                 offload=("optimizer",))
+                                 offload=("optimizer",), fixed=fx)
         t2, m2 = evaluate_many(job, accelerator, fabric, more, progress)
         arr = {k: np.concatenate([arr[k], more[k]]) for k in arr}
         times, mems = np.concatenate([times, t2]), np.concatenate([mems, m2])
@@ -227,14 +284,17 @@ def search_layouts(job: TrainingJob, accelerator: Accelerator, gpus: int,
     if not fits.any():
         i = int(np.argmin(mems))
         lay = _layout_at(arr, i)
+        fix = ("free some fixed dimensions, add GPUs or use a larger-memory accelerator"
+               if fx else "add GPUs or use a larger-memory accelerator")
         raise InfeasibleError(
-            f"no layout of {gpus} GPUs fits: the smallest needs {mems[i] / GIB:.1f} GiB per GPU "
-            f"(tp={lay.tp} pp={lay.pp} cp={lay.cp} zero={lay.zero} recompute={lay.recompute}) "
-            f"but {accelerator.id} has {hbm / GIB:.0f} GiB; add GPUs or use a larger-memory "
-            "accelerator")
+            f"no layout of {gpus} GPUs{kept} fits: the smallest needs {mems[i] / GIB:.1f} GiB "
+            f"per GPU (tp={lay.tp} pp={lay.pp} cp={lay.cp} zero={lay.zero} "
+            f"recompute={lay.recompute}) but {accelerator.id} has {hbm / GIB:.0f} GiB; {fix}")
     idx_fit = np.flatnonzero(fits)
     best_i = int(idx_fit[np.argmin(times[idx_fit])])
     best = plan_at(job, accelerator, fabric, _layout_at(arr, best_i), gpus)
+    if fx:
+        best = replace(best, notes=[*best.notes, fixed_note(fx)])
     front_all = idx_fit[pareto_front(times[idx_fit], hbm - mems[idx_fit])]
     front = front_all[:pareto_max]
     table = [_pareto_row(_layout_at(arr, int(i)), times[i], mems[i], hbm) for i in front]
@@ -246,7 +306,7 @@ def search_layouts(job: TrainingJob, accelerator: Accelerator, gpus: int,
     short += [int(i) for i in front_all if int(i) not in seen]
     return SearchResult(best=best, candidates=n, time_s=time.perf_counter() - t0, pareto=table,
                         feasible=int(fits.sum()),
-                        shortlist=tuple(_layout_at(arr, i) for i in short))
+                        shortlist=tuple(_layout_at(arr, i) for i in short), fixed=fx)
 
 
 def search_under_cap(res: SearchResult, capped: Callable[[TrainingPlan], TrainingPlan],
@@ -263,6 +323,8 @@ def search_under_cap(res: SearchResult, capped: Callable[[TrainingPlan], Trainin
     capped_s = np.array([capped(p).step_time_s for p in plans])
     i = int(np.argmin(capped_s))
     best = b if res.shortlist[i] == b.layout else plans[i]
+    if best is not b and res.fixed:
+        best = replace(best, notes=[*best.notes, fixed_note(res.fixed)])
     mems = np.array([p.memory_per_gpu_bytes for p in plans])
     front = pareto_front(capped_s, b.hbm_bytes - mems)[:pareto_max]
     table = [dict(_pareto_row(plans[j].layout, capped_s[j], mems[j], b.hbm_bytes),
