@@ -5,16 +5,17 @@ the "FP8 quantization" guide for Llama-3.3-70B on 4×H100).
 Calibration: engine ``trtllm-2025`` was fitted on the max-throughput ISL = OSL = 128 rows only
 (data/engines.csv); the other max-throughput rows are out of sample. Tolerances are the errors
 measured at fitting time plus about two percentage points, so a regression fails here:
-calibration median 2.5 %, out-of-sample median 14.7 % (max 48 %, TP8 2048/2048, where the model
-overpredicts long-context decode).
+calibration median 4.4 %, out-of-sample median 12.0 % (max 32 %). One roofline per operator
+(linears, attention) brought the long-context worst case (TP8 2048/2048) from +48 % to within
+32 %; fp8_compute_eff_frac was refitted on the same calibration rows with that change.
 
 Online-latency table (v0.14; out of sample, no constant fitted on it). Its precision is not
 stated; BF16 is assumed (docs/inference.md): with the efficiencies fitted on v0.17 the BF16
 ITL at low load (QPS ≤ 8, 5 rows) is within +14/−28 %, median 10.0 %; FP8 would be 29-61 % low.
-TTFT (queue wait + own prefill + first step) median 11.7 % over 8 rows. Rate-mode steps admit
+TTFT (queue wait + own prefill + first step) median 16 % over 8 rows. Rate-mode steps admit
 Poisson numbers of whole prompts (perf.inference.mixed_parts). Known gaps pinned so a change in
-either direction is seen: at QPS 16-32 the ITL is underpredicted by 29 % and 57 % and the
-saturated capacity (QPS = INF rows) overpredicted by 32 % and 50 %.
+either direction is seen: at QPS 16-32 the ITL is underpredicted by 20 % and 56 %; the
+saturated capacity (QPS = INF rows) is within +3 % and +20 %.
 """
 
 import statistics
@@ -86,7 +87,9 @@ def test_online_bf16_assumption_fits_better_than_fp8(online):
 def test_online_ttft_with_queueing(online):
     ttft = [c for c in online if c.metric == "ttft_s"]
     assert len(ttft) == 8
-    assert statistics.median(abs(c.error_frac) for c in ttft) <= 0.15  # measured 11.7 %
+    # measured 16.0 % (11.7 % when one roofline covered the whole step: the queue waits now
+    # come from a capacity within 20 % of the published one instead of 32-50 % high)
+    assert statistics.median(abs(c.error_frac) for c in ttft) <= 0.18
     # TTFT rises with the offered load along each model's rows, as published
     for model in ("Llama-3.1-8B TP1 467/256", "Llama-3.1-70B TP4 467/256"):
         rows = [c for c in ttft if c.case.startswith(model)]
@@ -99,4 +102,5 @@ def test_online_loaded_known_gaps(online):
     assert len(loaded) == 3 and all(-0.65 < e < 0.05 for e in loaded)
     assert statistics.median(abs(e) for e in loaded) <= 0.32
     cap = [c.error_frac for c in online if c.metric == "capacity_requests_per_s"]
-    assert len(cap) == 2 and all(0.2 < e < 0.6 for e in cap)
+    # +3 % and +20 % with one roofline per operator (+50 % and +32 % with one per step)
+    assert len(cap) == 2 and all(abs(e) < 0.23 for e in cap)

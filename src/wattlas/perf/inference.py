@@ -9,9 +9,15 @@ One replica is ``tp`` accelerators in one scale-up domain running tensor paralle
 is a roofline with calibrated efficiencies (Williams, Waterman & Patterson 2009; the LLM
 inference form of Pope et al. 2022 and Yuan et al. 2024)::
 
-    t_step = max(bytes / (B_hbm · eff_mem), flop / (F_peak · eff_compute))
+    t_step = Σ_op max(bytes_op / (B_hbm · eff_mem), flop_op / (F_peak · eff_compute))
              + 2·L all-reduces of b·h activations (α–β on the scale-up tier)
-             + engine step overhead
+             + engine step overhead,      op ∈ {linears, attention}
+
+The linears (weights, activations) and attention (KV cache) are separate kernels that run one
+after the other, so each gets its own roofline and their times add: at a large decode batch the
+linears are compute-bound while attention streams the KV cache, and a single roofline over the
+step's summed bytes and FLOPs would let the KV reads hide under the GEMMs' compute (it
+overpredicted long-context max throughput by up to 2×, docs/inference.md).
 
 Decode reads every active weight once per step plus the batch's KV cache ("every parameter is
 read from HBM for every token"), so it is memory-bound until the batch is large; prefill is
@@ -357,13 +363,17 @@ def _step(cfg: ServingConfig, tokens, context, kv_read_tokens, new_kv_tokens):
     low = COMPUTE_PRECISION[cfg.precision] in ("fp8", "fp4")
     bw_hbm = acc.require("hbm_bytes_per_s")
     eff_w = (cfg.eng.fp8_mem_eff_frac or cfg.eng.eff_mem_frac) if low else cfg.eng.eff_mem_frac
-    t_mem = w_b / (bw_hbm * eff_w) + (byts - w_b) / (bw_hbm * cfg.eng.eff_mem_frac)
-    t_comp = flop / _peak(cfg)
+    # one roofline per operator class, run one after the other: the linears (weights and
+    # activations against the linear FLOPs) and attention (KV cache against attention FLOPs)
+    lin_mem = w_b / (bw_hbm * eff_w) + act / (bw_hbm * cfg.eng.eff_mem_frac)
+    att_mem = (kv_r + kv_w) / (bw_hbm * cfg.eng.eff_mem_frac)
+    lin_comp, att_comp = lin_flop / t / _peak(cfg), attn_flop / t / _peak(cfg)
+    t_mem, t_comp = lin_mem + att_mem, lin_comp + att_comp
     fab = cfg.fab
     bw, alpha = comm.tier(fab, t)
     t_comm = 2.0 * s.layers * comm.all_reduce_s(tokens * s.hidden * ACT_BYTES, t, bw, alpha)
     t_ovh = cfg.eng.step_overhead_s
-    time = np.maximum(t_mem, t_comp) + t_comm + t_ovh
+    time = (np.maximum(lin_mem, lin_comp) + np.maximum(att_mem, att_comp)) + t_comm + t_ovh
     return {"flop": flop, "weights_bytes": w_b, "kv_read_bytes": kv_r, "kv_write_bytes": kv_w,
             "activation_bytes": act, "bytes": byts, "memory_s": t_mem, "compute_s": t_comp,
             "comm_s": t_comm, "overhead_s": np.broadcast_to(t_ovh, np.shape(time)),
