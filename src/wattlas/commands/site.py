@@ -77,8 +77,9 @@ def command(
         None, "--allocate-it-mw", help="Split this IT power [MW] over the candidate regions "
                                        "(MILP; racks = MW / rack kW)."),
     allocate_gpus: int = typer.Option(
-        None, "--allocate-gpus", help="Split this many GPUs over the candidate regions (racks "
-                                      "of hardware.system or site.allocate.gpus_per_rack)."),
+        None, "--allocate-gpus", help="Split this many GPUs [GPUs] over the candidate regions "
+                                      "(racks of hardware.system or "
+                                      "site.allocate.gpus_per_rack)."),
     site_cap_mw: list[str] = typer.Option(
         None, "--site-cap-mw", help="REGION=MW: facility power cap of a region for the "
                                     "allocation (default: the catalog's available power)."),
@@ -114,10 +115,13 @@ def command(
                     for k, v in r.items()} for r in ranked])
     else:
         _table(out)
-    if not any(r["feasible"] for r in ranked):
-        raise InfeasibleError("no candidate region is feasible: " + "; ".join(
-            f"{r['region']}: {' and '.join(r['reasons'])}" for r in ranked))
     alloc = out.get("allocation")
+    if alloc is None and not any(r["feasible"] for r in ranked):
+        refused = [r for r in ranked if r["feasible"] is False]
+        unknown = [r["region"] for r in ranked if r["feasible"] is None]
+        raise InfeasibleError("no candidate region is feasible: " + "; ".join(
+            f"{r['region']}: {' and '.join(r['reasons'])}" for r in refused)
+            + (f"; not assessed (data unknown): {', '.join(unknown)}" if unknown else ""))
     if alloc is not None and not alloc["feasible"]:
         raise InfeasibleError(alloc["reason"])
 
@@ -131,28 +135,38 @@ def _demand_text(out: dict[str, Any]) -> str:
 def _table(out: dict[str, Any]) -> None:
     from ._common import print_table
 
-    ranked = out["regions"]
+    ranked = [r for r in out["regions"] if r.get("status") != "unknown"]
+    unknown = [r for r in out["regions"] if r.get("status") == "unknown"]
     shown = []
     for r in ranked:
         ttp = ("—" if r["time_to_power_years_low"] is None else
                f"{r['time_to_power_years_low']:.1f}–{r['time_to_power_years_high']:.1f}"
                + (" (on-site)" if r["power_path"] == "onsite" else ""))
+        if r.get("phased"):
+            ttp += f", full +{r['phase_years']:.1f}"
+        avail = r.get("available_w")
         shown.append({
-            "region": r["region"], "feasible": r["feasible"], "pareto": r["pareto"],
+            "region": r["region"], "status": r.get("status", r["feasible"]),
+            "pareto": r["pareto"],
             "score": r["score"], "time to power y": ttp,
             "cost M$/y": None if r["energy_cost_usd_per_year"] is None
             else r["energy_cost_usd_per_year"] / 1e6,
             "ktCO2e/y": None if r["co2e_kg_per_year"] is None else r["co2e_kg_per_year"] / 1e6,
-            "rack limit kW": r["rack_limit_w"] / 1e3,
+            "rack limit kW": None if r["rack_limit_w"] is None else r["rack_limit_w"] / 1e3,
+            "headroom MW": "?" if avail is None else f"{avail / 1e6:,.0f}",
             **({"RTT ms": r["latency_s"] * 1e3} if r["latency_s"] is not None else {}),
             "why not": ", ".join(r["reason_codes"]),
         })
     print_table(shown, title=f"wattlas site: {_demand_text(out)}")
+    if unknown:
+        print_table([{"region": r["region"], "name": r.get("name"),
+                      "missing": ", ".join(r["data_missing"])} for r in unknown],
+                    title="not ranked: data unknown in the catalog (add rows with --catalog)")
     alloc = out.get("allocation")
     if alloc is not None and alloc["feasible"]:
         _allocation_table(alloc)
     typer.echo("full reasons, unknown inputs and sources: --format json")
-    for line in out["notes"] + default_lines(ranked):
+    for line in out["notes"] + default_lines(out["regions"]):
         typer.echo(line)
 
 

@@ -98,13 +98,17 @@ class Region:
     price_usd_per_mwh: float | None = None
     price_basis: str | None = None
     price_year: int | None = None
+    price_band_low_j_per_year: float | None = None
+    price_band_high_j_per_year: float | None = None
     capacity_charge_usd_per_mw_year: float | None = None
     pue_air: float | None = None
     pue_liquid: float | None = None
     rack_density_low_w: float | None = None
     rack_density_high_w: float | None = None
+    rack_density_liquid_high_w: float | None = None
     liquid_cooling: bool | None = None
     available_w: float | None = None
+    headroom_added_w_per_year: float | None = None
     climate: str | None = None
     source: str | None = None
     source_detail: str | None = None
@@ -151,13 +155,18 @@ def rack_limit_w(reg: Region, cooling: str) -> tuple[float | None, list[str], li
     """Highest rack power `reg` can host with `cooling` [W], reasons it cannot, defaults used.
 
     air: min(region rack_density_high_w, 60 kW air ceiling); hybrid (rear-door): min(region
-    high, 80 kW); liquid: region rack_density_high_w, unless the catalog says liquid_cooling false
-    (unknown is assumed available and listed in the defaults).
+    high, 80 kW); liquid: region rack_density_liquid_high_w, else rack_density_high_w, unless the
+    catalog says liquid_cooling false (unknown is assumed available and listed in the defaults).
+    Where the region's density is unknown the cooling class's technology ceiling is returned
+    and named in the defaults; :func:`rack_density_known` tells the two apart, and siting never
+    ranks a region on such a ceiling.
     """
     check_cooling(cooling)
     reasons: list[str] = []
     defaults: list[str] = []
     high = reg.rack_density_high_w
+    if cooling == "liquid" and reg.rack_density_liquid_high_w is not None:
+        high = reg.rack_density_liquid_high_w
     ceiling = {"air": AIR_RACK_CEILING_W, "hybrid": HYBRID_RACK_CEILING_W,
                "liquid": LIQUID_RACK_CEILING_W}[cooling]
     if cooling == "liquid":
@@ -178,6 +187,15 @@ def rack_limit_w(reg: Region, cooling: str) -> tuple[float | None, list[str], li
         defaults.append(f"{key}={ceiling:.0f} ({DEFAULT_SOURCES[key]})")
         return ceiling, reasons, defaults
     return min(float(high), ceiling), reasons, defaults
+
+
+def rack_density_known(reg: Region, cooling: str) -> bool:
+    """Whether the catalog gives the rack density `reg` hosts with `cooling` (a published band,
+    not a technology ceiling)."""
+    check_cooling(cooling)
+    if cooling == "liquid" and reg.rack_density_liquid_high_w is not None:
+        return True
+    return reg.rack_density_high_w is not None
 
 
 def build_years(reg: Region) -> tuple[tuple[float, float], list[str]]:
@@ -254,8 +272,23 @@ def carbon_g_per_kwh(reg: Region) -> float | None:
     return reg.carbon_intensity_g_per_kwh
 
 
-def price_usd_per_mwh(reg: Region) -> float | None:
-    """Mean price a flat load pays [USD/MWh]: profile mean if given, else annual."""
+def price_usd_per_mwh(reg: Region, energy_j_per_year: float | None = None) -> float | None:
+    """Mean price a flat load pays [USD/MWh]: profile mean if given, else annual.
+
+    With `energy_j_per_year` [J/year], a catalog price published for a consumption band
+    (``price_band_low_j_per_year`` to ``price_band_high_j_per_year``) that does not hold that
+    consumption is no price for this load: None (a profile is the user's own price and is used
+    as given)."""
     if reg.profile and reg.profile.price_usd_per_mwh:
         return reg.profile.mean_price_usd_per_mwh()
+    if energy_j_per_year is not None and not price_band_holds(reg, energy_j_per_year):
+        return None
     return reg.price_usd_per_mwh
+
+
+def price_band_holds(reg: Region, energy_j_per_year: float) -> bool:
+    """Whether the catalog price's consumption band holds `energy_j_per_year` [J/year]
+    (True where no band is given: EIA average industrial revenue, tariffs)."""
+    lo, hi = reg.price_band_low_j_per_year, reg.price_band_high_j_per_year
+    return not ((lo is not None and energy_j_per_year < lo)
+                or (hi is not None and energy_j_per_year >= hi))

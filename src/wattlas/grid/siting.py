@@ -3,8 +3,16 @@
 For each candidate region (vectorised over regions with numpy):
 
 * feasibility: rack power vs the region's density limit for the cooling class
-  (:func:`wattlas.grid.regions.rack_limit_w`), facility power vs ``available_w``; every
-  infeasibility is a sentence in ``reasons``;
+  (:func:`wattlas.grid.regions.rack_limit_w`), facility power vs ``available_w`` (headroom);
+  every infeasibility is a sentence in ``reasons``. A load above the headroom is *phased* where
+  the catalog publishes the power added per year as upgrades land
+  (``headroom_added_w_per_year``): available(t) = available_w + added × t, full power after
+  (facility − available_w) / added years; without that it is infeasible;
+* status: ``feasible`` | ``phased`` | ``infeasible`` | ``unknown``. A region whose rack density
+  for the cooling class, connection queue, price or carbon intensity is not in the catalog is
+  ``unknown`` (``feasible`` None, ``data_missing`` names the fields) unless a known limit already
+  refuses it: it is listed apart and never ranked or scored, so it can never look better than a
+  region with data;
 * time-to-power [years] = connection queue + build (low/high), or, where the region allows
   on-site generation, max(build, on-site generation build); the faster path is reported;
 * annual energy [J] = facility power × 8760 h; cost [USD] = energy × price + capacity charge ×
@@ -156,10 +164,11 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
     ttp_lo = np.where(use_onsite, on_lo, grid_lo)
     ttp_hi = np.where(use_onsite, on_hi, grid_hi)
 
-    price = np.array([np.nan if (v := rg.price_usd_per_mwh(r)) is None else v for r in regs])
+    energy_j = facility * SECONDS_PER_YEAR
+    price = np.array([np.nan if (v := rg.price_usd_per_mwh(r, e)) is None else v
+                      for r, e in zip(regs, energy_j, strict=True)])
     carbon = np.array([np.nan if (v := rg.carbon_g_per_kwh(r)) is None else v for r in regs])
     cap = arr("capacity_charge_usd_per_mw_year")
-    energy_j = facility * SECONDS_PER_YEAR
     cost = energy_j / J_PER_MWH * price + np.nan_to_num(cap) * facility / W_PER_MW
     co2e_kg = energy_j / J_PER_KWH * carbon / 1000.0
     avail = arr("available_w")
@@ -170,10 +179,19 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
     else:
         latency = np.full(n, np.nan)
 
-    rack_ok = demand.rack_power_w <= limit
-    power_ok = ~(facility > avail)  # NaN (unknown availability) counts as not refused
+    dens_known = np.array([rg.rack_density_known(r, demand.cooling) for r in regs])
+    rack_ok = (demand.rack_power_w <= limit) | ~dens_known  # unknown density: not refused
+    growth = arr("headroom_added_w_per_year")
+    over = facility > avail  # NaN (unknown availability) counts as not refused
+    phased = over & (growth > 0)
+    power_ok = ~over | phased
+    phase_years = np.where(phased, (facility - avail) / np.where(growth > 0, growth, 1.0), 0.0)
+    full_lo, full_hi = ttp_lo + phase_years, ttp_hi + phase_years
     for i, (reg, row) in enumerate(zip(regs, out, strict=True)):
         kw, lim_kw = demand.rack_power_w / 1e3, limit[i] / 1e3
+        if not dens_known[i]:
+            row["defaults_used"] = [d for d in row["defaults_used"]
+                                    if "rack_ceiling_w" not in d]
         if not rack_ok[i]:
             band = (f"{reg.rack_density_low_w / 1e3:.0f}–{reg.rack_density_high_w / 1e3:.0f} kW"
                     if reg.rack_density_low_w and reg.rack_density_high_w else "unknown")
@@ -187,8 +205,15 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
                 f"facility {facility[i] / 1e6:.1f} MW exceeds the {avail[i] / 1e6:.1f} MW "
                 f"available in {reg.id}; split the load across sites (allocation)")
             row["reason_codes"].append(f"{facility[i] / 1e6:.0f}>{avail[i] / 1e6:.0f} MW")
+        if phased[i]:
+            row["reasons_phased"] = [
+                f"facility {facility[i] / 1e6:.1f} MW exceeds the {avail[i] / 1e6:.1f} MW "
+                f"available in {reg.id} now; upgrades add {growth[i] / 1e6:.0f} MW/year, so full "
+                f"power comes {phase_years[i]:.1f} years after first power"]
         if np.isnan(avail[i]):
             row["unknown"].append("available_w")
+        if not dens_known[i]:
+            row["unknown"].append(f"rack_density ({demand.cooling})")
         if np.isnan(q_lo[i]) or np.isnan(q_hi[i]):
             row["unknown"].append("queue_years")
         if no_build[i]:
@@ -198,7 +223,14 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
             row["defaults_used"].append(
                 f"onsite_generation_years={rg.ONSITE_GENERATION_YEARS} "
                 f"({rg.DEFAULT_SOURCES['onsite_generation_years']})")
-        if np.isnan(price[i]):
+        if np.isnan(price[i]) and reg.price_usd_per_mwh is not None:
+            gwh = 1e9 * 3600.0
+            row["unknown"].append(
+                f"price_usd_per_mwh (the catalog price is for "
+                f"{(reg.price_band_low_j_per_year or 0) / gwh:,.0f}–"
+                f"{(reg.price_band_high_j_per_year or float('inf')) / gwh:,.0f} GWh/year; "
+                f"this load uses {energy_j[i] / gwh:,.0f} GWh/year)")
+        elif np.isnan(price[i]):
             row["unknown"].append("price_usd_per_mwh")
         if np.isnan(carbon[i]):
             row["unknown"].append("carbon_intensity_g_per_kwh")
@@ -210,11 +242,29 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
         def val(a: np.ndarray, i: int = i) -> float | None:
             return None if np.isnan(a[i]) else float(a[i])
 
+        missing = [k for k, bad in (
+            (f"rack_density ({demand.cooling})", not dens_known[i]),
+            ("queue_years", np.isnan(q_lo[i]) or np.isnan(q_hi[i])),
+            ("price_usd_per_mwh" if reg.price_usd_per_mwh is None
+             else "price_usd_per_mwh for this load size", np.isnan(price[i])),
+            ("carbon_intensity_g_per_kwh", np.isnan(carbon[i]))) if bad]
+        status = ("infeasible" if row["reasons"] else "unknown" if missing
+                  else "phased" if phased[i] else "feasible")
         row.update({
-            "feasible": not row["reasons"],
+            "status": status,
+            "feasible": None if status == "unknown" else status in ("feasible", "phased"),
+            "data_missing": missing,
+            "phased": bool(phased[i]),
+            "phase_years": float(phase_years[i]) if phased[i] else None,
+            "phase_schedule": ([{"years_after_first_power": float(k), "available_w": float(
+                min(avail[i] + growth[i] * k, facility[i]))}
+                for k in range(int(np.ceil(phase_years[i])) + 1)] if phased[i] else []),
+            "full_power_years_low": val(full_lo) if phased[i] else val(ttp_lo),
+            "full_power_years_high": val(full_hi) if phased[i] else val(ttp_hi),
+            "headroom_added_w_per_year": val(growth),
             "cooling": demand.cooling,
             "rack_power_w": float(demand.rack_power_w),
-            "rack_limit_w": float(limit[i]),
+            "rack_limit_w": float(limit[i]) if dens_known[i] else None,
             "facility_power_w": float(facility[i]),
             "available_w": val(avail),
             "pue": float(pue[i]) if demand.it_power_w is not None else None,
@@ -242,17 +292,21 @@ def rank(rows: list[dict[str, Any]], weights: dict[str, float] | None = None,
          with_latency: bool = False) -> list[dict[str, Any]]:
     """Mark the Pareto front and score `rows` from :func:`evaluate`; sorted best first.
 
-    Candidates are feasible rows with every ranked metric known; the others get
-    ``pareto = False`` and ``score = None`` and go last (with ``unknown`` saying why).
+    Candidates are feasible or phased rows with every ranked metric known (time is the time
+    to full power); the others get ``pareto = False``, ``score = None`` and ``rank = None`` and
+    follow them: infeasible regions first, then the ``unknown`` ones (``data_missing`` says why),
+    so a region without data never sits above one with data.
     """
     w = parse_weights(weights)
     keys = ["time", "cost", "carbon"] + (["latency"] if with_latency else [])
-    col = {"time": "time_to_power_years_high", "cost": "energy_cost_usd_per_year",
+    col = {"time": "full_power_years_high", "cost": "energy_cost_usd_per_year",
            "carbon": "co2e_kg_per_year", "latency": "latency_s"}
     x = np.array([[np.nan if r[col[k]] is None else r[col[k]] for k in keys] for r in rows],
                  dtype=float).reshape(len(rows), len(keys))
-    feas = np.array([r["feasible"] for r in rows], dtype=bool)
+    feas = np.array([r.get("status", "feasible" if r["feasible"] else "infeasible")
+                     in ("feasible", "phased") for r in rows], dtype=bool)
     cand = feas & ~np.any(np.isnan(x), axis=1)
+    unknown = np.array([r.get("status") == "unknown" for r in rows], dtype=bool)
     front = np.zeros(len(rows), dtype=bool)
     score = np.full(len(rows), np.nan)
     if cand.any():
@@ -262,7 +316,7 @@ def rank(rows: list[dict[str, Any]], weights: dict[str, float] | None = None,
         span = np.where(hi > lo, hi - lo, 1.0)
         wv = np.array([w[k] for k in keys])
         score[cand] = ((xc - lo) / span) @ wv
-    order = np.lexsort((np.where(np.isnan(score), np.inf, score), ~cand))
+    order = np.lexsort((np.where(np.isnan(score), np.inf, score), unknown, ~cand))
     out = []
     for rank_i, i in enumerate(order, start=1):
         r = dict(rows[i])
