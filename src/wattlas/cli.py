@@ -11,8 +11,10 @@ import importlib
 import sys
 
 import typer
+from typer.core import TyperArgument, TyperCommand
 
 from . import __version__
+from .commands._options import plain_metavars
 
 COMMANDS = ("catalog", "train", "serve", "site", "rtt", "route", "plan", "validate", "check")
 
@@ -23,6 +25,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help is plain text: "[tokens]" and other units in brackets print as written (rich markup
+    # would swallow them); metavars come from commands._options.plain_metavars.
+    rich_markup_mode=None,
 )
 
 _state = {"debug": False}
@@ -43,11 +48,23 @@ def _root(
     _state["debug"] = debug
 
 
+class _Command(TyperCommand):
+    """A command whose help shows an argument by its name (SCENARIO), not a Python type."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+
+
 def _register() -> None:
     for name in COMMANDS:
         module = importlib.import_module(f"wattlas.commands.{name}")
-        app.command(name, help=module.__doc__, no_args_is_help=getattr(
-            module, "NO_ARGS_IS_HELP", False))(module.command)
+        plain_metavars(module.command)
+        app.command(name, cls=_Command, help=module.__doc__, no_args_is_help=getattr(
+            module, "NO_ARGS_IS_HELP", False),
+            context_settings=getattr(module, "CONTEXT_SETTINGS", None))(module.command)
 
 
 _register()

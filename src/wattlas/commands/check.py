@@ -56,7 +56,7 @@ def _table(out: dict[str, Any]) -> None:
 def command(
     scenario: str = typer.Argument(None, help="Scenario YAML file (optional)."),
     model: str = typer.Option(None, "--model", help="Model id (wattlas catalog models)."),
-    tokens: float = typer.Option(None, "--tokens", help="Training tokens."),
+    tokens: float = typer.Option(None, "--tokens", help="Training tokens [tokens]."),
     seq_len: int = typer.Option(None, "--seq-len", help="Sequence length [tokens]."),
     training_flop: float = typer.Option(None, "--training-flop",
                                         help="Training compute [FLOP], instead of --model."),

@@ -27,7 +27,7 @@ def command(
     scenario: str = typer.Argument(..., help="Scenario YAML with a 'routing' section."),
     policy: list[str] = typer.Option(None, "--policy", "-p",
                                      help="Policy to run (repeat); default: all."),
-    requests: int = typer.Option(None, "--requests", "-n", help="Requests to simulate."),
+    requests: int = typer.Option(None, "--requests", "-n", help="Requests to simulate [requests]."),
     seed: int = typer.Option(None, "--seed", help="Random seed (default: routing.seed)."),
     sets: list[str] = typer.Option(None, "--set", help="Override a scenario field: a.b=c."),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),

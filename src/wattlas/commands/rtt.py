@@ -11,6 +11,9 @@ from __future__ import annotations
 import typer
 
 NO_ARGS_IS_HELP = True
+#: "-33.87,151.21" (south or west) is a point, not an option: unknown options pass through as
+#: arguments, and a leftover that is not a point is refused by geo.resolve_point.
+CONTEXT_SETTINGS = {"ignore_unknown_options": True}
 
 
 def command(

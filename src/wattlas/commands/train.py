@@ -214,31 +214,39 @@ def command(
     model: str = typer.Option(None, "--model", help="Model id (wattlas catalog models)."),
     accelerator: str = typer.Option(None, "--accelerator", help="Accelerator id."),
     system: str = typer.Option(None, "--system", help="System id (node/rack; sets the fabric)."),
-    gpus: int = typer.Option(None, "--gpus", help="Number of accelerators."),
-    tokens: float = typer.Option(None, "--tokens", help="Training tokens."),
+    gpus: int = typer.Option(None, "--gpus", help="Number of accelerators [GPUs]."),
+    tokens: float = typer.Option(None, "--tokens", help="Training tokens [tokens]."),
     seq_len: int = typer.Option(None, "--seq-len", help="Sequence length [tokens]."),
     global_batch: int = typer.Option(None, "--global-batch", help="Global batch [sequences]."),
-    tp: int = typer.Option(None, "--tp"), pp: int = typer.Option(None, "--pp"),
-    dp: int = typer.Option(None, "--dp"), cp: int = typer.Option(None, "--cp"),
-    ep: int = typer.Option(None, "--ep"), vpp: int = typer.Option(None, "--vpp"),
-    microbatch: int = typer.Option(None, "--microbatch"),
+    tp: int = typer.Option(None, "--tp", help="Tensor-parallel width [GPUs] (within the "
+                           "scale-up domain)."),
+    pp: int = typer.Option(None, "--pp", help="Pipeline-parallel stages [GPUs]."),
+    dp: int = typer.Option(None, "--dp", help="Data-parallel replicas [replicas] "
+                           "(default: GPUs ÷ (tp·pp·cp))."),
+    cp: int = typer.Option(None, "--cp", help="Context-parallel width [GPUs] (splits the "
+                           "sequence)."),
+    ep: int = typer.Option(None, "--ep", help="Expert-parallel width [GPUs] (MoE models)."),
+    vpp: int = typer.Option(None, "--vpp", help="Virtual pipeline stages per GPU "
+                            "[stages] (interleaved 1F1B)."),
+    microbatch: int = typer.Option(None, "--microbatch", help="Micro-batch [sequences]."),
     recompute: str = typer.Option(None, "--recompute", help="none | selective | full"),
-    zero: int = typer.Option(None, "--zero", help="ZeRO stage 0 | 1 | 2 | 3"),
+    zero: int = typer.Option(None, "--zero", help="ZeRO stage [0 | 1 | 2 | 3]"),
     offload: str = typer.Option(None, "--offload", help="Host offload: none | optimizer | "
                                 "optimizer+weights | activations"),
     precision: str = typer.Option(None, "--precision", help="bf16 | fp16 | fp8 | fp4"),
     job: str = typer.Option(None, "--job", help="pretrain | sft | lora | rlhf | grpo"),
     rollout_tokens: int = typer.Option(None, "--rollout-tokens",
-                                       help="RL: generated tokens per sequence."),
-    lora_rank: int = typer.Option(None, "--lora-rank", help="LoRA adapter rank."),
+                                       help="RL: generated tokens per sequence "
+                                       "[tokens]."),
+    lora_rank: int = typer.Option(None, "--lora-rank", help="LoRA adapter rank [dimensions]."),
     goodput_frac: float = typer.Option(None, "--goodput", help="Effective-time fraction "
-                                       "(default 0.90, Llama 3 paper §3.3.4)."),
+                                       "[0-1] (default 0.90, Llama 3 paper §3.3.4)."),
     software_year: int = typer.Option(None, "--software-year", help="Plan with the layout "
-                                      "features published by this year (e.g. 2020: no "
+                                      "features published by this year [year] (e.g. 2020: no "
                                       "FlashAttention, sequence parallelism, interleaving)."),
     stack_efficiency_frac: float = typer.Option(
         None, "--stack-efficiency", help="Throughput of your stack ÷ the calibrated model "
-        "(default 1; Llama 2's stack fits 0.70)."),
+        "[0-1] (default 1; Llama 2's stack fits 0.70)."),
     region: str = _options.REGION,
     power_basis: str = _options.POWER_BASIS,
     pue: float = _options.PUE,
@@ -255,14 +263,15 @@ def command(
                                            help="Capex amortisation life [years] (default 4)."),
     capacity_charge: float = typer.Option(None, "--capacity-charge-usd-per-mw-year",
                                           help="Capacity charge on peak facility power "
-                                          "(default: region)."),
+                                          "[USD/MW/year] (default: region)."),
     budget_mw: float = typer.Option(None, "--budget-mw", help="Budget mode: facility power "
                                     "[MW] → GPUs → FLOP → Chinchilla-optimal model."),
     budget_days: float = typer.Option(None, "--budget-days", help="Budget mode: time [days]."),
     budget_gpus: int = typer.Option(None, "--budget-gpus", help="Budget mode: GPU count "
-                                    "instead of --budget-mw."),
-    budget_flop: float = typer.Option(None, "--budget-flop", help="Budget mode: FLOP budget."),
-    mfu: float = typer.Option(None, "--mfu", help="Budget mode: MFU (default 0.40)."),
+                                    "[GPUs] instead of --budget-mw."),
+    budget_flop: float = typer.Option(None, "--budget-flop",
+                                      help="Budget mode: FLOP budget [FLOP]."),
+    mfu: float = typer.Option(None, "--mfu", help="Budget mode: MFU [0-1] (default 0.40)."),
     search: bool = typer.Option(False, "--search", help="Search every valid layout."),
     allow_uneven_pp: bool = typer.Option(False, "--allow-uneven-pp",
                                          help="Accept pp that does not divide the layers."),
