@@ -21,8 +21,14 @@ def command(
     cases = validation.run(suite)
     rows = [c.as_row() for c in cases]
     summary = validation.summarize(cases)
+    at_scale = {}
+    if suite in ("training", "all"):
+        from ..validation.published import summarize_by
+
+        at_scale = {"summary_by_generation": summarize_by(cases, "generation"),
+                    "summary_by_scale": summarize_by(cases, "scale")}
     if fmt == "json":
-        print_json({"cases": rows, "summary": summary})
+        print_json({"cases": rows, "summary": summary, **at_scale})
     elif fmt == "csv":
         print_csv(rows)
     elif fmt == "markdown":
@@ -33,14 +39,21 @@ def command(
             print_table(rows, ["source", "case", "metric", "published", "predicted",
                                "error_frac"], title=f"wattlas validate {suite}")
         print_table([{"source": k, **v} for k, v in summary.items()], title="summary")
+        for key, title in (("summary_by_generation", "published tables at scale, out of "
+                            "sample, by GPU generation"),
+                           ("summary_by_scale", "published tables at scale, out of sample, "
+                            "by GPU count")):
+            if at_scale.get(key):
+                print_table([{"group": k, **v} for k, v in at_scale[key].items()], title=title)
 
 
 def summary_markdown(summary: dict[str, dict]) -> str:
     """The error summary per source as a Markdown table (README, docs/validation.md)."""
-    out = ["| source | n | median abs error | mean abs error | max abs error |",
-           "|---|---:|---:|---:|---:|"]
+    out = ["| source | n | median abs error | signed median | mean abs error | max abs error |",
+           "|---|---:|---:|---:|---:|---:|"]
     for k, v in summary.items():
         out.append(f"| {k} | {v['n']} | {v['median_abs_error_frac']:.1%} | "
+                   f"{v.get('signed_median_error_frac', float('nan')):+.1%} | "
                    f"{v['mean_abs_error_frac']:.1%} | {v['max_abs_error_frac']:.1%} |")
     return "\n".join(out)
 

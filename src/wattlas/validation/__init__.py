@@ -38,14 +38,17 @@ class Case:
 
 
 def summarize(cases: list[Case]) -> dict[str, dict[str, float]]:
-    """Per source: n, median/mean/max absolute error (calibration cases in their own group)."""
+    """Per source: n, median/mean/max absolute error and the signed median (a bias: positive
+    = predicted above published), calibration cases in their own group."""
     groups: dict[str, list[float]] = {}
     for c in cases:
         key = c.source + (" (calibration)" if c.calibration else "")
-        groups.setdefault(key, []).append(abs(c.error_frac))
+        groups.setdefault(key, []).append(c.error_frac)
     return {
-        k: {"n": len(v), "median_abs_error_frac": statistics.median(v),
-            "mean_abs_error_frac": statistics.fmean(v), "max_abs_error_frac": max(v)}
+        k: {"n": len(v), "median_abs_error_frac": statistics.median(abs(e) for e in v),
+            "signed_median_error_frac": statistics.median(v),
+            "mean_abs_error_frac": statistics.fmean(abs(e) for e in v),
+            "max_abs_error_frac": max(abs(e) for e in v)}
         for k, v in groups.items()
     }
 

@@ -369,13 +369,19 @@ def totals_cases() -> list[Case]:
 
 
 def skipped() -> list[tuple[str, str]]:
-    """(case, reason) for every published row not evaluated."""
+    """(case, reason) for every published row not evaluated (including the published tables
+    at scale, :func:`wattlas.validation.published.skipped`)."""
+    from . import published
+
     _SKIPPED.clear()
     run_cases()
     memory_cases()
-    return list(_SKIPPED)
+    return list(_SKIPPED) + published.skipped()
 
 
 def cases() -> list[Case]:
+    from . import published
+
     _SKIPPED.clear()
-    return vtrain_cases() + run_cases() + memory_cases() + totals_cases()
+    return (vtrain_cases() + run_cases() + memory_cases() + totals_cases()
+            + published.cases())
