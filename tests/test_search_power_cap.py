@@ -9,10 +9,10 @@ from typer.testing import CliRunner
 
 from wattlas import scenario as sc
 from wattlas.cli import app
-from wattlas.commands.train import capped_with_report, search_result
 from wattlas.perf import training as tr
 from wattlas.perf.search import search_layouts
 from wattlas.plan import run_plan
+from wattlas.stages.training import capped_with_report, search_result
 
 JOBS = [("llama3-8b", "h100-sxm", 64, 8192, 256), ("llama3-70b", "h100-sxm", 256, 4096, 256),
         ("llama3-405b", "h100-sxm", 1024, 8192, 1024), ("llama3-405b", "b200", 256, 4096, 256)]

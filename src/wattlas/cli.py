@@ -13,7 +13,7 @@ import sys
 import typer
 from typer.core import TyperArgument, TyperCommand
 
-from . import __version__
+from ._version import __version__
 from .commands._options import plain_metavars
 
 COMMANDS = ("catalog", "train", "serve", "site", "rtt", "route", "plan", "validate", "check")

@@ -155,8 +155,8 @@ def compare_section(scen: Any, training: dict[str, Any], notes: list[str], *,
     A kept layout that is invalid or does not fit on an alternative is replaced by the layout
     search (said in `notes`); an alternative on which no layout runs gets a row with ``fits``
     false and the reason."""
-    from .commands._common import jsonable
     from .errors import WattlasError
+    from .stages._plain import jsonable
 
     rows = [dict(_compare_row(scen, training, [], site_stage, rack_power_w), baseline=True,
                  train_args=train_args(scen, scen))]

@@ -6,13 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 
-def budget_dict(scen: Any) -> dict[str, Any]:
-    """The JSON keys of the scenario's budget sizing (also the ``budget`` stage of ``plan``)."""
-    from ..energy.budget import sizing_from_scenario
-
-    return sizing_from_scenario(scen).as_keys()
-
-
 def _table(out: dict[str, Any]) -> None:
     from ..units import SECONDS_PER_DAY, show_energy, show_power
     from ._common import print_pairs
@@ -45,9 +38,10 @@ def _table(out: dict[str, Any]) -> None:
 
 
 def run_budget(scen: Any, fmt: str) -> None:
+    from ..stages.budget import budget_stage
     from ._common import print_csv, print_json
 
-    out = budget_dict(scen)
+    out = budget_stage(scen)
     if fmt == "json":
         print_json(out)
     elif fmt == "csv":

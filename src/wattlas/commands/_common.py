@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import sys
 from typing import Any
+
+from ..stages._plain import jsonable
 
 FORMATS = ("table", "json", "csv")
 
@@ -32,25 +33,6 @@ def put_path(data: dict[str, Any], path: str, value: Any) -> None:
             node[k] = {}
         node = node[k]
     node[keys[-1]] = value
-
-
-def jsonable(obj: Any) -> Any:
-    """Plain JSON types from dataclasses, numpy scalars/arrays, tuples; NaN/inf become None."""
-    import dataclasses
-
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {k: jsonable(v) for k, v in dataclasses.asdict(obj).items()}
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set):
-        return [jsonable(v) for v in obj]
-    if hasattr(obj, "tolist"):
-        return jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if hasattr(obj, "item") and not isinstance(obj, str):
-        return obj.item()
-    return obj
 
 
 def dump_json(obj: Any) -> str:

@@ -53,43 +53,6 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
         put(f"energy.{key}", flags[key])
 
 
-def plan_dict(plan: Any) -> dict[str, Any]:
-    """The contract's JSON keys of a ServingPlan (SI units, unit-suffixed)."""
-    keys = ("model", "accelerator", "engine", "precision", "kv_precision", "tp", "mode",
-            "prompt_tokens", "output_tokens", "ttft_s", "tpot_s", "e2e_s",
-            "output_tokens_per_s", "output_tokens_per_s_per_gpu", "batch", "max_batch",
-            "max_batch_slo",
-            "kv_cache_bytes", "weights_bytes", "energy_per_token_j", "energy_per_request_j",
-            "energy_per_token_node_j", "energy_per_token_facility_j",
-            "power_w", "gpus", "replicas", "rate_per_s", "bound", "decode_floor_s")
-    out = {k: getattr(plan, k) for k in keys}
-    for k in ("queue_wait_s", "prefill_s", "ttft_p99_s", "utilization_frac",
-              "capacity_requests_per_s", "mean_power_w"):
-        out[k] = getattr(plan, k, None)
-    out["breakdown"] = dict(plan.breakdown)
-    out["notes"] = list(plan.notes)
-    if getattr(plan, "compression", None) is not None:
-        out["compression"] = plan.compression
-    rep = getattr(plan, "energy", None)
-    if rep is not None:
-        keys_e = rep.as_keys()
-        # the deployment's facility J/token; the contract's energy_per_token_j stays GPU-level
-        keys_e["deployment_energy_per_token_j"] = keys_e.pop("energy_per_token_j", None)
-        keys_e["deployment_duration_s"] = rep.duration_s
-        out.update(keys_e)
-        out["energy_summary"] = rep.summary_lines()
-    return out
-
-
-def _session_dict(sp: Any) -> dict[str, Any]:
-    return {"agent_calls": len(sp.calls), "session_latency_s": sp.latency_s,
-            "session_model_time_s": sp.model_time_s, "session_tool_time_s": sp.tool_time_s,
-            "session_prompt_tokens": sp.prompt_tokens, "session_output_tokens": sp.output_tokens,
-            "session_energy_j": sp.energy_j,
-            "session_energy_per_output_token_j": sp.energy_per_output_token_j,
-            "session_calls": sp.calls}
-
-
 def _table(out: dict[str, Any]) -> None:
     from ..units import GIB
     from ._common import print_pairs, print_table
@@ -203,7 +166,8 @@ def command(
 ) -> None:
     from .. import scenario as sc
     from ..errors import InputError
-    from ..perf import inference as inf
+    from ..perf.serving_plan import plan_from_scenario
+    from ..stages.serving import search_result, serving_result
     from ._common import check_format, print_csv, print_json
 
     check_format(fmt)
@@ -238,44 +202,14 @@ def command(
     scen = sc.prepare(sc.validate(data), scenario)
     extra: dict[str, Any] = {}
     if search:
-        from .. import energy, hardware
-        from ..scenario import resolve_model
-
-        s = scen.serving
-        accs = ([hardware.accelerator(accelerator)] if accelerator
-                else inf.search_accelerators())
-        slo = s.slo.model_dump(exclude_none=True) if s.slo else None
-        comp = inf.compression_from_scenario(scen)
-        teacher, served, prune = comp if comp else (None, resolve_model(scen.model), None)
-        inputs = energy.inputs_from_scenario(scen)
-        res = inf.search_serving(served, accs, s.prompt_tokens,
-                                 s.output_tokens, rate_per_s=s.rate_per_s, slo=slo,
-                                 precisions=(s.precision,) if precision else
-                                 ("bf16", "fp8", "fp4", "int4"),
-                                 tps=(s.tp,) if tp else (1, 2, 4, 8),
-                                 engine_id=s.engine or inf.DEFAULT_ENGINE,
-                                 gpu_hour_usd=scen.energy.gpu_hour_price_usd
-                                 if scen.energy is not None else None,
-                                 energy_inputs=inputs, hours=hours, prune=prune)
-        plan = res.best
-        if comp is not None:
-            plan = inf.compare_teacher(plan, res.config, teacher, s.prompt_tokens,
-                                       s.output_tokens,
-                                       batch=None if s.rate_per_s else plan.batch,
-                                       rate_per_s=s.rate_per_s, slo=slo, energy_inputs=inputs,
-                                       hours=hours, methods=inf.compression_methods(scen),
-                                       pruned_from=served if prune is not None else None)
-        extra = {"search_candidates": res.candidates, "search_feasible": res.feasible,
-                 "search_time_s": res.time_s, "search_objective": res.objective,
-                 "ranked": res.ranked}
+        plan, extra = search_result(
+            scen, accelerator=accelerator,
+            precisions=(scen.serving.precision,) if precision else ("bf16", "fp8", "fp4",
+                                                                     "int4"),
+            tps=(scen.serving.tp,) if tp else (1, 2, 4, 8), hours=hours)
     else:
-        plan = inf.plan_from_scenario(scen, hours=hours)
-    out = plan_dict(plan)
-    out.update(extra)
-    if scen.serving.agent is not None:
-        from ..workload.serving import session_from_scenario
-
-        out.update(_session_dict(session_from_scenario(scen, plan)))
+        plan = plan_from_scenario(scen, hours=hours)
+    out = serving_result(plan, scen, extra)
     if fmt == "json":
         print_json(out)
     elif fmt == "csv":

@@ -1,0 +1,22 @@
+"""Stages: one library function per stage of a plan, over a validated Scenario.
+
+Each returns the plain dict (SI units, unit-suffixed keys) that ``plan.json`` and the matching
+``wattlas VERB --format json`` print, so the CLI commands and :func:`wattlas.plan.run_plan` are
+thin callers of the same code:
+
+=============  ==============================================  ===========================
+stage          function                                        CLI
+=============  ==============================================  ===========================
+training       :func:`wattlas.stages.training.training_stage`  ``wattlas train``
+budget         :func:`wattlas.stages.budget.budget_stage`      ``wattlas train --budget-*``
+serving        :func:`wattlas.stages.serving.serving_stage`    ``wattlas serve``
+energy         :func:`wattlas.stages.energy.energy_section`    (train, serve, plan)
+site           :func:`wattlas.stages.site.site_section`        ``wattlas site``
+compare        :func:`wattlas.compare.compare_section`         ``wattlas plan``
+route          :func:`wattlas.stages.route.route_stage`        ``wattlas route``
+governance     :func:`wattlas.stages.governance.governance_stage`  ``wattlas check``
+=============  ==============================================  ===========================
+
+Stage modules import the models (``perf``, ``energy``, ``grid``, ``routing``, ...) inside their
+functions and never the CLI (``wattlas.commands``); ``tests/test_architecture.py`` guards it.
+"""
