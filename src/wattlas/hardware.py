@@ -103,9 +103,12 @@ class System:
     unit: str | None = None
     accelerators_per_node: int | None = None
     nodes_per_rack: int | None = None
+    node_rack_units: int | None = None
+    node_weight_kg: float | None = None
     node_max_power_w: float | None = None
     node_typical_power_w: float | None = None
     rack_max_power_w: float | None = None
+    rack_weight_kg: float | None = None
     host_power_w: float | None = None
     cooling: str | None = None
     scaleup_domain: int | None = None

@@ -19,7 +19,6 @@ from .physics import (
     DEFAULT_HOST_W_PER_GPU,
     DEFAULT_IDLE_FRAC,
     DEFAULT_PUE,
-    DEFAULT_RACK_W,
     HARDWARE_LIFETIME_S,
     HOST_LOAD_FRAC,
     LCA_GPU_KG,
@@ -344,27 +343,20 @@ def _facility(inputs: EnergyInputs, gpus: int, peak_it_w: float, system: System 
     elif inputs.capex_usd_per_gpu is not None:
         defaults.append(f"capex life {HARDWARE_LIFETIME_S / SECONDS_PER_YEAR:g} years (the "
                         "hardware life of the embodied-carbon share, EcoLogits)")
-    # racks: fixed GPUs per rack when the system is a rack product, else rack power limit
-    per_rack = system.accelerators_per_rack if system is not None else None
-    if per_rack:
-        racks = math.ceil(gpus / per_rack)
-    else:
-        if system is not None and system.rack_max_power_w:
-            limit = system.rack_max_power_w
-        elif reg is not None and reg.get("rack_density_high_w"):
-            limit = float(reg["rack_density_high_w"])
-        else:
-            limit = DEFAULT_RACK_W[inputs.cooling]
-            defaults.append(f"rack limit {limit / 1e3:g} kW ({inputs.cooling} default)")
-        n_node = system.accelerators_per_node if system and system.accelerators_per_node else 8
-        node_w = peak_it_w / gpus * n_node
-        nodes_per_rack = max(1, int(limit // node_w)) if node_w <= limit else 0
-        if nodes_per_rack:
-            racks = math.ceil(math.ceil(gpus / n_node) / nodes_per_rack)
-        else:
-            racks = math.ceil(peak_it_w / limit)
-            notes.append(f"a node ({node_w / 1e3:.1f} kW) exceeds the rack limit "
-                         f"{limit / 1e3:g} kW")
+    # racks: fixed GPUs per rack for a rack product, else nodes packed by power and space
+    from .racks import rack_cooling, rack_layout
+
+    region_rack_w = None
+    if reg is not None:
+        from ..grid import regions as rg
+
+        r = rg.from_row(reg)
+        if rg.rack_density_known(r, rack_cooling(system, inputs.cooling)):
+            region_rack_w = rg.rack_limit_w(r, rack_cooling(system, inputs.cooling))[0]
+    layout = rack_layout(gpus, peak_it_w, system, inputs.cooling, region_rack_w)
+    racks = layout.racks
+    defaults.extend(layout.defaults)
+    notes.extend(layout.notes)
     return _Facility(pue, racks, ci, price, cap, life_s, given, defaults, notes)
 
 
