@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from wattlas.errors import CatalogKeyError, InfeasibleError, InputError
 from wattlas.hardware import Accelerator
 from wattlas.perf import inference as inf
-from wattlas.perf.inference import ServingConfig, plan_serving
+from wattlas.perf import serving_plan
+from wattlas.perf.inference import ServingConfig
+from wattlas.perf.serving_plan import plan_serving
 from wattlas.workload.serving import AgentSession, plan_session
 from wattlas.workload.transformer import ModelSpec, params_total
 
@@ -195,7 +197,7 @@ def test_does_not_fit_is_infeasible_with_fix():
 
 def test_slo_below_decode_floor_is_infeasible():
     cfg = ServingConfig(L70, H100, tp=8, precision="fp8")
-    floor = inf.decode_floor_s(cfg)
+    floor = serving_plan.decode_floor_s(cfg)
     assert floor == pytest.approx(float(inf.weights_read_bytes(cfg, 1)) / (8 * 3.35e12))
     with pytest.raises(InfeasibleError, match=r"below the decode floor 2\.\d+ ms"):
         plan_serving(cfg, 128, 128, rate_per_s=1.0, slo={"tpot_s": 0.001})
@@ -302,7 +304,8 @@ def test_rate_mode_uses_poisson_step_fixed_batch_does_not():
     cfg = ServingConfig(L70, H100, tp=4, precision="bf16")
     r = plan_serving(cfg, 467, 256, rate_per_s=12.0)
     fixed = plan_serving(cfg, 467, 256, batch=r.batch)
-    pois = float(inf.mixed_step_time_s(cfg, r.batch, 467, 256, poisson_arrivals=True))
+    pois = float(inf.mixed_step_time_s(cfg, r.concurrency, 467, 256, poisson_arrivals=True))
+    assert r.batch - 1 < r.concurrency <= r.batch
     assert r.tpot_s == pytest.approx(pois) and r.tpot_s > 1.1 * fixed.tpot_s
 
 
@@ -364,15 +367,19 @@ def test_engines_are_a_catalog():
         inf.engine("no-such-engine")
 
 
-def test_public_names_importable_from_inference():
-    from wattlas.perf import serving_plan, serving_search
+def test_serving_modules_import_the_step_model_not_the_reverse():
+    """The step model (inference) knows nothing of the plans, the search or compression built
+    on it: no import cycle (tests/test_architecture.py checks the whole package)."""
+    from wattlas.perf import serving_compression, serving_scenario, serving_search
 
     for name in ("ServingConfig", "prefill_time_s", "decode_step_time_s", "max_batch",
-                 "step_power_w", "plan_serving", "plan_from_scenario", "search_serving",
-                 "ServingPlan", "queue_wait_s"):
+                 "step_power_w"):
         assert hasattr(inf, name), name
-    assert inf.plan_serving is serving_plan.plan_serving
-    assert inf.search_serving is serving_search.search_serving
+    for name in ("plan_serving", "plan_from_scenario", "search_serving", "ServingPlan"):
+        assert not hasattr(inf, name), name
+    assert serving_search.plan_serving is serving_plan.plan_serving
+    assert serving_compression.ServingConfig is inf.ServingConfig
+    assert serving_scenario.plan_serving is serving_plan.plan_serving
 
 
 @given(st.integers(1, 256), st.floats(1.0, 2.0), st.sampled_from(["bf16", "fp8"]))

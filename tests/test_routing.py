@@ -267,16 +267,22 @@ def test_spec_errors():
 def test_from_inference_agrees_with_perf_inference():
     from wattlas import hardware
     from wattlas.perf import inference as inf
+    from wattlas.perf import serving_plan as sp
     from wattlas.scenario import resolve_model
 
     cfg = inf.ServingConfig(model=resolve_model("llama3-8b"),
                             accelerator=hardware.accelerator("h100-sxm"), tp=1)
-    sm = ServiceModel.from_inference(cfg, 1536.0, 8192)
-    assert sm.max_batch == inf.max_batch(cfg, 1536.0)
+    sm = ServiceModel.from_inference(cfg, 1024.0, 1024.0, 8192)
+    assert sm.max_batch == inf.max_batch(cfg, 2048.0)
     b = np.array([1, 8, sm.max_batch])
-    np.testing.assert_allclose(sm.decode_step_s(b), inf.decode_step_time_s(cfg, b, 1536.0))
-    np.testing.assert_allclose(sm.prefill_s(1024), inf.prefill_time_s(cfg, 1024), rtol=0.02)
-    np.testing.assert_allclose(sm.power_w(8), inf.step_power_w(cfg, 8, 1536.0))
+    point = sp.steady_state(cfg, b, 1024.0, 1024.0)
+    np.testing.assert_allclose(sm.decode_step_s(b), point["step_s"])
+    np.testing.assert_allclose([sm.ttft_s(1024, x) for x in b], point["ttft_s"])
+    # between grid points the TTFT interpolates within 2 %
+    other = float(sp.steady_state(cfg, 8, 700.0, 1024.0)["ttft_s"])
+    np.testing.assert_allclose(sm.ttft_s(700, 8), other, rtol=0.02)
+    np.testing.assert_allclose(sm.power_w(8), inf.parts_power_w(
+        cfg, inf.mixed_parts(cfg, 8, 1024.0, 1024.0)))
 
 
 def test_example_carbon_aware_beats_nearest_within_slo():

@@ -1,7 +1,7 @@
 """Serving plans on replicas: operating modes, TTFT under load (queueing), energy boundaries.
 
-Split from :mod:`wattlas.perf.inference` (the step model); every public name here is also
-importable from there.
+Above the step model (:mod:`wattlas.perf.inference`); a scenario's serving section is planned
+by :mod:`wattlas.perf.serving_scenario`.
 
 TTFT under continuous batching (Kwon et al. 2023; chunked prefill as in Sarathi-Serve,
 Agrawal et al. 2024)::
@@ -50,19 +50,16 @@ import numpy as np
 from ..errors import InfeasibleError, InputError
 from .inference import (
     CHUNK_TOKENS,
-    DEFAULT_ENGINE,
     ServingConfig,
     _step,
     activation_bytes,
-    decode_parts,
-    decode_step_time_s,
+    device_power_w,
     kv_capacity_bytes,
     max_batch,
     mixed_parts,
     mixed_step_time_s,
     node_system,
     parts_power_w,
-    prefill_time_s,
     resident_kv_bytes_per_token,
     resident_weights_bytes,
     tokens_per_step,
@@ -126,6 +123,10 @@ class ServingPlan:
     energy: Any = field(default=None, compare=False)
     #: distillation/pruning: the teacher served the same way and the ratios (compare_teacher)
     compression: dict[str, Any] | None = None
+    #: mean requests in service on a replica (time-averaged; ``batch`` is its ceiling) and
+    #: the mean continuous-batching step [s]: Little's law concurrency = requests/s × E2E₀
+    concurrency: float = 0.0
+    step_s: float = 0.0
 
 
 def decode_floor_s(cfg: ServingConfig) -> float:
@@ -230,14 +231,79 @@ def ttft_under_load_s(cfg: ServingConfig, batch, prompt_tokens: float, output_to
                                             poisson_arrivals)
 
 
+def steady_state(cfg: ServingConfig, batch, prompt_tokens: float, output_tokens: float,
+                 poisson_arrivals: bool = False) -> dict[str, np.ndarray]:
+    """The one capacity model: a replica in continuous batching at occupancy `batch` (requests
+    holding KV cache; numpy-broadcastable, fractional = time-averaged), prefill chunked into
+    the same steps as decode (:func:`wattlas.perf.inference.mixed_step_time_s`)::
+
+        TPOT  = t_mixed(b) / tokens per step
+        TTFT₀ = own chunked prefill alongside b + first step     (no queueing)
+        E2E₀  = TTFT₀ + (OSL − 1) · TPOT
+        μ(b)  = b / E2E₀                                          (Little's law) [requests/s]
+
+    Returns arrays ``step_s``, ``tpot_s``, ``ttft_s``, ``e2e_s`` [s], ``requests_per_s`` and
+    ``output_tokens_per_s`` = μ·OSL. Every command (serve, its search, the energy stage,
+    route's service tables) takes its latencies and capacity from here."""
+    b = np.asarray(batch, dtype=float)
+    n_out = float(output_tokens)
+    step = np.asarray(mixed_step_time_s(cfg, b, prompt_tokens, output_tokens,
+                                        poisson_arrivals), dtype=float)
+    tpot = step / tokens_per_step(cfg)
+    ttft = np.asarray(ttft_under_load_s(cfg, b, prompt_tokens, output_tokens,
+                                        poisson_arrivals=poisson_arrivals), dtype=float)
+    e2e = ttft + (n_out - 1.0) * tpot
+    rps = b / e2e
+    return {"step_s": step, "tpot_s": tpot, "ttft_s": ttft, "e2e_s": e2e,
+            "requests_per_s": rps, "output_tokens_per_s": rps * n_out}
+
+
 def replica_capacity_per_s(cfg: ServingConfig, batch: int, prompt_tokens: float,
                            output_tokens: float, poisson_arrivals: bool = False) -> float:
-    """Requests/s a replica completes in continuous batching at occupancy `batch` (Little's law
-    b / (TTFT₀ + OSL · TPOT), TTFT₀ without queueing)."""
-    step = float(mixed_step_time_s(cfg, batch, prompt_tokens, output_tokens, poisson_arrivals))
-    ttft0 = float(ttft_under_load_s(cfg, batch, prompt_tokens, output_tokens,
-                                    poisson_arrivals=poisson_arrivals))
-    return batch / (ttft0 + float(output_tokens) * step / tokens_per_step(cfg))
+    """Requests/s a replica completes in continuous batching at occupancy `batch`
+    (:func:`steady_state`: Little's law b / E2E₀, without queueing). A replica's capacity is
+    this at its largest batch with admissions spread evenly (a saturated queue feeds the
+    batch continuously): :func:`capacity_per_s`."""
+    return float(steady_state(cfg, batch, prompt_tokens, output_tokens,
+                              poisson_arrivals)["requests_per_s"])
+
+
+def capacity_per_s(cfg: ServingConfig, prompt_tokens: float, output_tokens: float) -> float:
+    """The replica's capacity [requests/s]: :func:`replica_capacity_per_s` at the largest
+    batch whose KV cache fits at ISL + OSL, evenly spread admissions. ``serve`` reports it
+    as ``capacity_requests_per_s`` and ``route`` serves at most this per replica."""
+    mb = _check_fits(cfg, float(prompt_tokens) + float(output_tokens))
+    return replica_capacity_per_s(cfg, mb, prompt_tokens, output_tokens)
+
+
+def _solve_occupancy(cfg: ServingConfig, share_per_s: float, b_hi: float, prompt_tokens: float,
+                     output_tokens: float, poisson_arrivals: bool,
+                     grid_per_s: np.ndarray | None = None) -> float:
+    """Mean occupancy b in (0, b_hi] at which μ(b) = `share_per_s` (bisection; μ grows with
+    b; below b = 1 the replica idles, μ = b / E2E₀(1)); b_hi when even b_hi does not carry
+    the share. `grid_per_s`, μ at b = 1, 2, …, brackets the root first."""
+    def mu(b: float) -> float:
+        return replica_capacity_per_s(cfg, max(b, 1.0), prompt_tokens, output_tokens,
+                                      poisson_arrivals) * min(b, 1.0)
+
+    lo, hi = 0.0, float(b_hi)
+    if grid_per_s is not None:
+        above = np.flatnonzero(grid_per_s[:int(b_hi)] >= share_per_s)
+        if not len(above):
+            return float(b_hi)
+        hi = float(above[0] + 1)
+        lo = hi - 1.0
+    elif mu(hi) <= share_per_s:
+        return hi
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if mu(mid) < share_per_s:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-7 * max(hi, 1.0):
+            break
+    return hi
 
 
 # energy -----------------------------------------------------------------------------------------
@@ -276,19 +342,25 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
                  energy_inputs: Any = None, hours: float = 8760.0) -> ServingPlan:
     """Serve `prompt_tokens` → `output_tokens` requests on replicas of `cfg`.
 
+    Every mode is a point of the one capacity model, :func:`steady_state` (continuous
+    batching, chunked prefill sharing each step with decode), so batch, latency and
+    throughput obey Little's law: ``concurrency = output_tokens_per_s / OSL × (E2E − W_q)``.
+
     * neither batch nor rate: max-throughput operation at the largest batch that fits
-      (KV capacity at ISL + OSL); throughput = b·OSL / (prefill(b) + OSL·step(b)) (the
-      calibrated static form); TTFT = steady-state continuous-batching TTFT at that batch.
+      (KV capacity at ISL + OSL), admissions spread evenly over the steps; throughput is the
+      replica's capacity (:func:`capacity_per_s`) × OSL; TTFT without queueing.
     * ``batch``: continuous batching at that occupancy; TTFT = own prefill + first step.
     * ``rate_per_s``: the largest batch meeting the SLO sets the replica count
-      ⌈rate / capacity⌉; each replica runs at the smallest batch carrying its share λ
-      (Little's law), and TTFT adds the G/G/1 wait at utilisation λ/μ_max; replicas are added
-      while the wait breaks the TTFT SLO. Steps admit Poisson numbers of whole prompts.
+      ⌈rate / μ(b_SLO)⌉; each replica runs at the mean occupancy b where μ(b) equals its
+      share λ (fractional: time-averaged; ``batch`` reports ⌈b⌉), and TTFT adds the G/G/1
+      wait at utilisation λ / capacity; replicas are added while the wait breaks the TTFT
+      SLO. Steps admit Poisson numbers of whole prompts.
 
-    ``slo`` keys: ttft_s, tpot_s, e2e_s. ``energy_per_token_j`` is GPU-boundary; node and
-    facility boundaries and the deployment's EnergyReport (``energy``; replicas for a rate,
-    else one replica; `hours` of operation) come from :mod:`wattlas.energy` with
-    `energy_inputs` (an ``energy.EnergyInputs``; ``pue`` is a shortcut for its pue).
+    ``slo`` keys: ttft_s, tpot_s, e2e_s. ``energy_per_token_j`` is GPU-boundary (mean power /
+    throughput, idle time included below an occupancy of one); node and facility boundaries
+    and the deployment's EnergyReport (``energy``; replicas for a rate, else one replica;
+    `hours` of operation) come from :mod:`wattlas.energy` with `energy_inputs` (an
+    ``energy.EnergyInputs``; ``pue`` is a shortcut for its pue).
     """
     if prompt_tokens < 1 or output_tokens < 1:
         raise InputError(f"prompt/output tokens {prompt_tokens}/{output_tokens}: must be ≥ 1")
@@ -321,44 +393,38 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
     # open-loop Poisson arrivals (--rate without --batch) admit whole prompts in Poisson
     # numbers per step; fixed occupancy and max-throughput spread them evenly (mixed_parts)
     poisson = rate_per_s is not None and batch is None
-    cap_max = replica_capacity_per_s(cfg, mb, prompt_tokens, output_tokens, poisson)
+    cap_max = replica_capacity_per_s(cfg, mb, prompt_tokens, output_tokens)
     if batch is None and rate_per_s is None:
-        mode, b = "max-throughput", mb
-        step = float(decode_step_time_s(cfg, b, ctx))
-        pre_batch = float(prefill_time_s(cfg, prompt_tokens, b))
-        tpot = step / per_tok
-        tps = b * n_out / (pre_batch + n_out * tpot)
-        pre_own = float(own_prefill_s(cfg, b, prompt_tokens, output_tokens))
-        ttft = pre_own + float(mixed_step_time_s(cfg, b, prompt_tokens, output_tokens))
-        e2e = ttft + n_out * tpot
-        missed = [k for k, v in slo.items() if {"ttft_s": ttft, "tpot_s": tpot,
-                                                 "e2e_s": e2e}.get(k, 0.0) > v]
+        mode, b = "max-throughput", float(mb)
+        point = steady_state(cfg, b, prompt_tokens, output_tokens)
+        lat = {"ttft_s": float(point["ttft_s"]), "tpot_s": float(point["tpot_s"]),
+               "e2e_s": float(point["e2e_s"])}
+        missed = [k for k, v in slo.items() if lat.get(k, 0.0) > v]
         if missed:
             notes.append(f"max-throughput operation misses the SLO on {', '.join(missed)}; "
                          "give --rate or --batch to plan under it")
-        notes.append("max-throughput: TTFT is the steady-state continuous-batching TTFT at the "
-                     "largest batch (own prefill + first step), without queueing")
+        notes.append("max-throughput: the largest batch that fits, prefill chunked into the "
+                     "decode steps; TTFT is the steady-state TTFT at that batch, without "
+                     "queueing")
     else:
         mode = "batch" if batch is not None else "rate"
         bs = np.arange(1, mb + 1, dtype=float)
-        step_b = mixed_step_time_s(cfg, bs, prompt_tokens, output_tokens, poisson)
-        tpot_b = step_b / per_tok
-        ttft_b = ttft_under_load_s(cfg, bs, prompt_tokens, output_tokens,
-                                   poisson_arrivals=poisson)
+        grid = steady_state(cfg, bs, prompt_tokens, output_tokens, poisson)
+        ttft_b, tpot_b, e2e_b = grid["ttft_s"], grid["tpot_s"], grid["e2e_s"]
         ok = np.ones_like(bs, dtype=bool)
         if "tpot_s" in slo:
             ok &= tpot_b <= slo["tpot_s"]
         if "ttft_s" in slo:
             ok &= ttft_b <= slo["ttft_s"]
         if "e2e_s" in slo:
-            ok &= ttft_b + n_out * tpot_b <= slo["e2e_s"]
+            ok &= e2e_b <= slo["e2e_s"]
         if not ok.any():
             raise InfeasibleError(
                 f"no batch meets the SLO {slo}: at batch 1 TTFT {ttft_b[0]:.3f} s, TPOT "
                 f"{tpot_b[0] * 1e3:.2f} ms (decode floor {floor * 1e3:.2f} ms); raise --tp, "
                 "lower the precision or relax the SLO")
         b_slo_max = int(bs[ok].max())
-        cap_b = bs / (ttft_b + n_out * tpot_b)  # requests/s at occupancy b (Little's law)
+        cap_b = grid["requests_per_s"]  # requests/s at occupancy b (Little's law)
         if batch is not None:
             if batch > mb:
                 kv_need = batch * full * resident_kv_bytes_per_token(cfg)
@@ -367,77 +433,74 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
                     f"{full} tokens per sequence but "
                     f"{max(kv_capacity_bytes(cfg), 0) / 1e9:.1f} GB fit (max batch {mb}); "
                     "raise --tp or use --kv-precision fp8")
-            b = batch
-            if slo and not ok[b - 1]:
-                notes.append(f"batch {b} misses the SLO; the largest batch meeting it is "
+            b = float(batch)
+            if slo and not ok[batch - 1]:
+                notes.append(f"batch {batch} misses the SLO; the largest batch meeting it is "
                              f"{b_slo_max}")
             if rate_per_s is not None:
-                replicas = max(math.ceil(rate_per_s / float(cap_b[b - 1])), 1)
+                replicas = max(math.ceil(rate_per_s / float(cap_b[batch - 1])), 1)
         else:
-            replicas = math.ceil(rate_per_s / float(cap_b[b_slo_max - 1]))
+            replicas = max(math.ceil(rate_per_s / float(cap_b[b_slo_max - 1]) - 1e-12), 1)
             limit = 64 * replicas + 64
             while True:
                 share = rate_per_s / replicas
-                carry = (cap_b >= share) & (bs <= b_slo_max)
-                b = int(bs[carry].min())
+                b = _solve_occupancy(cfg, share, b_slo_max, prompt_tokens, output_tokens,
+                                     poisson, cap_b)
+                ttft0 = float(steady_state(cfg, max(b, 1.0), prompt_tokens, output_tokens,
+                                           poisson)["ttft_s"])
                 wait = queue_wait_s(share, 1.0 / cap_max, 1, ARRIVAL_CV2, SERVICE_CV2)
-                met = wait < math.inf and ("ttft_s" not in slo
-                                           or float(ttft_b[b - 1]) + wait <= slo["ttft_s"])
+                met = wait < math.inf and ("ttft_s" not in slo or ttft0 + wait <= slo["ttft_s"])
                 if met or replicas >= limit:
                     break
                 replicas += 1
             if not met:
                 raise InfeasibleError(
-                    f"queueing keeps TTFT at {float(ttft_b[b - 1]) + wait:.3f} s above the SLO "
+                    f"queueing keeps TTFT at {ttft0 + wait:.3f} s above the SLO "
                     f"{slo.get('ttft_s')} s even with {replicas} replicas; relax the SLO")
         if rate_per_s is not None:
             share = rate_per_s / replicas
             util = share / cap_max
             wait = queue_wait_s(share, 1.0 / cap_max, 1, ARRIVAL_CV2, SERVICE_CV2)
-        step = float(step_b[b - 1])
-        tpot = step / per_tok
-        pre_own = float(own_prefill_s(cfg, b, prompt_tokens, output_tokens))
-        ttft = wait + float(ttft_b[b - 1])
-        e2e = ttft + n_out * tpot
-        tps = b * n_out / (e2e - wait)
-    if mode == "max-throughput":
-        parts = decode_parts(cfg, b, ctx)
-        power = float(parts_power_w(cfg, parts, basis))
-        pre_parts = _step(cfg, min(prompt_tokens * b, CHUNK_TOKENS), prompt_tokens / 2.0,
-                          0.0, 0.0)
-        pre_power = float(parts_power_w(cfg, pre_parts, basis))
-        energy_batch = pre_power * pre_batch + power * n_out / per_tok * step
-        cycle_s = pre_batch + n_out / per_tok * step
-    else:  # the mixed step already carries the prefill work
-        parts = mixed_parts(cfg, b, prompt_tokens, output_tokens, poisson)
-        power = float(parts_power_w(cfg, parts, basis))
-        energy_batch = power * n_out / per_tok * step
-        cycle_s = n_out / per_tok * step
+    point = steady_state(cfg, max(b, 1.0), prompt_tokens, output_tokens, poisson)
+    step, tpot = float(point["step_s"]), float(point["tpot_s"])
+    ttft0, e2e0 = float(point["ttft_s"]), float(point["e2e_s"])
+    busy = min(b, 1.0)  # below an occupancy of one the replica idles part of the time
+    rps = busy * float(point["requests_per_s"])  # = b / E2E₀ (Little's law)
+    concurrency = rps * e2e0
+    tps = rps * n_out
+    ttft = wait + ttft0
+    e2e = ttft + (n_out - 1.0) * tpot
+    pre_own = float(own_prefill_s(cfg, max(b, 1.0), prompt_tokens, output_tokens))
+    # power of the mixed steps (they carry the admitted prompts' prefill) and while idle
+    parts = mixed_parts(cfg, max(b, 1.0), prompt_tokens, output_tokens, poisson)
+    power = float(parts_power_w(cfg, parts, basis))
+    idle = cfg.tp * float(device_power_w(cfg.accelerator, 0.0, basis))
+    mean_power = busy * power + (1.0 - busy) * idle  # the replica's GPUs [W]
+    e_req = mean_power / rps  # energy = power × time: J/request = W / (requests/s)
+    e_tok = e_req / n_out
     if cfg.draft is not None:
         notes.append(f"speculative decoding: {per_tok:.2f} tokens per target step; "
                      f"weights_bytes and kv_cache_bytes include draft {cfg.draft.id}'s "
                      "weights and KV cache")
     if wait == math.inf:
-        notes.append(f"the offered {rate_per_s:g} req/s per replica exceeds its capacity "
-                     f"{cap_max:.3g} req/s: the queue grows without bound")
-    e_req = energy_batch / b
-    e_tok = e_req / n_out
-    mean_power = energy_batch / cycle_s  # the replica's GPUs averaged over its cycle [W]
+        notes.append(f"the offered {rate_per_s / replicas:.3g} req/s per replica reaches its "
+                     f"capacity {cap_max:.3g} req/s: the queue grows without bound")
     # boundaries as ratios of the same replica's power: node = GPU + host, facility =
     # (node + network) × PUE (energy.serving_energy), applied to the GPU J/token
     one = deployment_energy(cfg, cfg.tp, mean_power, tps, inputs, hours)
     e_node = e_tok * (one.gpu_power_w + one.host_power_w) / one.gpu_power_w
     e_fac = e_tok * one.facility_power_w / one.gpu_power_w
-    total_tps = rate_per_s * n_out if (rate_per_s and mode == "rate") else tps * replicas
-    report = deployment_energy(cfg, cfg.tp * replicas, mean_power, total_tps, inputs, hours)
+    report = deployment_energy(cfg, cfg.tp * replicas, mean_power, tps * replicas, inputs,
+                               hours)
     bound = "compute" if float(parts["compute_s"]) > float(parts["memory_s"]) else "memory"
     return ServingPlan(
         model=cfg.model.id, accelerator=cfg.accelerator.id, engine=cfg.eng.id,
         precision=cfg.precision, kv_precision=cfg.kv, tp=cfg.tp,
         prompt_tokens=int(prompt_tokens), output_tokens=int(output_tokens),
-        ttft_s=float(ttft), tpot_s=float(tpot), e2e_s=float(e2e), batch=int(b), max_batch=mb,
+        ttft_s=float(ttft), tpot_s=float(tpot), e2e_s=float(e2e),
+        batch=max(math.ceil(b - 1e-9), 1), max_batch=mb,
         output_tokens_per_s=float(tps), output_tokens_per_s_per_gpu=float(tps) / cfg.tp,
-        kv_cache_bytes=float(b * ctx * resident_kv_bytes_per_token(cfg)),
+        kv_cache_bytes=float(concurrency * ctx * resident_kv_bytes_per_token(cfg)),
         weights_bytes=float(resident_weights_bytes(cfg)),
         energy_per_token_j=e_tok, energy_per_request_j=e_req,
         gpus=cfg.tp * replicas, replicas=replicas, bound=bound, power_w=power, mode=mode,
@@ -446,69 +509,7 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
         energy_per_token_facility_j=e_fac,
         breakdown={k: float(v) for k, v in parts.items()}, notes=tuple(notes),
         queue_wait_s=float(wait), prefill_s=pre_own,
-        ttft_p99_s=(float(ttft - wait + wait_quantile_s(wait, util)) if util is not None
+        ttft_p99_s=(float(ttft0 + wait_quantile_s(wait, util)) if util is not None
                     else None), utilization_frac=util,
-        capacity_requests_per_s=float(cap_max), mean_power_w=float(mean_power), energy=report)
-
-
-def config_from_scenario(scen: Any) -> ServingConfig:
-    """A ServingConfig from a validated Scenario (model, hardware.accelerator/system,
-    serving.* including sparsity, speculative decoding, distillation (``distill_to``: the
-    student is served) and structured pruning (``prune``: the pruned shape at ``tp``))."""
-    from .. import hardware
-    from ..scenario import resolve_model
-    from ..workload.compression import prune_model
-    from .serving_compression import compression_from_scenario
-
-    if scen.serving is None:
-        raise InputError("the scenario has no 'serving' section; give --prompt-tokens and "
-                         "--output-tokens")
-    if scen.model is None or scen.hardware is None or not scen.hardware.accelerator:
-        raise InputError("serving needs a model (--model) and an accelerator (--accelerator)")
-    acc = hardware.accelerator(scen.hardware.accelerator)
-    sv = scen.serving
-    fabric = system = None
-    if scen.hardware.system or scen.hardware.nic_bytes_per_s:
-        system = hardware.system(scen.hardware.system) if scen.hardware.system else None
-        fabric = hardware.fabric_for(acc, system,
-                                     scaleout_bytes_per_s=scen.hardware.nic_bytes_per_s)
-    extra: dict[str, Any] = {}
-    if getattr(sv, "draft", None):
-        extra["draft"] = resolve_model(sv.draft)
-        extra["spec_tokens"] = sv.spec_tokens
-        extra["spec_acceptance_frac"] = sv.spec_acceptance_frac
-    model = resolve_model(scen.model)
-    comp = compression_from_scenario(scen)
-    if comp is not None:
-        _, model, prune = comp
-        if prune is not None:
-            model = prune_model(model, prune, sv.tp)
-    return ServingConfig(model=model, accelerator=acc, tp=sv.tp,
-                         precision=sv.precision, kv_precision=sv.kv_precision,
-                         engine=sv.engine or DEFAULT_ENGINE, fabric=fabric, system=system,
-                         sparsity_2_4=bool(getattr(sv, "sparsity_2_4", False)), **extra)
-
-
-def plan_from_scenario(scen: Any, hours: float = 8760.0) -> ServingPlan:
-    """plan_serving on the scenario's serving section, with energy inputs from its energy and
-    site sections (``energy.inputs_from_scenario``) over `hours` of operation."""
-    from .. import energy
-
-    cfg = config_from_scenario(scen)
-    sv = scen.serving
-    slo = sv.slo.model_dump(exclude_none=True) if sv.slo else None
-    inputs = energy.inputs_from_scenario(scen)
-    plan = plan_serving(cfg, sv.prompt_tokens, sv.output_tokens, batch=sv.batch,
-                        rate_per_s=sv.rate_per_s, slo=slo, energy_inputs=inputs, hours=hours)
-    from .serving_compression import compare_teacher, compression_from_scenario, compression_methods
-
-    comp = compression_from_scenario(scen)
-    if comp is None:
-        return plan
-    teacher, student, prune = comp
-    return compare_teacher(plan, cfg, teacher, sv.prompt_tokens, sv.output_tokens,
-                           batch=sv.batch, rate_per_s=sv.rate_per_s, slo=slo,
-                           energy_inputs=inputs, hours=hours,
-                           methods=compression_methods(scen),
-                           pruned_from=student if prune is not None else None)
-
+        capacity_requests_per_s=float(cap_max), mean_power_w=float(mean_power), energy=report,
+        concurrency=float(concurrency), step_s=step)

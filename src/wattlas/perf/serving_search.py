@@ -2,9 +2,11 @@
 
 Split from :mod:`wattlas.perf.inference`; :func:`search_serving` and
 :func:`search_accelerators` stay importable from there. Every batch of a configuration is
-evaluated at once with numpy (the same step, TTFT and power functions as
-:func:`wattlas.perf.serving_plan.plan_serving`, without queueing: the best configuration is
-then re-planned with :func:`plan_serving`, which adds the queue wait of its rate).
+evaluated at once with numpy on the one capacity model
+(:func:`wattlas.perf.serving_plan.steady_state`, as :func:`plan_serving` uses it); with a
+rate, every row's TTFT includes the queue wait of its replicas' share (``queue_wait_s``).
+The first :data:`REPLANNED` ranked rows are then re-planned with :func:`plan_serving` and
+re-ranked, so the table and the headline print the same numbers for the same configuration.
 """
 
 from __future__ import annotations
@@ -24,11 +26,21 @@ from .inference import (
     ServingConfig,
     max_batch,
     mixed_parts,
-    mixed_step_time_s,
     parts_power_w,
-    tokens_per_step,
 )
-from .serving_plan import ServingPlan, decode_floor_s, plan_serving, ttft_under_load_s
+from .serving_plan import (
+    ARRIVAL_CV2,
+    SERVICE_CV2,
+    ServingPlan,
+    capacity_per_s,
+    decode_floor_s,
+    plan_serving,
+    queue_wait_s,
+    steady_state,
+)
+
+#: ranked rows re-planned with plan_serving (the table shows the first ten)
+REPLANNED = 10
 
 
 @dataclass(frozen=True)
@@ -94,11 +106,9 @@ def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tok
                 n_cand += bs.size
                 # a rate means open-loop Poisson arrivals, as in plan_serving's rate mode
                 poisson = bool(rate_per_s)
-                step = mixed_step_time_s(cfg, bs, prompt_tokens, output_tokens, poisson)
-                tpot = step / tokens_per_step(cfg)
-                ttft = ttft_under_load_s(cfg, bs, prompt_tokens, output_tokens,
-                                         poisson_arrivals=poisson)
-                e2e = ttft + n_out * tpot
+                point = steady_state(cfg, bs, prompt_tokens, output_tokens, poisson)
+                step, tpot, ttft, e2e = (point[k] for k in ("step_s", "tpot_s", "ttft_s",
+                                                             "e2e_s"))
                 ok = np.ones(bs.shape, dtype=bool)
                 if "tpot_s" in slo:
                     ok &= tpot <= slo["tpot_s"]
@@ -110,30 +120,35 @@ def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tok
                     continue
                 parts = mixed_parts(cfg, bs, prompt_tokens, output_tokens, poisson)
                 power = parts_power_w(cfg, parts)
-                j_tok = power * step / tokens_per_step(cfg) / bs
-                tps_rep = bs * n_out / e2e
-                replicas = np.ceil(rate_per_s * n_out / tps_rep) if rate_per_s else np.ones_like(bs)
+                j_tok = power * e2e / bs / n_out  # W / (requests/s) / OSL
+                tps_rep = point["output_tokens_per_s"]
+                wait = np.zeros(bs.shape)
+                replicas = np.ones_like(bs)
+                if rate_per_s:
+                    # replicas sized at the largest SLO batch; each then runs at the smallest
+                    # batch that carries its share of the rate (plan_serving refines it)
+                    i_slo = int(np.flatnonzero(ok)[-1])
+                    n_rep = math.ceil(rate_per_s * n_out / tps_rep[i_slo] - 1e-12)
+                    carry = ok & (tps_rep * n_rep >= rate_per_s * n_out * (1 - 1e-9))
+                    replicas = np.full(bs.shape, float(n_rep))
+                    cap = float(capacity_per_s(cfg, prompt_tokens, output_tokens))
+                    wait = np.full(bs.shape, queue_wait_s(rate_per_s / n_rep, 1.0 / cap, 1,
+                                                          ARRIVAL_CV2, SERVICE_CV2))
+                    if "ttft_s" in slo:
+                        carry &= ttft + wait <= slo["ttft_s"]
+                    if not carry.any():
+                        continue
+                    i = int(np.flatnonzero(carry)[0])
                 gpus = replicas * tp
                 usd = (gpus * gpu_hour_usd / 3600.0 / (rate_per_s * n_out) * 1e6
                        if gpu_hour_usd and rate_per_s else
                        tp * gpu_hour_usd / 3600.0 / tps_rep * 1e6 if gpu_hour_usd else None)
                 score = usd if usd is not None else j_tok
-                score = np.where(ok, score, np.inf)
-                i = int(np.argmin(score))
-                if rate_per_s:
-                    # replicas sized at the largest SLO batch; each then runs at the smallest
-                    # batch that carries its share of the rate (what plan_serving reports)
-                    i_slo = int(np.flatnonzero(ok)[-1])
-                    n_rep = math.ceil(rate_per_s * n_out / tps_rep[i_slo])
-                    carry = ok & (tps_rep * n_rep >= rate_per_s * n_out * (1 - 1e-9))
-                    i = int(np.flatnonzero(carry)[0])
-                    replicas = np.full(bs.shape, float(n_rep))
-                    gpus = replicas * tp
-                    if usd is not None:
-                        usd = gpus * gpu_hour_usd / 3600.0 / (rate_per_s * n_out) * 1e6
-                    score = usd if usd is not None else j_tok
+                if not rate_per_s:
+                    i = int(np.argmin(np.where(ok, score, np.inf)))
                 rows.append({"accelerator": acc.id, "precision": prec, "tp": tp,
-                             "batch": int(bs[i]), "ttft_s": float(ttft[i]),
+                             "batch": int(bs[i]), "ttft_s": float(ttft[i] + wait[i]),
+                             "queue_wait_s": float(wait[i]),
                              "tpot_s": float(tpot[i]), "output_tokens_per_s": float(tps_rep[i]),
                              "replicas": int(replicas[i]), "gpus": int(gpus[i]),
                              "energy_per_token_j": float(j_tok[i]),
@@ -147,10 +162,31 @@ def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tok
             f"({len(reasons)} configurations do not fit); best decode floor {floor * 1e3:.2f} ms "
             "per token: relax the SLO or allow more TP")
     rows.sort(key=lambda r: (r["_score"], r["gpus"]))
-    top = rows[0]
-    best = plan_serving(top["_cfg"], prompt_tokens, output_tokens,
-                        batch=None if rate_per_s else top["batch"], rate_per_s=rate_per_s,
-                        slo=slo, energy_inputs=energy_inputs, hours=hours)
+    # the rows shown first are re-planned with plan_serving, so a row and the headline of the
+    # same configuration print the same numbers (TTFT with the queue wait of its rate)
+    planned: list[tuple[dict[str, Any], ServingPlan]] = []
+    for r in rows[:REPLANNED]:
+        try:
+            p = plan_serving(r["_cfg"], prompt_tokens, output_tokens,
+                             batch=None if rate_per_s else r["batch"], rate_per_s=rate_per_s,
+                             slo=slo, energy_inputs=energy_inputs, hours=hours)
+        except InfeasibleError:
+            continue
+        usd = (p.gpus * gpu_hour_usd / 3600.0 / (p.replicas * p.output_tokens_per_s) * 1e6
+               if gpu_hour_usd else None)
+        r.update(batch=p.batch, ttft_s=p.ttft_s, queue_wait_s=p.queue_wait_s, tpot_s=p.tpot_s,
+                 output_tokens_per_s=p.output_tokens_per_s, replicas=p.replicas, gpus=p.gpus,
+                 energy_per_token_j=p.energy_per_token_j, usd_per_mtoken=usd,
+                 _score=usd if usd is not None else p.energy_per_token_j)
+        planned.append((r, p))
+    if not planned:
+        raise InfeasibleError(
+            f"no configuration meets the SLO {slo} for {model.id} once queueing at "
+            f"{rate_per_s} req/s is counted; relax the TTFT SLO")
+    planned.sort(key=lambda rp: (rp[0]["_score"], rp[0]["gpus"]))
+    shown = [r for r, _ in planned]
+    rows = shown + rows[REPLANNED:]
+    top, best = planned[0]
     ranked = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
     return ServingSearch(best=best, ranked=ranked, candidates=n_cand, feasible=len(rows),
                          time_s=time.perf_counter() - t0,

@@ -3,9 +3,10 @@
 Each site is a FIFO multi-server queue with ``slots = replicas × batch_cap`` servers (one per
 sequence a replica can batch under its KV-cache and power limits), kept as a heap of
 slot-free times (Kiefer–Wolfowitz recursion: start = max(arrival, earliest free slot); Kiefer &
-Wolfowitz 1955, Trans. AMS 78:1). A request's service is prefill(prompt) followed by
-(n_out − 1) decode steps of ``step(b)``, where b is the per-replica batch at dispatch
-(continuous batching with the batch frozen at admission: a documented simplification).
+Wolfowitz 1955, Trans. AMS 78:1). A request's service is TTFT(prompt, b) followed by
+(n_out − 1) steps of ``step(b)``, where b is the per-replica batch at dispatch and both come
+from the one capacity model of ``wattlas serve`` (continuous batching, prefill chunked into
+the decode steps; the batch frozen at admission is a documented simplification).
 Arrivals are processed in order of the user's send time; agent-session follow-ups enter a
 second heap when their previous call completes. The router predicts each site's TTFT/E2E from
 that state (see :mod:`policies`).
@@ -85,7 +86,21 @@ def simulate_policy(sites: list[Site], rtt_s: np.ndarray, wl: Workload, policy: 
     bcap = [s.batch_cap for s in sites]
     dec = [s.service.decode_table_s.tolist() for s in sites]
     expo = [s.service.exponential_mean_s for s in sites]
-    pre = [s.service.prefill_s(wl.prompt_tokens).tolist() for s in sites]
+    # TTFT(prompt, b) by linear interpolation in the prompt on each site's table: per site a
+    # grid index and weight per request, and the table's rows by batch
+    grid_at: dict[int, tuple[list, list, list, list]] = {}
+    for s in sites:
+        svc = s.service
+        if id(svc) not in grid_at:
+            g = svc.prefill_tokens
+            x = np.clip(wl.prompt_tokens.astype(float), g[0], g[-1])
+            j = np.clip(np.searchsorted(g, x, side="right") - 1, 0, len(g) - 2)
+            w = (x - g[j]) / (g[j + 1] - g[j])
+            tab = svc.ttft_table()
+            grid_at[id(svc)] = (j.tolist(), w.tolist(), tab[:, :-1].tolist(),
+                                (tab[:, 1:] - tab[:, :-1]).tolist())
+    pre_j, pre_w, pre_t, pre_d = (list(x) for x in zip(*(grid_at[id(s.service)]
+                                                          for s in sites), strict=True))
     outs = wl.output_tokens.tolist()
     work = wl.work.tolist()
     first = wl.first_arrival_s.tolist()
@@ -113,7 +128,8 @@ def simulate_policy(sites: list[Site], rtt_s: np.ndarray, wl: Workload, policy: 
             step, p, dur = 0.0, 0.0, expo[s] * work[i]
         else:
             step = dec[s][b - 1]
-            p = pre[s][i]
+            j = pre_j[s][i]
+            p = pre_t[s][b - 1][j] + pre_w[s][i] * pre_d[s][b - 1][j]
             dur = (outs[i] - 1) * step
         ttft = rtt[r][s] + (start - ts) + p
         e2e = ttft + dur
@@ -276,7 +292,7 @@ def build_sites(spec, default_model: Any = None) -> list[Site]:
     from ..perf import inference as inf
     from ..scenario import resolve_model
 
-    context = spec.prompt_tokens.mean_tokens + spec.output_tokens.mean_tokens / 2
+    p_mean, o_mean = spec.prompt_tokens.mean_tokens, spec.output_tokens.mean_tokens
     max_prompt = int(max(spec.prompt_tokens.mean_tokens * 32, spec.prompt_tokens.high or 0, 8))
     cache: dict[tuple, ServiceModel] = {}
     out = []
@@ -290,7 +306,7 @@ def build_sites(spec, default_model: Any = None) -> list[Site]:
             cfg = inf.ServingConfig(model=resolve_model(model),
                                     accelerator=hardware.accelerator(ss.accelerator),
                                     tp=ss.tp, precision=ss.precision)
-            cache[key] = ServiceModel.from_inference(cfg, context, max_prompt)
+            cache[key] = ServiceModel.from_inference(cfg, p_mean, o_mean, max_prompt)
         svc = cache[key]
         lat, lon = _point(ss, "site")
         ci = ss.grid_intensity_g_per_kwh

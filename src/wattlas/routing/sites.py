@@ -3,15 +3,19 @@
 A :class:`ServiceModel` is a set of lookup tables built once per site, so the event loop only
 indexes arrays:
 
-* ``prefill_s(prompt_tokens)`` [s]: time to the first token of one prompt (interpolated on a
-  log-spaced table of prompt lengths);
-* ``decode_step_s(batch)`` [s]: one continuous-batching decode step with ``batch`` sequences
-  in flight, at the site's mean context (prompt + output/2);
-* ``max_batch`` [sequences]: the KV-cache limit of one replica;
+* ``ttft_s(prompt_tokens, batch)`` [s]: time from service start to the first token of one
+  prompt at per-replica occupancy ``batch`` (a table over batch × log-spaced prompt lengths,
+  interpolated in the prompt length);
+* ``decode_step_s(batch)`` [s]: one continuous-batching step with ``batch`` sequences in
+  flight, the prefill of the prompts it admits chunked into it (the TPOT at that occupancy);
+* ``max_batch`` [sequences]: the KV-cache limit of one replica at prompt + output tokens;
 * ``power_w(batch)`` [W]: the replica's GPU power at that batch (0 = idle).
 
-:meth:`ServiceModel.from_inference` evaluates ``wattlas.perf.inference`` (the same functions
-``wattlas serve`` uses) so routing and serving agree on the same hardware.
+:meth:`ServiceModel.from_inference` evaluates the one capacity model of ``wattlas serve``
+(:func:`wattlas.perf.serving_plan.steady_state`): at the mean lengths a replica's capacity
+b / (TTFT(b) + (OSL − 1)·step(b)) at its largest batch is ``serve``'s
+``capacity_requests_per_s`` (:meth:`ServiceModel.capacity_per_s`), so the same replica has
+the same capacity in both commands.
 :meth:`ServiceModel.exponential` is the M/M/c reference: one request per server, service time
 exponential with the given mean (Kleinrock, *Queueing Systems* Vol. 1, 1975, §3.5).
 """
@@ -38,6 +42,36 @@ class ServiceModel:
     decode_table_s: np.ndarray = field(repr=False)  # index b − 1, b = 1 … max_batch
     power_table_w: np.ndarray = field(repr=False)  # index b, b = 0 … max_batch
     exponential_mean_s: float | None = None
+    #: TTFT at the site [s], index (b − 1, prompt grid point); None: prefill_table_s at
+    #: every batch
+    ttft_table_s: np.ndarray | None = field(default=None, repr=False)
+
+    def ttft_table(self) -> np.ndarray:
+        """(max_batch, prompt grid) table of TTFT [s] at occupancy b = 1 … max_batch."""
+        if self.ttft_table_s is not None:
+            return self.ttft_table_s
+        return np.broadcast_to(self.prefill_table_s, (self.max_batch,
+                                                      len(self.prefill_table_s)))
+
+    def ttft_s(self, prompt_tokens, batch=1):
+        """Time to the first token [s] of prompts of `prompt_tokens` tokens at per-replica
+        occupancy `batch` (clipped to 1 … max_batch), from service start."""
+        if self.exponential_mean_s is not None:
+            return np.zeros_like(np.asarray(prompt_tokens, dtype=float))
+        b = int(np.clip(batch, 1, self.max_batch))
+        return np.interp(prompt_tokens, self.prefill_tokens, self.ttft_table()[b - 1])
+
+    def capacity_per_s(self, prompt_tokens: float, output_tokens: float,
+                       batch: int | None = None) -> float:
+        """Requests/s one replica completes at occupancy `batch` (default: its largest) with
+        requests of the given lengths: b / (TTFT(b) + (OSL − 1)·step(b)) (Little's law);
+        exponential service: servers / mean."""
+        b = self.max_batch if batch is None else int(np.clip(batch, 1, self.max_batch))
+        if self.exponential_mean_s is not None:
+            return b / self.exponential_mean_s
+        e2e = (float(self.ttft_s(prompt_tokens, b))
+               + (float(output_tokens) - 1.0) * float(self.decode_step_s(b)))
+        return b / e2e
 
     @property
     def max_batch(self) -> int:
@@ -89,27 +123,36 @@ class ServiceModel:
                    exponential_mean_s=float(mean_s))
 
     @classmethod
-    def from_inference(cls, cfg: Any, context_tokens: float,
+    def from_inference(cls, cfg: Any, prompt_tokens: float, output_tokens: float,
                        max_prompt_tokens: int = 131072) -> ServiceModel:
-        """Tables from ``wattlas.perf.inference`` for ServingConfig `cfg` at mean context
-        `context_tokens`: prefill_time_s, decode_step_time_s, max_batch and step_power_w
-        (idle = tp × device power at zero activity)."""
+        """Tables of ServingConfig `cfg` serving requests of mean `prompt_tokens` →
+        `output_tokens` from the one capacity model (``perf.serving_plan.steady_state``,
+        admissions spread evenly): max_batch at ISL + OSL (as ``serve``), step(b) = the mixed
+        continuous-batching step, TTFT(p, b) = own chunked prefill of p tokens alongside b
+        sequences + the first step, power(b) of the mixed step (idle = tp × device power at
+        zero activity). The prompt grid holds 64 log-spaced lengths and the mean itself."""
         from ..perf import inference as inf
+        from ..perf import serving_plan as sp
 
-        mb = inf.max_batch(cfg, context_tokens)
+        p_mean, n_out = float(prompt_tokens), float(output_tokens)
+        mb = inf.max_batch(cfg, p_mean + n_out)
         if mb < 1:
             raise InfeasibleError(f"{cfg.model.id} on {cfg.tp} x {cfg.accelerator.id} "
                                   f"({cfg.precision}) has no room for the KV cache of one "
-                                  f"{context_tokens:.0f}-token sequence; raise tp or use fp8")
+                                  f"{p_mean + n_out:.0f}-token sequence; raise tp or use fp8")
         idle = cfg.tp * float(inf.device_power_w(cfg.accelerator, 0.0))
-        b = np.arange(1, mb + 1)
-        busy = np.asarray(inf.step_power_w(cfg, b, context_tokens), dtype=float)
-        toks = np.unique(np.round(np.geomspace(1, max_prompt_tokens, 64)))
-        return cls(prefill_tokens=toks,
-                   prefill_table_s=np.asarray(inf.prefill_time_s(cfg, toks), dtype=float),
-                   decode_table_s=np.asarray(inf.decode_step_time_s(cfg, b, context_tokens),
-                                             dtype=float),
-                   power_table_w=np.concatenate([[idle], np.maximum(busy, idle)]))
+        b = np.arange(1, mb + 1, dtype=float)
+        parts = inf.mixed_parts(cfg, b, p_mean, n_out)
+        busy = np.asarray(inf.parts_power_w(cfg, parts), dtype=float) * np.ones(mb)
+        step = np.asarray(inf.mixed_step_time_s(cfg, b, p_mean, n_out), dtype=float)
+        toks = np.unique(np.concatenate([np.round(np.geomspace(1, max_prompt_tokens, 64)),
+                                         [p_mean]]))
+        table = np.stack([sp.own_prefill_s(cfg, b, float(p), n_out) for p in toks], axis=1)
+        table = table + step[:, None]
+        return cls(prefill_tokens=toks, prefill_table_s=table[0].copy(),
+                   decode_table_s=step, power_table_w=np.concatenate([[idle],
+                                                                     np.maximum(busy, idle)]),
+                   ttft_table_s=table)
 
 
 @dataclass(frozen=True)
