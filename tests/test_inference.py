@@ -389,3 +389,19 @@ def test_energy_boundary_ordering_property(batch, pue, precision):
     p = plan_serving(ServingConfig(L8, H100, precision=precision), 512, 128, batch=batch,
                      pue=pue)
     assert 0 < p.energy_per_token_j < p.energy_per_token_node_j < p.energy_per_token_facility_j
+
+
+def test_search_rows_and_headline_agree_and_count_queueing():
+    """The ranked row of a configuration prints the headline's numbers: with a rate, TTFT
+    includes the queue wait in both (a row used to omit it)."""
+    from wattlas.perf.serving_search import search_serving
+
+    res = search_serving(L70, [H100], 1024, 256, rate_per_s=20.0,
+                         slo={"ttft_s": 1.0, "tpot_s": 0.05}, precisions=("fp8",),
+                         tps=(2, 4))
+    top, best = res.ranked[0], res.best
+    assert top["ttft_s"] == pytest.approx(best.ttft_s, rel=1e-12)
+    assert top["tpot_s"] == pytest.approx(best.tpot_s, rel=1e-12)
+    assert top["queue_wait_s"] == pytest.approx(best.queue_wait_s) and best.queue_wait_s > 0
+    assert top["ttft_s"] > top["queue_wait_s"]
+    assert all(r["ttft_s"] >= r["queue_wait_s"] > 0 for r in res.ranked)

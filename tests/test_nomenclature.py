@@ -13,7 +13,7 @@ DIMENSIONLESS = {"mfu", "hfu", "gpus", "steps", "racks", "pue", "batch", "tp", "
                  "search_candidates", "search_feasible", "gpu_hours", "tpp", "eccn",
                  "performance_density", "threshold_flop", "params_total", "params_active",
                  "cost_usd_per_million_tokens", "max_batch_slo", "spec_tokens",
-                 "output_tokens", "prompt_tokens", "calls",
+                 "output_tokens", "prompt_tokens", "calls", "concurrency",
                  # budget sizing: counts, and a loss in nats/token (information, no SI unit)
                  "optimal_params", "optimal_tokens", "tokens_per_param", "expected_loss",
                  # siting: MILP objective (normalised, dimensionless) and counts

@@ -24,7 +24,7 @@ def plan_dict(plan: Any) -> dict[str, Any]:
             "power_w", "gpus", "replicas", "rate_per_s", "bound", "decode_floor_s")
     out = {k: getattr(plan, k) for k in keys}
     for k in ("queue_wait_s", "prefill_s", "ttft_p99_s", "utilization_frac",
-              "capacity_requests_per_s", "mean_power_w"):
+              "capacity_requests_per_s", "mean_power_w", "concurrency"):
         out[k] = getattr(plan, k, None)
     out["breakdown"] = dict(plan.breakdown)
     out["notes"] = list(plan.notes)
@@ -108,7 +108,7 @@ def serving_result(plan: Any, scen: Any, extra: dict[str, Any] | None = None
 def serving_stage(scen: Any, hours: float = 8760.0) -> tuple[dict[str, Any], Any]:
     """(the dict ``wattlas serve SCENARIO --format json`` prints, the ServingPlan) of the
     scenario's serving section over `hours` of operation."""
-    from ..perf.serving_plan import plan_from_scenario
+    from ..perf.serving_scenario import plan_from_scenario
 
     plan = plan_from_scenario(scen, hours=hours)
     return plain(serving_result(plan, scen)), plan
