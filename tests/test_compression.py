@@ -12,6 +12,7 @@ from wattlas.cli import app
 from wattlas.errors import InputError
 from wattlas.hardware import accelerator
 from wattlas.perf import inference as inf
+from wattlas.perf.serving_plan import plan_serving
 from wattlas.workload import transformer as tf
 from wattlas.workload.compression import Prune, prune_model
 from wattlas.workload.transformer import ModelSpec
@@ -59,8 +60,8 @@ def test_half_ffn_removes_the_ffn_share_of_weights_and_raises_batch_and_throughp
                                                                                 rel=1e-12)
     assert inf.kv_bytes_per_token(small) == inf.kv_bytes_per_token(dense)
     assert inf.max_batch(small, 1280) > inf.max_batch(dense, 1280)
-    p_dense = inf.plan_serving(dense, 1024, 256)
-    p_small = inf.plan_serving(small, 1024, 256)
+    p_dense = plan_serving(dense, 1024, 256)
+    p_small = plan_serving(small, 1024, 256)
     assert p_small.output_tokens_per_s > p_dense.output_tokens_per_s
     assert p_small.energy_per_token_j < p_dense.energy_per_token_j
     # decode FLOPs of the linears fall by the MLP share too

@@ -11,7 +11,8 @@ within 5 % (measured 0.2 %); the EcoLogits-derived rows (8B 1×H100 0.162 J/toke
 import pytest
 
 from wattlas.hardware import accelerator
-from wattlas.perf.inference import ServingConfig, plan_serving
+from wattlas.perf.inference import ServingConfig
+from wattlas.perf.serving_plan import plan_serving
 from wattlas.scenario import resolve_model
 from wattlas.validation import inference as vi
 

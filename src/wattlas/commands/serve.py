@@ -166,7 +166,7 @@ def command(
 ) -> None:
     from .. import scenario as sc
     from ..errors import InputError
-    from ..perf.serving_plan import plan_from_scenario
+    from ..perf.serving_scenario import plan_from_scenario
     from ..stages.serving import search_result, serving_result
     from ._common import check_format, print_csv, print_json
 
@@ -199,7 +199,7 @@ def command(
     if "prompt_tokens" not in sv or "output_tokens" not in sv:
         raise InputError("--prompt-tokens and --output-tokens are needed (or serving."
                          "prompt_tokens/output_tokens in the scenario)")
-    scen = sc.prepare(sc.validate(data), scenario)
+    scen = sc.prepare(_options.validate_cli(data, command), scenario)
     extra: dict[str, Any] = {}
     if search:
         plan, extra = search_result(

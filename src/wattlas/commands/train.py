@@ -175,8 +175,9 @@ def command(
                            power_cap_w=power_cap_w, gpu_hour_price_usd=gpu_hour_usd,
                            capex_usd_per_gpu=capex_usd_per_gpu,
                            capex_life_years=capex_life_years,
-                           capacity_charge_usd_per_mw_year=capacity_charge))
-    scen = sc.prepare(sc.validate(data), scenario)
+                           capacity_charge_usd_per_mw_year=capacity_charge,
+                           boundary=boundary))
+    scen = sc.prepare(_options.validate_cli(data, command), scenario)
     budget_flags = (budget_mw, budget_days, budget_gpus, budget_flop, mfu)
     if scen.budget is not None and (scen.training is None
                                     or any(v is not None for v in budget_flags)):
@@ -184,7 +185,9 @@ def command(
 
         return run_budget(scen, fmt)
     extra: dict[str, Any] = {}
-    if search:
+    # no layout at all (flags or training.layout): search, as `wattlas plan` does, and say so
+    search_by_default = not search and scen.training is not None and scen.training.layout is None
+    if search or search_by_default:
         res = search_result(scen, allow_uneven_pp=allow_uneven_pp, progress=fmt == "table")
         plan = res.best
         extra = {"search_candidates": res.candidates, "search_time_s": res.time_s,
@@ -198,6 +201,9 @@ def command(
         print_json(out)
     elif fmt == "csv":
         flat = {k: v for k, v in out.items() if not isinstance(v, dict | list)}
+    if search_by_default:
+        out["notes"] = [*out["notes"], "no layout given (--tp, --pp, … or training.layout): "
+                        "the layout search chose the fastest that fits"]
         flat.update({f"parallelism.{k}": v for k, v in out["parallelism"].items()})
         flat.update({f"breakdown_s.{k}": v for k, v in out["breakdown_s"].items()})
         flat.update({f"memory_bytes.{k}": v for k, v in out["memory_bytes"].items()})

@@ -1,9 +1,10 @@
 """Inference on one replica: prefill and decode roofline, KV cache, batching, step power.
 
 This module is the step model. Plans (operating modes, TTFT with queueing, energy boundaries)
-live in :mod:`wattlas.perf.serving_plan` and the configuration search in
-:mod:`wattlas.perf.serving_search`; their public names (``plan_serving``,
-``plan_from_scenario``, ``search_serving``, ``ServingPlan``, …) stay importable from here.
+live in :mod:`wattlas.perf.serving_plan`, the configuration search in
+:mod:`wattlas.perf.serving_search`, compression in :mod:`wattlas.perf.serving_compression` and
+a scenario's serving section in :mod:`wattlas.perf.serving_scenario`; each imports this module,
+never the other way round (``plan_serving`` is ``wattlas.perf.serving_plan.plan_serving``).
 
 One replica is ``tp`` accelerators in one scale-up domain running tensor parallelism. Every step
 is a roofline with calibrated efficiencies (Williams, Waterman & Patterson 2009; the LLM
@@ -539,28 +540,3 @@ def node_system(cfg: ServingConfig) -> System | None:
     except InputError:
         return None
 
-
-# the plan and search halves live in perf/serving_plan.py and perf/serving_search.py; their
-# public names stay importable from here (routing and the CLI import them from this module).
-# Resolved lazily (PEP 562) so that either module may be imported first.
-_PLAN_NAMES = ("ServingPlan", "config_from_scenario", "decode_floor_s", "deployment_energy",
-               "plan_from_scenario", "plan_serving", "queue_wait_s", "ttft_under_load_s",
-               "own_prefill_s", "erlang_c", "replica_capacity_per_s")
-_SEARCH_NAMES = ("ServingSearch", "search_accelerators", "search_serving")
-_COMPRESSION_NAMES = ("compare_teacher", "compression_from_scenario", "compression_methods")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _PLAN_NAMES:
-        from . import serving_plan
-
-        return getattr(serving_plan, name)
-    if name in _SEARCH_NAMES:
-        from . import serving_search
-
-        return getattr(serving_search, name)
-    if name in _COMPRESSION_NAMES:
-        from . import serving_compression
-
-        return getattr(serving_compression, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -89,6 +89,20 @@ def fixed_text(fixed: dict[str, Any]) -> str:
                     for k in FIXABLE if k in fixed)
 
 
+def nearest_valid_gpus(job: TrainingJob, gpus: int, fabric: Fabric,
+                       allow_uneven_pp: bool = False, fixed: dict[str, Any] | None = None,
+                       span_frac: float = 0.5) -> list[int]:
+    """The nearest GPU count below and above `gpus` (within ±`span_frac`) on which at least one
+    layout passes the rules (memory not checked): what to try when `gpus` has none."""
+    def valid(n: int) -> bool:
+        return len(enumerate_layouts(job, n, fabric, allow_uneven_pp, fixed=fixed)["tp"]) > 0
+
+    span = max(1, int(gpus * span_frac))
+    below = next((n for n in range(gpus - 1, max(0, gpus - span), -1) if valid(n)), None)
+    above = next((n for n in range(gpus + 1, gpus + span + 1) if valid(n)), None)
+    return [n for n in (below, above) if n is not None]
+
+
 def enumerate_layouts(job: TrainingJob, gpus: int, fabric: Fabric,
                       allow_uneven_pp: bool = False, recompute: tuple[str, ...] | None = None,
                       zero: tuple[int, ...] | None = None, offload: tuple[str, ...] = ("none",),
@@ -267,13 +281,16 @@ def search_layouts(job: TrainingJob, accelerator: Accelerator, gpus: int,
                 if fx else "")
         raise InputError(f"no valid layout of {gpus} GPUs for {job.model.id}{kept}: check "
                          "that the global batch, heads and layers share factors with the GPU "
-                         f"count{hint}")
+                         f"count{near_text}{hint}")
     times, mems = evaluate_many(job, accelerator, fabric, arr, progress)
     hbm = accelerator.require("hbm_bytes")
     fits = mems <= hbm
     host_bw = fabric.host_link_bytes_per_s or accelerator.host_link_bytes_per_s
     if fits.sum() < TIGHT_MIN_FEASIBLE and host_bw and "offload" not in fx:
         # memory is tight: also try moving the optimizer states to the host
+        near = nearest_valid_gpus(job, gpus, fabric, allow_uneven_pp, fx)
+        near_text = (f"; nearest GPU counts with a valid layout: {', '.join(map(str, near))}"
+                     if near else "")
         more = enumerate_layouts(job, gpus, fabric, allow_uneven_pp, recompute, zero,
                                  offload=("optimizer",), fixed=fx)
         t2, m2 = evaluate_many(job, accelerator, fabric, more, progress)

@@ -52,7 +52,7 @@ def _cfg(model: str, gpu: str, tp: int, precision: str, engine: str = "trtllm-20
 
 
 def trtllm_max_throughput_cases(engine: str = "trtllm-2025") -> list[Case]:
-    from ..perf.inference import plan_serving
+    from ..perf.serving_plan import plan_serving
 
     out = []
     for r in _read("trtllm_max_throughput_v0.17.csv"):
@@ -79,7 +79,7 @@ def trtllm_online_cases(precision: str = ONLINE_PRECISION) -> list[Case]:
     fitted on the v0.17 table, while FP8 would need ~45 % bandwidth efficiency). Each row runs
     at the published achieved req/s: occupancy by Little's law, TTFT with the G/G/1 wait.
     The QPS = INF rows (closed-loop saturation) check the replica's capacity [req/s]."""
-    from ..perf.inference import plan_serving
+    from ..perf.serving_plan import plan_serving
 
     out = []
     for r in _read("trtllm_online_latency_v0.14.csv"):
@@ -114,7 +114,7 @@ def mlperf_server_cases() -> list[Case]:
     sequences per H100 TP2 replica against 178): its capacity is flat beyond the roofline
     ridge, so a load near capacity needs only a small batch, and TPOT is predicted low
     (docs/inference.md); the p99 TPOT is not modelled."""
-    from ..perf.inference import plan_serving
+    from ..perf.serving_plan import plan_serving
 
     out = []
     for r in _read("mlperf_llama2_70b.csv"):
@@ -139,7 +139,7 @@ def mlperf_server_cases() -> list[Case]:
 
 
 def mlperf_cases() -> list[Case]:
-    from ..perf.inference import plan_serving
+    from ..perf.serving_plan import plan_serving
 
     out = []
     for r in _read("mlperf_llama2_70b.csv"):
@@ -159,7 +159,7 @@ def mlperf_cases() -> list[Case]:
 def fp8_table_cases() -> list[Case]:
     """TRT-LLM FP8 vs FP16 (Llama-3.3-70B, 4×H100): throughput ratios to tuned FP16 at max
     throughput (ISL/OSL not published: 2048/128 assumed from the req/s × tokens ratio)."""
-    from ..perf.inference import plan_serving
+    from ..perf.serving_plan import plan_serving
 
     rows = {r["config"]: r for r in _read("trtllm_fp8_vs_fp16_llama33_70b_tp4.csv")}
     base = float(rows["tuned FP16"]["token_throughput_tok_s"])
@@ -219,7 +219,7 @@ def fit_power(floors=None, weights=None) -> dict[str, Any]:
 def energy_cases() -> list[Case]:
     """J/token at the GPU boundary. ML.ENERGY rows calibrate the vLLM engines (ISL = OSL = 512
     assumed); EcoLogits-derived rows (batch 64, engine unstated: vllm-0.11) are out of sample."""
-    from ..perf.inference import plan_serving
+    from ..perf.serving_plan import plan_serving
 
     out = []
     for name, model, tp, eng, pub, cal in ENERGY_ANCHORS:
