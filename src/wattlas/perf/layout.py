@@ -17,10 +17,8 @@ from ..errors import InputError
 from ..hardware import Accelerator, Fabric
 from ..workload import transformer as tf
 from . import memory
+from .codes import OFFLOAD_CODE, RECOMPUTE_CODE  # search and training import them from here
 
-RECOMPUTE_CODE = {"none": 0, "selective": 1, "full": 2}
-#: host offload: 1 optimizer states (CPU Adam), 2 also the weights, 3 the stored activations
-OFFLOAD_CODE = {"none": 0, "optimizer": 1, "optimizer+weights": 2, "activations": 3}
 JOBS = ("pretrain", "sft", "lora", "rlhf", "grpo")
 PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
 DEFAULT_GOODPUT_FRAC = 0.90  # Llama 3 paper §3.3.4: >90 % effective training time, 16K H100

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import layout as lay
+from .codes import OFFLOAD_CODE, RECOMPUTE_CODE
 
 
 def first_years() -> dict[str, int]:
@@ -40,13 +40,13 @@ def _uses(a: dict[str, np.ndarray]) -> dict[str, Any]:
     off = np.asarray(a["offload"])
     return {
         "zero": np.asarray(a["zero"]) >= 1,
-        "activation_offload": off == lay.OFFLOAD_CODE["activations"],
+        "activation_offload": off == OFFLOAD_CODE["activations"],
         "expert_parallel": np.asarray(a["ep"]) > 1,
-        "optimizer_offload": off == lay.OFFLOAD_CODE["optimizer"],
-        "weight_offload": off == lay.OFFLOAD_CODE["optimizer+weights"],
+        "optimizer_offload": off == OFFLOAD_CODE["optimizer"],
+        "weight_offload": off == OFFLOAD_CODE["optimizer+weights"],
         "interleaved_pipeline": np.asarray(a["vpp"]) > 1,
         "sequence_parallel": np.asarray(a["sequence_parallel"]) & (np.asarray(a["tp"]) > 1),
-        "selective_recompute": np.asarray(a["recompute"]) == lay.RECOMPUTE_CODE["selective"],
+        "selective_recompute": np.asarray(a["recompute"]) == RECOMPUTE_CODE["selective"],
         "flash_attention": np.asarray(a["flash_attention"]).astype(bool),
         "context_parallel": np.asarray(a["cp"]) > 1,
     }

@@ -1,0 +1,9 @@
+"""Integer codes of the categorical layout fields, as the vectorised layout arrays store them.
+
+One small module so that the layout rules (:mod:`wattlas.perf.layout`) and the software-year
+feature rules (:mod:`wattlas.perf.software`) share them without importing each other.
+"""
+
+RECOMPUTE_CODE = {"none": 0, "selective": 1, "full": 2}
+#: host offload: 1 optimizer states (CPU Adam), 2 also the weights, 3 the stored activations
+OFFLOAD_CODE = {"none": 0, "optimizer": 1, "optimizer+weights": 2, "activations": 3}
