@@ -32,10 +32,16 @@ History: the first pass added LAYER_OVERHEAD_S to every layer (10.8 % on this su
 ELEM_TRAFFIC ≈ 0.18); alternatives tried on this subset are listed in docs/training.md.
 
 Transfer to other accelerators: the same curve shape is used relative to each accelerator's dense
-peak at the training precision (no H100 data in the fit subset). FP8 reaches a lower fraction of
-its (2×) peak because attention, norms and casts stay in 16-bit: ``FP8_EFF_FACTOR`` was fitted on
-the even-indexed NeMo 24.12 rows with shapes (documented in validation/training.py) and reported
-on the odd-indexed half. FP4 uses the FP8 factor (no data).
+peak at the training precision, times a factor per accelerator (``ACCEL_EFF_FACTOR``: the clocks
+it holds under its power limit; 1.0 where not fitted). Fused attention runs at its own fraction
+``ATTN_EFF`` of the 16-bit peak whatever the GEMM precision (FP8 recipes keep attention in BF16),
+on the causal half of the score matrix, with FlashAttention's backward recomputation.
+``FP8_EFF_FACTOR`` and ``FP4_EFF_FACTOR`` are the fractions of their own (2×, 4×) peaks that FP8
+and NVFP4 GEMMs reach relative to the 16-bit curve (scaling, casts and amax kernels). These seven
+constants are fitted together by :func:`fit_published` on the calibration subset of the published
+tables at scale (``wattlas.validation.published``: even-indexed rows at ≤ 512 GPUs of the
+Megatron-Core-class sources) and the even-indexed NeMo 24.12 rows; every other row is out of
+sample. Refit: ``python benchmarks/fit_training.py``.
 """
 
 from __future__ import annotations
@@ -47,12 +53,28 @@ TOK_HALF = 819.83
 LAYER_OVERHEAD_S = 8.563e-4
 SHAPE_EXP = 2.6274
 ELEM_TRAFFIC = 3.0499
-# fitted on the even half of the NeMo 24.12 H100 FP8 rows (validation/training.py)
-FP8_EFF_FACTOR = 0.686
+# FP8, FP4, attention and accelerator factors: fitted together by fit_published() on the
+# calibration rows of the Megatron-Core-class published tables and NeMo 24.12 (docs/training.md)
+FP8_EFF_FACTOR = 0.800
+# NVFP4 GEMMs: fraction of the (2× FP8) FP4 peak reached, relative to the 16-bit curve
+FP4_EFF_FACTOR = 0.568
+# fused attention (FlashAttention 2/3, cuDNN): fraction of the 16-bit dense peak its kernels
+# reach over forward and backward (FlashAttention-2 on H100: ~35 %, Shah et al. 2024 Fig. 5)
+ATTN_EFF = 0.313
+# a causal mask leaves half of the score matrix to compute (the fused kernels skip the masked
+# blocks; the diagonal blocks are a 1/blocks correction, ignored)
+ATTN_CAUSAL_FRAC = 0.5
+# FlashAttention's backward recomputes the scores: 5 matmuls against the forward's 2 (Dao 2023,
+# "FlashAttention-2", Alg. 2), so the backward is 2.5 forwards of attention FLOPs
+FA_BWD_FLOP_RATIO = 2.5
+# GEMM efficiency of an accelerator relative to the A100-fitted curve (clocks it sustains under
+# its board power limit: B200 1,000 W and GB200 1,200 W below GB300's 1,400 W at the same
+# dense peak); an accelerator not listed keeps 1.0 (B300: no dense rows in the data)
+ACCEL_EFF_FACTOR: dict[str, float] = {"b200": 0.918, "gb200": 0.847, "gb300": 1.089}
 # stack_efficiency_frac of the Llama 2 training stack (Meta, A100, 2023): geometric mean of
 # planned / published GPU-hours of Llama 2 7B and 13B (model card; 2,048 GPUs assumed, searched
 # layout); Llama 2 70B is held out. Refit: wattlas.validation.energy.fit_llama2_stack_efficiency()
-LLAMA2_STACK_EFFICIENCY = 0.699
+LLAMA2_STACK_EFFICIENCY = 0.735
 # highest MFU among the measured runs of the validation data (Korthikanti et al. 2022 Table 5,
 # GPT-1T on 512 A100, selective recompute + sequence parallelism: 56.3 %); a plan above it is
 # outside what the model was checked against and says so in a note
@@ -84,11 +106,25 @@ def gemm_efficiency(hd, tok, c: dict[str, float]):
 
 
 def constants() -> dict[str, float]:
-    """The current constants as a mapping (what the vectorised model reads)."""
+    """The current constants as a mapping (what the vectorised model reads); the
+    accelerator factors are keyed ``accel:<accelerator id>``."""
     return {"eff_max": EFF_MAX, "hd_half": HD_HALF, "tok_half": TOK_HALF,
             "layer_overhead_s": LAYER_OVERHEAD_S, "shape_exp": SHAPE_EXP,
             "elem_traffic": ELEM_TRAFFIC, "fp8_eff_factor": FP8_EFF_FACTOR,
-            "dp_overlap_frac": DP_OVERLAP_FRAC}
+            "fp4_eff_factor": FP4_EFF_FACTOR, "attn_eff": ATTN_EFF,
+            "dp_overlap_frac": DP_OVERLAP_FRAC,
+            **{f"accel:{k}": v for k, v in ACCEL_EFF_FACTOR.items()}}
+
+
+def accel_factor(acc_id: str, c: dict[str, float]) -> float:
+    """GEMM efficiency of accelerator `acc_id` relative to the A100-fitted curve (1.0 when not
+    fitted)."""
+    return c.get(f"accel:{acc_id}", 1.0)
+
+
+def precision_factor(precision: str, c: dict[str, float]) -> float:
+    """GEMM efficiency of a low-precision recipe relative to the 16-bit curve (its own peak)."""
+    return {"fp8": c["fp8_eff_factor"], "fp4": c["fp4_eff_factor"]}.get(precision, 1.0)
 
 
 def fit_vtrain_single(max_nfev: int = 200) -> dict[str, float]:
@@ -124,22 +160,67 @@ def fit_vtrain_single(max_nfev: int = 200) -> dict[str, float]:
             "mean_abs_error_frac": float(np.mean(np.abs(err)))}
 
 
-def fit_fp8_factor() -> dict[str, float]:
-    """Refit FP8_EFF_FACTOR on the even-indexed NeMo 24.12 rows with shapes (calibration=True in
-    ``wattlas validate training``): scipy.optimize.minimize_scalar of the squared log error."""
-    import numpy as np
-    from scipy.optimize import minimize_scalar
+#: sources whose calibration rows fit the Megatron-Core-class constants of :func:`fit_published`
+#: (torchtitan and NeMo AutoModel run other stacks: their calibration rows fit a stack
+#: efficiency instead, :func:`fit_stack_efficiency`)
+PUBLISHED_FIT_SOURCES = ("Megatron-LM README", "NeMo 25.09-26.08", "NeMo 25.02-25.07",
+                         "NeMo 24.07")
+PUBLISHED_FIT_ACCELERATORS = ("b200", "gb200", "gb300")
 
+
+def _with(values: dict[str, float], fn):
+    """Run `fn()` with module constants temporarily replaced (`values`: name → value, names of
+    the form ``ACCEL_EFF_FACTOR:<id>`` set one entry of ACCEL_EFF_FACTOR)."""
+    g = globals()
+    old = {k: g[k] for k in values if ":" not in k}
+    old_sus = dict(ACCEL_EFF_FACTOR)
+    try:
+        for k, v in values.items():
+            if ":" in k:
+                ACCEL_EFF_FACTOR[k.split(":", 1)[1]] = float(v)
+            else:
+                g[k] = float(v)
+        return fn()
+    finally:
+        g.update(old)
+        ACCEL_EFF_FACTOR.clear()
+        ACCEL_EFF_FACTOR.update(old_sus)
+
+
+def fit_published(max_nfev: int = 60) -> dict[str, float]:
+    """Fit ATTN_EFF, FP8_EFF_FACTOR, FP4_EFF_FACTOR and the factor of each Blackwell
+    accelerator on the calibration rows (``calibration=True``) of the Megatron-Core-class sources
+    (:data:`PUBLISHED_FIT_SOURCES`, dense models) and the NeMo 24.12 calibration rows: least
+    squares (soft-L1) on log(predicted/published). Returns the constants and the calibration
+    and out-of-sample median absolute errors."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    from ..validation import published
     from ..validation import training as vt
 
-    def loss(f: float) -> float:
-        old = globals()["FP8_EFF_FACTOR"]
-        globals()["FP8_EFF_FACTOR"] = f
-        try:
-            cs = [c for c in vt.run_cases() if c.source.startswith("NeMo") and c.calibration]
-        finally:
-            globals()["FP8_EFF_FACTOR"] = old
-        return float(sum(np.log(c.predicted / c.published) ** 2 for c in cs))
+    names = ["ATTN_EFF", "FP8_EFF_FACTOR", "FP4_EFF_FACTOR",
+             *[f"ACCEL_EFF_FACTOR:{a}" for a in PUBLISHED_FIT_ACCELERATORS]]
 
-    sol = minimize_scalar(loss, bounds=(0.2, 1.0), method="bounded")
-    return {"FP8_EFF_FACTOR": float(sol.x)}
+    def run(values):
+        def go():
+            cs = [c for c in published.cases() if c.source in PUBLISHED_FIT_SOURCES]
+            cs += [c for c in vt.run_cases() if c.source.startswith("NeMo")]
+            return cs
+        return _with(values, go)
+
+    def resid(x):
+        cs = run(dict(zip(names, x, strict=True)))
+        return np.array([np.log(c.predicted / c.published) for c in cs if c.calibration])
+
+    x0 = np.array([ATTN_EFF, FP8_EFF_FACTOR, FP4_EFF_FACTOR,
+                   *[ACCEL_EFF_FACTOR.get(a, 1.0) for a in PUBLISHED_FIT_ACCELERATORS]])
+    sol = least_squares(resid, x0, loss="soft_l1", f_scale=0.05, max_nfev=max_nfev,
+                        bounds=(np.full(len(x0), 0.05), np.full(len(x0), 1.5)))
+    values = dict(zip(names, sol.x, strict=True))
+    cs = run(values)
+    err_in = [abs(c.error_frac) for c in cs if c.calibration]
+    err_out = [abs(c.error_frac) for c in cs if not c.calibration]
+    return {**{k: float(v) for k, v in values.items()},
+            "calibration_median_abs_error_frac": float(np.median(err_in)),
+            "out_of_sample_median_abs_error_frac": float(np.median(err_out))}

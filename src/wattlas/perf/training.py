@@ -45,7 +45,7 @@ import numpy as np
 from ..errors import InfeasibleError, InputError
 from ..hardware import Accelerator, Fabric, fabric_for
 from ..units import GIB, SECONDS_PER_HOUR
-from . import calibration, comm, memory
+from . import calibration, comm, memory, sharding
 from .layout import (  # noqa: F401  (re-exported: the public API lives here)
     BREAKDOWN,
     DEFAULT_GOODPUT_FRAC,
@@ -95,15 +95,28 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     n_ls = np.ceil(L / (pp * vpp)) * vpp  # layers on the heaviest stage (uneven split allowed)
     tok = mb * s / cp
 
-    # compute: FLOPs per micro-batch per device (one forward pass), then time
-    eff = calibration.gemm_efficiency(h / tp, tok, c)
-    if job.precision in ("fp8", "fp4"):
-        eff = eff * c["fp8_eff_factor"]
+    # compute: FLOPs per micro-batch per device (one forward pass), then time. GEMMs run at
+    # the precision's peak × the shape's efficiency × the accelerator's factor (clocks held
+    # under its board power limit) × the low-precision recipe's factor
+    eff = (calibration.gemm_efficiency(h / tp, tok, c)
+           * calibration.accel_factor(acc.id, c)
+           * calibration.precision_factor(job.precision, c))
     f_mm = 2.0 * tok * sh["layer_mm"] / tp * n_ls
     f_att = tok * sh["att_per_tok"] / tp * n_ls
     f_log = 2.0 * tok * h * V / tp  # last stage
     rate = peak * eff
     passes = sh["passes"]
+    # the attention core (QKᵀ, AV) over forward and backward of one micro-batch. Fused
+    # (FlashAttention) kernels run in 16-bit whatever the GEMM precision (FP8 recipes keep
+    # attention in BF16), skip the masked half of a causal score matrix and recompute the scores
+    # in the backward (5 matmuls against the forward's 2: Dao 2023, Alg. 2), at their own
+    # fraction ATTN_EFF of the 16-bit peak; unfused attention runs as batched GEMMs on the full
+    # score matrix at the GEMM rate, as the model FLOPs count it (3 passes, 2 for LoRA).
+    peak16 = acc.peak_flop_per_s("fp16" if job.precision == "fp16" else "bf16")
+    att_rate = peak16 * c["attn_eff"] * calibration.accel_factor(acc.id, c)
+    att_fused = (calibration.ATTN_CAUSAL_FRAC * f_att
+                 * (1.0 + calibration.FA_BWD_FLOP_RATIO) / att_rate)
+    t_att = np.where(fa, att_fused, passes * f_att / rate)  # all passes of one micro-batch
     # memory-bound elementwise work (norms, GELU, softmax, dropout, residuals): traffic
     # proportional to the activations a layer produces, at HBM bandwidth
     per_layer, none_layer = memory.layer_activation_bytes(
@@ -114,11 +127,13 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # softmax/dropout traffic over the 5·a·s²·b score bytes (none without FlashAttention's
     # fused kernel, which is part of f_att)
     scores = np.where(fa, 0.0, 5.0 * sh["a"] * (s / cp) * s * mb / tp)
-    t_sel = f_att / rate + n_ls * c["elem_traffic"] * scores / hbm_bw
-    # one layer's forward on the GPU; the host launches its kernels asynchronously, so a layer
+    t_sel = (np.where(fa, calibration.ATTN_CAUSAL_FRAC * f_att / att_rate, f_att / rate)
+             + n_ls * c["elem_traffic"] * scores / hbm_bw)
+    # one layer's forward-equivalent pass on the GPU (its attention is 1/passes of the
+    # attention over all passes); the host launches its kernels asynchronously, so a layer
     # takes the longer of GPU time and host launch time (launch-bound small layers; adding the
     # two was the first model, see docs/training.md)
-    t_gpu_layer = (f_mm + f_att) / n_ls / rate + t_elem
+    t_gpu_layer = (f_mm / rate + t_att / passes) / n_ls + t_elem
     t_layer = np.maximum(t_gpu_layer, c["layer_overhead_s"])
     t_fwd = f_log / rate + n_ls * t_layer
     compute_mb = passes * t_fwd
@@ -183,31 +198,40 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # to `dp_overlap_frac`, except one layer's share (the last bucket / first FSDP unit).
     # Collectives run per layer (one bucket / one FSDP unit each), so the α term counts n_ls
     # times: n_ls · cost(S / n_ls).
+    # ZeRO-2/3 collectives run inside the shard group (all dp·cp ranks, or dp_shard of them
+    # under hybrid sharding) on the tier the stack's sharded collectives reach (perf.sharding)
     bw, al = comm.tier(fabric, shard, tp)
+    shard_g = sharding.shard_group(f.get("dp_shard"), shard)
+    bw_z, al_z = sharding.tier(fabric, shard_g, tp, job.software_year)
     expert_dev = np.where(sh["lora"] > 0, 0.0, n_ls * sh["routed"] / (ep * tp))
     dense_tr = trainable - expert_dev
     e_shard = np.maximum(shard / ep, 1.0)
     bw_e, al_e = comm.tier(fabric, e_shard, tp * ep)
     gb = grad_reduce_bytes / n_ls
-    grad_rs = (comm.reduce_scatter_s(dense_tr * gb, shard, bw, al)
+    grad_rs = (comm.reduce_scatter_s(dense_tr * gb, shard_g, bw_z, al_z)
                + comm.reduce_scatter_s(expert_dev * gb, e_shard, bw_e, al_e))
     grad_ar = (comm.all_reduce_s(dense_tr * gb, shard, bw, al)
                + comm.all_reduce_s(expert_dev * gb, e_shard, bw_e, al_e))
     grad_s = u * n_ls * np.where(zero >= 2, grad_rs, grad_ar)
     ov = c["dp_overlap_frac"] if dp_overlap_frac is None else dp_overlap_frac
     bwd_mb = (passes - 1.0) / passes * compute_mb
-    grad_hidden = np.maximum(grad_s / n_ls, grad_s - ov * bwd_mb)
-    grad_exposed = np.where(zero >= 2, m * grad_hidden, grad_hidden)
-    n_gather = 2.0 + np.where(rc == 2, 1.0, 0.0)
+    ov_z = sharding.overlap_frac(zero, job.software_year, ov)
+    grad_hidden = sharding.exposed_s(grad_s, bwd_mb, n_ls, ov_z)
+    # hybrid sharding: each rank's gradient shard is all-reduced across the replicas once
+    replica = u * np.where(zero >= 2, sharding.replica_all_reduce_s(
+        dense_tr * grad_reduce_bytes, shard_g, shard, fabric, tp), 0.0)
+    grad_exposed = (np.where(zero >= 2, m * grad_hidden, grad_hidden)
+                    + sharding.exposed_s(replica, bwd_mb, n_ls, ov))
+    n_gather = sharding.gathers_per_microbatch(rc)
     w_gb = memory.WEIGHT_BYTES / n_ls
     gather_mb = u * n_ls * np.where(zero >= 3, n_gather * (
-        comm.all_gather_s((params_dev - expert_dev) * w_gb, shard, bw, al)
+        comm.all_gather_s((params_dev - expert_dev) * w_gb, shard_g, bw_z, al_z)
         + comm.all_gather_s(expert_dev * w_gb, e_shard, bw_e, al_e)), 0.0)
-    gather_exposed = m * np.maximum(gather_mb / n_ls, gather_mb - ov * compute_mb)
+    gather_exposed = m * sharding.exposed_s(gather_mb, compute_mb, n_ls, ov_z)
     dp_exposed = np.where(shard > 1, grad_exposed + gather_exposed, 0.0)
 
     # optimizer step (memory-bound) or host offload
-    local = (dense_tr / np.where(zero >= 1, shard, 1.0)
+    local = (dense_tr / np.where(zero >= 1, shard_g, 1.0)
              + expert_dev / np.where(zero >= 1, e_shard, 1.0))
     opt = u * local * calibration.OPTIMIZER_STEP_BYTES_PER_PARAM / hbm_bw
     host_bw = fabric.host_link_bytes_per_s or acc.host_link_bytes_per_s or 0.0
@@ -251,7 +275,7 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
 
     # memory
     # ZeRO shards dense states over dp·cp, expert states over the dp·cp/ep expert replicas
-    w, g, o = memory.state_bytes(params_dev - expert_dev, zero, shard, trainable - expert_dev,
+    w, g, o = memory.state_bytes(params_dev - expert_dev, zero, shard_g, trainable - expert_dev,
                                  opt_off, grad_bytes=g_bytes)
     we, ge, oe = memory.state_bytes(expert_dev, zero, e_shard, expert_dev, opt_off,
                                     grad_bytes=g_bytes)

@@ -26,7 +26,8 @@ for the planner's choice, docs/training.md.)
 Memory conventions: Korthikanti Fig. 1 counts the 12·l·h² block parameters of one pipeline stage
 at 18 bytes (no embedding), so that is what is compared; BLOOM ran DeepSpeed's BF16 optimizer
 (bf16 ``.grad`` plus an fp32 accumulation buffer, ``DEEPSPEED_BF16_GRAD_BYTES`` = 6).
-FP8: ``FP8_EFF_FACTOR`` is fitted on the even-indexed NeMo rows with shapes (calibration=True)
+FP8: ``FP8_EFF_FACTOR`` is fitted (with the other published-scale constants, perf.calibration.
+fit_published) on the even-indexed NeMo rows with shapes (calibration=True)
 and reported on the odd-indexed ones.
 """
 
@@ -183,12 +184,12 @@ def _int(v: str, default: int | None = None) -> int | None:
 
 def _plan(model: ModelSpec, acc: Accelerator, gpus: int, layout: dict[str, Any], B: int, s: int,
           precision: str, dp_overlap: float, fabric: Fabric | None = None,
-          grad_bytes: float | None = None):
+          grad_bytes: float | None = None, software_year: int | None = None):
     from ..hardware import fabric_for
     from ..perf.training import Layout, TrainingJob, plan_training
 
     job = TrainingJob(model, tokens=float(B * s), seq_len=s, global_batch=B,
-                      precision=precision)
+                      precision=precision, software_year=software_year)
     return plan_training(job, acc, Layout(**layout), fabric or fabric_for(acc), gpus,
                          allow_oom=True, dp_overlap_frac=dp_overlap, allow_uneven_pp=True,
                          grad_bytes=grad_bytes)
@@ -251,7 +252,11 @@ def run_cases() -> list[Case]:
         # SC21 Table 1 gives no micro-batch: the planner's own choice (see module docstring)
         mb = _int(r["mbs"]) or _planner_microbatch(model, a100(), gpus, layout, B, s, "fp16",
                                                    0.0)
-        p = _plan(model, a100(), gpus, dict(layout, microbatch=mb), B, s, "fp16", 0.0)
+        # SC'21 Table 2 ran ZeRO-3 with DeepSpeed of early 2021 (perf.sharding: flat sharded
+        # collectives); the year changes nothing else for these layouts
+        year = 2021 if layout["zero"] == 3 else None
+        p = _plan(model, a100(), gpus, dict(layout, microbatch=mb), B, s, "fp16", 0.0,
+                  software_year=year)
         if r["iter_s"] and not r["source"].startswith("BLOOM"):
             out.append(Case(src, f"{label} {r['recompute']}", "iteration_time",
                             float(r["iter_s"]), p.step_time_s, "s"))
