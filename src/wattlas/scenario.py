@@ -236,6 +236,8 @@ class Energy(Section):
     capex_usd_per_gpu: float | None = Field(default=None, ge=0)
     capex_life_years: float | None = Field(default=None, gt=0)
     capacity_charge_usd_per_mw_year: float | None = Field(default=None, ge=0)
+    #: accounting boundary: gpu (accelerators) | node (+ hosts, network) | facility (× PUE)
+    boundary: Literal["gpu", "node", "facility"] = "facility"
 
 
 def norway_id(value: Any) -> Any:

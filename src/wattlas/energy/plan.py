@@ -56,9 +56,17 @@ class EnergyInputs:
     #: hourly/monthly carbon and price profile of ``region`` (``site.profiles``): its means
     #: replace the region's annual values unless intensity or price is given
     profile_path: str | None = None
+    #: accounting boundary: "gpu" (accelerators only), "node" (+ hosts and network: IT) or
+    #: "facility" (IT × PUE). At gpu and node the PUE is 1 unless ``pue`` is given, so a
+    #: published footprint's own E = N × hours × P × PUE can be reproduced
+    boundary: str = "facility"
 
     def __post_init__(self) -> None:
         check_inputs(self)
+
+
+#: accounting boundaries: accelerators only; + hosts and network (IT); IT × PUE
+BOUNDARIES = ("gpu", "node", "facility")
 
 
 def check_inputs(x: EnergyInputs) -> None:
@@ -68,6 +76,8 @@ def check_inputs(x: EnergyInputs) -> None:
                          f"{', '.join(POWER_BASES)}")
     if x.cooling not in COOLINGS:
         raise InputError(f"site.cooling '{x.cooling}': allowed {', '.join(COOLINGS)}")
+    if x.boundary not in BOUNDARIES:
+        raise InputError(f"energy.boundary '{x.boundary}': allowed {', '.join(BOUNDARIES)}")
     if x.pue is not None and not (1.0 <= x.pue < 5.0):
         raise InputError(f"energy.pue = {x.pue}: must be in [1, 5) (facility power ≥ IT power)")
     for name in ("grid_intensity_g_per_kwh", "price_usd_per_mwh", "gpu_hour_price_usd",
@@ -250,6 +260,10 @@ def facility_pue(inputs: EnergyInputs) -> tuple[float, list[str], list[str], lis
     if inputs.pue is not None:
         pue = inputs.pue
         given.append(f"pue={pue:g}")
+    elif inputs.boundary != "facility":
+        pue = 1.0
+        notes.append(f"boundary {inputs.boundary}: no facility overhead counted (PUE 1; give "
+                     "--pue to apply one)")
     elif reg is not None and reg.get(f"pue_{inputs.cooling}"):
         pue = float(reg[f"pue_{inputs.cooling}"])
         notes.append(f"PUE {pue:g} from region {inputs.region} ({inputs.cooling})")
@@ -420,7 +434,7 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
     if idle_default and inputs.power_basis == "modeled":
         defaults.append(f"idle power {DEFAULT_IDLE_FRAC:.0%} of TDP ({idle:.0f} W)")
     host_max, host_default = host_power_w(system, acc)
-    if host_default and inputs.power_basis != "measured":
+    if host_default and inputs.power_basis != "measured" and inputs.boundary != "gpu":
         defaults.append(host_default)
     tdp = acc.require("tdp_w")
     bd = {k: float(v) for k, v in plan.breakdown_s.items() if v}
@@ -457,10 +471,13 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
     slowdown = slowdown if inputs.power_cap_w is not None and slowdown > 1e-12 else 0.0
     duration = float(plan.training_time_s) * (1.0 + slowdown)
     net_w = NETWORK_W_PER_GPU
+    if inputs.boundary == "gpu":  # accelerators only: no host, network or facility share
+        host_w = host_max = net_w = 0.0
     it_w = gpus * (gpu_w + host_w + net_w)
     peak_it = gpus * ((min(tdp, inputs.power_cap_w) if inputs.power_cap_w else tdp)
                       + host_max + net_w)
-    defaults.append(f"network {net_w:g} W/GPU (switch planning value)")
+    if inputs.boundary != "gpu":
+        defaults.append(f"network {net_w:g} W/GPU (switch planning value)")
     fac = _facility(inputs, gpus, peak_it, system, acc)
     energy = it_w * fac.pue * duration
     cc = _carbon_cost(fac, inputs, energy, duration, peak_it * fac.pue, gpus, acc)
@@ -480,7 +497,8 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
         host_power_w=gpus * host_w, network_power_w=gpus * net_w,
         cooling_power_w=it_w * (fac.pue - 1.0), energy_j=energy, racks=fac.racks, pue=fac.pue,
         grid_intensity_g_per_kwh=fac.ci, price_usd_per_mwh=fac.price,
-        inputs_given=[f"power_basis={inputs.power_basis}", *fac.given],
+        inputs_given=[f"power_basis={inputs.power_basis}", f"boundary={inputs.boundary}",
+                      *fac.given],
         inputs_predicted=predicted, defaults_used=defaults + fac.defaults,
         duration_s=duration, slowdown_frac=slowdown, energy_per_token_j=energy / tokens,
         cost_usd_per_million_tokens=money / tokens * 1e6 if money else None, notes=notes,
@@ -502,9 +520,12 @@ def serving_energy(gpus: int, power_w_per_gpu: float, output_tokens_per_s: float
 
         acc = get_acc(system.accelerator)
     host_max, host_default = host_power_w(system, acc)
-    defaults = [host_default] if host_default else []
+    defaults = [host_default] if host_default and inputs.boundary != "gpu" else []
     net_w = NETWORK_W_PER_GPU
-    defaults.append(f"network {net_w:g} W/GPU (switch planning value)")
+    if inputs.boundary == "gpu":  # accelerators only: no host, network or facility share
+        host_max = net_w = 0.0
+    else:
+        defaults.append(f"network {net_w:g} W/GPU (switch planning value)")
     host_w = host_max * HOST_LOAD_FRAC
     it_w = gpus * (power_w_per_gpu + host_w + net_w)
     peak_it = gpus * (max(acc.tdp_w or 0.0, power_w_per_gpu) + host_max + net_w)
