@@ -52,3 +52,96 @@ def test_rtt_takes_south_and_west_coordinates_as_arguments(a, b, lat):
 def test_rtt_refuses_what_is_not_a_point(wattlas):
     code, _, err = wattlas("rtt", "-x", "us-va")
     assert code == 2 and re.search(r"'-x'", err) and "Traceback" not in err
+
+
+TRAIN_70B = ["train", "--model", "llama3-70b", "--accelerator", "h100-sxm", "--tokens", "1e12",
+             "--global-batch", "1024"]
+FRONTIER = "examples/frontier-training.yaml"
+
+
+def _hints(err: str) -> list[list[str]]:
+    """The runnable hints of an error line: '--set key=value' and '--flag [value]'."""
+    out = [["--set", m] for m in re.findall(r"--set (\S+=[^\s,;)]+)", err)]
+    for flag, value in re.findall(r"(?<!\S)(--(?!set\b)[a-z][a-z0-9-]*)(?: (none|selective|full|"
+                                  r"fp8|bf16))?", err):
+        out.append([flag, value] if value else [flag])
+    return out
+
+
+def _flags_of(command: str) -> set[str]:
+    import importlib
+
+    from wattlas.commands._options import command_flags
+
+    return command_flags(importlib.import_module(f"wattlas.commands.{command}").command)
+
+
+def test_a_missing_flag_is_named_as_the_flag_and_the_scenario_key(wattlas):
+    code, _, err = wattlas(*TRAIN_70B, "--gpus", "1024")
+    assert code == 2
+    assert "--seq-len is required (training.seq_len in a scenario file)" in err
+    code, _, err = wattlas(*TRAIN_70B, "--gpus", "1024", "--seq-len", "-5")
+    assert code == 2 and err.startswith("error: --seq-len = -5 (training.seq_len in a scenario "
+                                        "file): Input should be greater than 0")
+
+
+def test_train_without_a_layout_searches_and_says_so(wattlas):
+    code, out, err = wattlas(*TRAIN_70B, "--gpus", "1024", "--seq-len", "8192", "-f", "json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["fits"] and res["search_candidates"] > 1
+    assert any("no layout given" in n for n in res["notes"])
+    # a layout flag given: planned as given (dp follows from the GPU count), no search
+    code, out, err = wattlas(*TRAIN_70B, "--gpus", "1024", "--seq-len", "8192", "--tp", "8",
+                             "--pp", "4", "-f", "json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert "search_candidates" not in res and res["parallelism"]["dp"] == 32
+
+
+def test_no_valid_layout_names_the_nearest_gpu_counts_and_they_run(wattlas):
+    code, _, err = wattlas(*TRAIN_70B, "--gpus", "3072", "--seq-len", "8192")
+    assert code == 2
+    m = re.search(r"nearest GPU counts with a valid layout: ([0-9, ]+)", err)
+    assert m, err
+    counts = [int(x) for x in m.group(1).split(",")]
+    assert len(counts) == 2 and counts[0] < 3072 < counts[1]
+    for n in counts:
+        code, _, err = wattlas(*TRAIN_70B, "--gpus", str(n), "--seq-len", "8192")
+        assert code == 0, err
+
+
+def test_plan_hints_use_set_and_the_hint_runs(wattlas, tmp_path):
+    """`plan` has no --recompute or --search: its memory error says --set, and that runs."""
+    args = ["plan", FRONTIER, "--out", str(tmp_path / "a"), "--set",
+            "training.layout.recompute=selective"]
+    code, _, err = wattlas(*args)
+    assert code == 1, err
+    hints = _hints(err)
+    assert hints and all(h[0] in _flags_of("plan") for h in hints), err
+    assert "--search" not in err and "--recompute" not in err
+    for i, hint in enumerate(hints):
+        code, _, err2 = wattlas("plan", FRONTIER, "--out", str(tmp_path / f"h{i}"),
+                                "--set", "training.layout.recompute=selective", *hint)
+        assert code == 0, (hint, err2)
+
+
+def test_train_hints_are_train_flags_and_they_run(wattlas):
+    args = ["train", FRONTIER, "--set", "training.layout.recompute=selective"]
+    code, _, err = wattlas(*args)
+    assert code == 1
+    hints = _hints(err)
+    assert ["--recompute", "full"] in hints and ["--set", "training.layout=null"] in hints, err
+    assert all(h[0] in _flags_of("train") for h in hints)
+    for hint in hints:
+        code, _, err2 = wattlas(*args, *hint, "-f", "json")
+        assert code == 0, (hint, err2)
+
+
+def test_serving_hints_name_serve_flags_or_serving_keys():
+    from wattlas.commands._options import hint_for_command
+
+    msg = "needs 120 GiB; raise --tp (now 1), lower the precision or use --kv-precision fp8"
+    assert hint_for_command(msg, _flags_of("serve"), "serving") == msg
+    got = hint_for_command(msg, _flags_of("plan"), "serving")
+    assert "raise serving.tp (now 1)" in got and "--set serving.kv_precision=fp8" in got

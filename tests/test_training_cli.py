@@ -134,9 +134,10 @@ def test_negative_cost_inputs_rejected(monkeypatch, capsys):
                        ("--capex-usd-per-gpu", "capex_usd_per_gpu"),
                        ("--capacity-charge-usd-per-mw-year", "capacity_charge_usd_per_mw_year")):
         code, err = _exit_code(monkeypatch, capsys, BASE + [flag, "-1"])
-        assert code == 2 and f"energy.{name} = -1" in err and len(err.strip().splitlines()) == 1
+        assert code == 2 and f"{flag} = -1 (energy.{name} in a scenario file)" in err
+        assert len(err.strip().splitlines()) == 1
     code, err = _exit_code(monkeypatch, capsys, BASE + ["--capex-life-years", "0"])
-    assert code == 2 and "energy.capex_life_years = 0" in err
+    assert code == 2 and "--capex-life-years = 0 (energy.capex_life_years in a scenario" in err
 
 
 def test_plan_verb_applies_the_cap_like_train():

@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperArgument, TyperCommand
 
 from ._version import __version__
-from .commands._options import plain_metavars
+from .commands._options import error_text, plain_metavars
 
 COMMANDS = ("catalog", "train", "serve", "site", "rtt", "route", "plan", "validate", "check")
 
@@ -70,6 +70,16 @@ def _register() -> None:
 _register()
 
 
+def _command_func(argv: list[str]) -> object | None:
+    """The function of the command `argv` runs (its flags decide how an error's hints read)."""
+    for arg in argv[1:]:
+        if arg in COMMANDS:
+            return importlib.import_module(f"wattlas.commands.{arg}").command
+        if not arg.startswith("-"):
+            return None
+    return None
+
+
 def main() -> None:
     """Console entry point: map wattlas errors to one line and an exit code."""
     from .errors import WattlasError
@@ -79,7 +89,7 @@ def main() -> None:
     except WattlasError as exc:
         if _state["debug"] or "--debug" in sys.argv:
             raise
-        typer.secho(f"error: {exc}", err=True, fg="red")
+        typer.secho(f"error: {error_text(exc, _command_func(sys.argv))}", err=True, fg="red")
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

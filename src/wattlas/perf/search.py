@@ -279,6 +279,9 @@ def search_layouts(job: TrainingJob, accelerator: Accelerator, gpus: int,
 
         hint = ("; free some of them (drop the flag or the scenario's training.layout field)"
                 if fx else "")
+        near = nearest_valid_gpus(job, gpus, fabric, allow_uneven_pp, fx)
+        near_text = (f"; nearest GPU counts with a valid layout: {', '.join(map(str, near))}"
+                     if near else "")
         raise InputError(f"no valid layout of {gpus} GPUs for {job.model.id}{kept}: check "
                          "that the global batch, heads and layers share factors with the GPU "
                          f"count{near_text}{hint}")
@@ -288,9 +291,6 @@ def search_layouts(job: TrainingJob, accelerator: Accelerator, gpus: int,
     host_bw = fabric.host_link_bytes_per_s or accelerator.host_link_bytes_per_s
     if fits.sum() < TIGHT_MIN_FEASIBLE and host_bw and "offload" not in fx:
         # memory is tight: also try moving the optimizer states to the host
-        near = nearest_valid_gpus(job, gpus, fabric, allow_uneven_pp, fx)
-        near_text = (f"; nearest GPU counts with a valid layout: {', '.join(map(str, near))}"
-                     if near else "")
         more = enumerate_layouts(job, gpus, fabric, allow_uneven_pp, recompute, zero,
                                  offload=("optimizer",), fixed=fx)
         t2, m2 = evaluate_many(job, accelerator, fabric, more, progress)
