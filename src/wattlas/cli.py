@@ -57,6 +57,15 @@ class _Command(TyperCommand):
             if isinstance(param, TyperArgument):
                 param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
 
+    def invoke(self, ctx: typer.Context) -> object:
+        """Refuse non-finite or out-of-range numeric flags (wattlas.bounds) before the
+        command runs."""
+        from .bounds import check_flags
+
+        check_flags(ctx.params, {p.name: max(p.opts, key=len) for p in self.params
+                                 if p.name and getattr(p, "opts", None)})
+        return super().invoke(ctx)
+
 
 def _register() -> None:
     for name in COMMANDS:

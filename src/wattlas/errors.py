@@ -24,10 +24,12 @@ class CatalogKeyError(InputError, KeyError):
 
     def __init__(self, kind: str, key: str, known: list[str]):
         self.kind, self.key, self.known = kind, key, known
-        close = close_matches(key, known)
+        key = str(key)
+        close = close_matches(key[:200], known)
         hint = (f"; did you mean {', '.join(close)}?" if close
                 else f"; known: {', '.join(known[:12])}")
-        super().__init__(f"unknown {kind} '{key}'{hint}")
+        shown = key if len(key) <= 60 else key[:57] + "..."
+        super().__init__(f"unknown {kind} '{shown}'{hint}")
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.args[0]
@@ -41,6 +43,18 @@ class InfeasibleError(WattlasError):
     """The inputs are valid but the plan cannot work (does not fit, SLO below the floor, ...)."""
 
     exit_code = 1
+
+
+class NonFiniteOutputError(WattlasError):
+    """A number about to be written is NaN or infinite: a defect, never a result (exit 3)."""
+
+    exit_code = 3
+
+    def __init__(self, path: str, value: float):
+        self.path, self.value = path, value
+        super().__init__(f"internal error: output '{path or '(top level)'}' is {value!r}; no "
+                         "output may hold NaN or an infinity (rerun with --debug and report "
+                         "the inputs)")
 
 
 def close_matches(key: str, known: list[str], n: int = 4) -> list[str]:

@@ -7,6 +7,7 @@ asked for". Catalog ids are checked when the scenario is resolved (``resolve_mod
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ScenarioError
+from . import bounds
+from .errors import InputError, ScenarioError
 from .routing.spec import RoutingSpec
 
 Precision = Literal["bf16", "fp16", "fp8", "fp4", "int8", "int4"]
@@ -27,7 +29,16 @@ Recompute = Literal["none", "selective", "full"]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A scenario section: unknown keys refused, numbers finite, every field within its limit
+    in :data:`wattlas.bounds.LIMITS` and of its declared type (no boolean for a number, no text
+    for a number or a boolean)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _bounded(cls, value: Any, info: Any) -> Any:
+        return bounds.check_model_field(cls, info.field_name, value)
 
 
 class MoEInline(Section):
@@ -67,6 +78,13 @@ class ModelInline(Section):
     qk_norm: bool = False
     moe: MoEInline | None = None
     mla: MLAInline | None = None
+
+    @model_validator(mode="after")
+    def _dense_layers(self) -> ModelInline:
+        if self.moe is not None and self.moe.dense_layers >= self.layers:
+            raise ValueError(f"moe.dense_layers = {self.moe.dense_layers} but the model has "
+                             f"{self.layers} layers; allowed: 0 <= dense_layers < layers")
+        return self
 
 
 class Hardware(Section):
@@ -113,6 +131,8 @@ class Layout(Section):
     flash_attention: bool = True
     offload: Literal["none", "optimizer", "optimizer+weights", "activations"] = "none"
     uneven_pp: bool = False  # accept pp·vpp not dividing layers (heaviest stage sets the pace)
+    dp_shard: int = Field(default=0, ge=0)  # hybrid sharding group (0: all dp·cp ranks)
+    etp: int = Field(default=0, ge=0)  # expert tensor parallelism (0: the dense tp)
 
 
 class Geo(Section):
@@ -298,6 +318,19 @@ class Site(Section):
     allocate: Allocate | None = None
 
     _norway = field_validator("region", "candidates", mode="before")(norway_id)
+
+    @field_validator("candidates")
+    @classmethod
+    def _candidates(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("an empty list; give at least one region id (or leave "
+                                 "candidates out to rank every region)")
+            dup = sorted({v for v in value if value.count(v) > 1})
+            if dup:
+                raise ValueError(f"{', '.join(d[:40] for d in dup[:4])} given more than once; "
+                                 "give each region once")
+        return value
     _profiles = field_validator("profiles", mode="before")(_region_keys)
 
 
@@ -318,20 +351,48 @@ class Scenario(Section):
     compare: Compare | None = None
 
 
+_TAG = re.compile(r"^(?:function-|(?:str|int|float|bool|none)$|(?:list|dict|literal)\[|"
+                  r"[A-Z][a-z]+[A-Za-z0-9]*$)")
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    """The dotted key path of a pydantic error location, without union-branch tags."""
+    parts = [str(p) for p in loc if not (isinstance(p, str) and _TAG.match(p))]
+    return ".".join(p if len(p) <= 40 else p[:39] + "…" for p in parts)
+
+
+def _pick(errors: list[Any]) -> Any:
+    """The error to report: an unknown key first; else, of a union's branches, one that got
+    past the type check (the branch the input was meant for), deepest first."""
+    extra = [x for x in errors if x["type"] == "extra_forbidden"]
+    if extra:
+        return extra[0]
+    specific = [x for x in errors if not x["type"].endswith("_type")]
+    if specific:
+        return max(specific, key=lambda x: len(x["loc"]))
+    return errors[0]
+
+
 def _format_error(err: ValidationError) -> str:
-    """One line per the first error: key path, value and what is allowed."""
+    """One line for the most telling error: key path, value (shortened) and what is allowed."""
     errors = err.errors()
-    e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
-    path = ".".join(str(p) for p in e["loc"] if not str(p).startswith(("function-", "str")))
-    path = path.replace(".ModelInline", "")
+    e = _pick(errors)
+    path = _key_path(e["loc"])
     kind, msg = e["type"], e["msg"]
     if kind == "extra_forbidden":
         parent = _model_at(Scenario, [p for p in e["loc"][:-1]])
         allowed = ", ".join(parent.model_fields) if parent else ""
         return f"scenario: unknown key '{path}'; allowed here: {allowed}"
+    msg = msg.removeprefix("Value error, ")
+    if kind.endswith("_type"):
+        alike = [x["msg"] for x in errors if _key_path(x["loc"]) == path
+                 and x["type"].endswith("_type")]
+        if len(alike) > 1:
+            msg = "expected one of: " + "; ".join(
+                dict.fromkeys(m.removeprefix("Input should be ") for m in alike))
     value = e.get("input")
-    shown = "" if isinstance(value, dict) else f" = {value!r}"
-    return f"scenario: {path}{shown}: {msg}"
+    shown = "" if isinstance(value, dict) else f" = {bounds.shown(value)}"
+    return f"scenario: {path or 'top level'}{shown}: {msg}"
 
 
 def _model_at(model: type[BaseModel], loc: list[Any]) -> type[BaseModel] | None:
@@ -355,63 +416,78 @@ def _model_at(model: type[BaseModel], loc: list[Any]) -> type[BaseModel] | None:
     return model
 
 
-def parse_value(text: str) -> Any:
-    import yaml
+def parse_value(text: str, where: str = "--set") -> Any:
+    """A ``--set`` value read as YAML (core schema, bounded like a file); text that is not
+    valid YAML stays text."""
+    from .safeio import YamlSyntaxError, load_yaml
 
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return load_yaml(text, where)
+    except YamlSyntaxError:
         return text
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:
     """Apply one ``a.b=c`` override (value parsed as YAML) in place; a numeric key indexes a
     list (``routing.sites.0.replicas=4``)."""
+    shown = bounds.shown(assignment)
     if "=" not in assignment:
-        raise ScenarioError(f"--set '{assignment}': expected key.path=value")
+        raise ScenarioError(f"--set {shown}: expected key.path=value")
     path, raw = assignment.split("=", 1)
-    keys = [k for k in path.strip().split(".") if k]
-    if not keys:
-        raise ScenarioError(f"--set '{assignment}': empty key path")
+    keys = path.strip().split(".")
+    if not path.strip():
+        raise ScenarioError(f"--set {shown}: empty key path; expected key.path=value")
+    if any(not k for k in keys):
+        raise ScenarioError(f"--set {shown}: empty key in '{bounds.shown(path)[1:-1]}'; "
+                            "expected key.path=value with keys between single dots")
+    if len(keys) > MAX_SET_KEYS:
+        raise ScenarioError(f"--set {shown}: {len(keys)} keys; allowed: at most "
+                            f"{MAX_SET_KEYS}")
+    where = f"--set {bounds.shown(path)}"
     node: Any = data
     for depth, k in enumerate(keys):
         last = depth == len(keys) - 1
         if isinstance(node, list):
             if not k.isdigit() or int(k) >= len(node):
-                raise ScenarioError(f"--set '{assignment}': '{k}' is not an index of a list of "
-                                    f"{len(node)} items")
+                raise ScenarioError(f"--set {shown}: '{bounds.shown(k)[1:-1]}' is not an "
+                                    f"index of a list of {len(node)} items")
             if last:
-                node[int(k)] = parse_value(raw)
+                node[int(k)] = parse_value(raw, where)
                 return
             node = node[int(k)]
             continue
         if not isinstance(node, dict):
-            raise ScenarioError(f"--set '{assignment}': '{keys[depth - 1]}' is not a section")
+            raise ScenarioError(f"--set {shown}: '{keys[depth - 1]}' is not a section")
         if last:
-            node[k] = parse_value(raw)
+            node[k] = parse_value(raw, where)
             return
         if node.get(k) is None:
             node[k] = {}
         node = node[k]
 
 
+#: most keys in one ``--set`` path
+MAX_SET_KEYS = 16
+
+
 def load_data(path: str | Path | None, overrides: list[str] | None = None) -> dict[str, Any]:
-    """Raw mapping of a scenario file with overrides applied (no validation yet)."""
-    import yaml
+    """Raw mapping of a scenario file with overrides applied (no validation yet). The file is
+    read as UTF-8 and YAML 1.2 (:mod:`wattlas.safeio`: bounded size, depth and aliases; no
+    duplicate keys; ``no``/``off`` stay text)."""
+    from .safeio import load_yaml, read_text, shown_path
 
     data: dict[str, Any] = {}
     if path is not None:
         p = Path(path)
-        if not p.is_file():
-            raise ScenarioError(f"scenario file '{p}' does not exist")
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark else ""
-            raise ScenarioError(f"scenario file '{p}'{where}: not valid YAML") from None
+            text = read_text(p, "scenario file")
+            data = load_yaml(text, f"scenario file '{shown_path(p)}'")
+        except InputError as exc:
+            raise ScenarioError(str(exc)) from None
+        data = {} if data is None else data
         if not isinstance(data, dict):
-            raise ScenarioError(f"scenario file '{p}': the top level must be a mapping")
+            raise ScenarioError(f"scenario file '{shown_path(p)}': the top level must be a "
+                                "mapping")
     for assignment in overrides or []:
         apply_override(data, assignment)
     return data
@@ -438,11 +514,29 @@ def prepare(scen: Scenario, path: str | Path | None) -> Scenario:
 
         for f in scen.catalogs:
             catalog.add_user_rows(base / f)
+    if scen.serving is not None:
+        _check_model_ids(scen.serving)
     if scen.site is not None and scen.site.profiles:
         profiles = {k: str((base / v).resolve()) for k, v in scen.site.profiles.items()}
         scen = scen.model_copy(update={"site": scen.site.model_copy(
             update={"profiles": profiles})})
     return scen
+
+
+def _check_model_ids(serving: Serving) -> None:
+    """The serving section's other model ids (draft, student) exist, and an error says which
+    role the id plays (``--draft llama-nope`` is about the draft, not the served model)."""
+    from . import catalog
+    from .errors import CatalogKeyError
+
+    for field, flag, role in (("draft", "--draft", "draft model"),
+                              ("distill_to", "--distill-to", "student model")):
+        value = getattr(serving, field, None)
+        if isinstance(value, str):
+            try:
+                catalog.get("models", value)
+            except CatalogKeyError as err:
+                raise InputError(f"serving.{field} ({flag}, the {role}): {err}") from None
 
 
 def resolve_model(model: str | ModelInline):

@@ -35,8 +35,31 @@ def put_path(data: dict[str, Any], path: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
+def check_finite(obj: Any, path: str = "") -> None:
+    """Raise NonFiniteOutputError naming the key path of the first NaN or infinity in the plain
+    JSON value `obj` (an output never carries one: no ``null`` or ``NaN`` stands in for a
+    number)."""
+    import math
+
+    from ..errors import NonFiniteOutputError
+
+    stack: list[tuple[str, Any]] = [(path, obj)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                raise NonFiniteOutputError(where, node)
+        elif isinstance(node, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in node.items())
+        elif isinstance(node, list | tuple):
+            stack.extend((f"{where}.{i}" if where else str(i), v) for i, v in enumerate(node))
+
+
 def dump_json(obj: Any) -> str:
-    return json.dumps(jsonable(obj), indent=2, sort_keys=False)
+    """`obj` as indented JSON; a NaN or infinity anywhere raises (never written as null)."""
+    plain = jsonable(obj)
+    check_finite(plain)
+    return json.dumps(plain, indent=2, sort_keys=False, allow_nan=False)
 
 
 def print_json(obj: Any) -> None:

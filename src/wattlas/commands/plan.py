@@ -13,27 +13,33 @@ import typer
 NO_ARGS_IS_HELP = True
 
 
-def write_outputs(plan: dict, resolved: dict, out_dir: str) -> list[str]:
-    """Write the four report files into `out_dir` (created); return their paths."""
-    import json
-    from pathlib import Path
-
+def write_outputs(plan: dict, resolved: dict, out_dir: str, force: bool = False) -> list[str]:
+    """Write the four report files into `out_dir` (created); return their paths. An existing
+    report is replaced only with `force`; files are written atomically and a symbolic link is
+    never followed (:func:`wattlas.safeio.write_files`)."""
     import yaml
 
     from ..report import html, markdown
-    from ._common import jsonable
+    from ..safeio import write_files
+    from ._common import dump_json
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     files = {
-        "plan.json": json.dumps(jsonable(plan), indent=2) + "\n",
+        "plan.json": dump_json(plan) + "\n",
         "report.md": markdown.render(plan),
         "report.html": html.render(plan),
         "scenario.resolved.yaml": yaml.safe_dump(resolved, sort_keys=False),
     }
-    for name, text in files.items():
-        (out / name).write_text(text, encoding="utf-8")
-    return [str(out / n) for n in files]
+    return write_files(out_dir, files, force=force)
+
+
+def default_out_dir(name: str | None, scenario_path: str) -> str:
+    """``out/<slug>``: the scenario's name (else the file's stem) made a plain folder name, so
+    no name (``/etc/x``, ``../../y``) can place the report outside ``out/``."""
+    from pathlib import Path
+
+    from ..safeio import slug
+
+    return str(Path("out") / slug(name or Path(scenario_path).stem))
 
 
 def _summary(plan: dict, paths: list[str]) -> None:
@@ -76,22 +82,28 @@ def _summary(plan: dict, paths: list[str]) -> None:
 def command(
     scenario: str = typer.Argument(..., help="Scenario YAML file."),
     out: str = typer.Option(None, "--out", "-o",
-                            help="Output directory (default: out/<scenario name>)."),
+                            help="Output directory (default: out/<scenario name as a plain "
+                                 "folder name>); an existing report needs --force."),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json (summary output)."),
     overrides: list[str] = typer.Option(None, "--set", help="Override a scenario field a.b=c."),
+    force: bool = typer.Option(False, "--force",
+                               help="Replace a report already in the output directory."),
 ) -> None:
     from pathlib import Path
 
     from .. import plan as pl
     from .. import scenario as sc
+    from ..safeio import check_out_dir
     from ._common import check_format, print_json
 
     check_format(fmt, ("table", "json"))
+    if out is not None:
+        check_out_dir(out)  # a bad --out fails before the plan runs
     scen = sc.load(scenario, overrides or [])
+    out_dir = out if out is not None else default_out_dir(scen.name, scenario)
     result = pl.run_plan(scen)
-    out_dir = out or str(Path("out") / (scen.name or Path(scenario).stem))
     paths = write_outputs(result, pl.resolved_scenario(scen, str(Path(scenario).parent)),
-                          out_dir)
+                          out_dir, force=force)
     if fmt == "json":
         print_json(result)
     else:

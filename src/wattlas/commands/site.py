@@ -30,8 +30,19 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     for key in ("power_mw", "rack_kw", "cooling"):
         if flags[key] is not None:
             site[key] = flags[key]
-    if flags["regions"]:
-        site["candidates"] = [r.strip() for r in flags["regions"].split(",") if r.strip()]
+    if flags["regions"] is not None:
+        ids = [r.strip() for r in flags["regions"].split(",")]
+        if not any(ids):
+            raise InputError(f"--regions '{flags['regions'][:40]}': no region id; give "
+                             "comma-separated ids (wattlas catalog regions)")
+        if "" in ids:
+            raise InputError(f"--regions '{flags['regions'][:80]}': an empty id between "
+                             "commas; give comma-separated ids")
+        dup = sorted({r for r in ids if ids.count(r) > 1})
+        if dup:
+            raise InputError(f"--regions: {', '.join(d[:40] for d in dup[:4])} given more than "
+                             "once; give each region once")
+        site["candidates"] = ids
     for item in flags["profile"] or []:
         rid, sep, path = item.partition("=")
         if not (sep and rid.strip() and path.strip()):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -213,24 +214,34 @@ def check_cooling(cooling: str) -> str:
 def load_profile(path: str | Path) -> Profile:
     """Read a profile CSV: column ``hour`` (24 or 8760 rows) or ``month`` (12 rows), with
     ``carbon_intensity_g_per_kwh`` and/or ``price_usd_per_mwh``."""
+    from ..safeio import read_text, shown_path
+
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"profile file '{path}' not found")
-    return parse_profile(p.read_text(encoding="utf-8"), str(path))
+        raise InputError(f"profile file '{shown_path(path)}' not found")
+    return parse_profile(read_text(p, "profile file"), shown_path(path))
 
 
 def parse_profile(text: str, origin: str = "profile") -> Profile:
-    reader = csv.DictReader(io.StringIO(text))
-    cols = reader.fieldnames or []
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        cols = reader.fieldnames or []
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InputError(f"{origin}: not valid CSV ({str(exc)[:60]})") from None
     period = "hour" if "hour" in cols else "month" if "month" in cols else None
-    if period is None:
-        raise InputError(f"{origin}: needs a column 'hour' or 'month'; has {', '.join(cols)}")
+    if period is None:  # the header is not echoed: the file may not be a profile at all
+        raise InputError(f"{origin}: needs a column 'hour' or 'month' and "
+                         "carbon_intensity_g_per_kwh and/or price_usd_per_mwh")
     allowed = {period, "carbon_intensity_g_per_kwh", "price_usd_per_mwh"}
     unknown = sorted(set(cols) - allowed)
     if unknown:
-        raise InputError(f"{origin}: unknown column(s) {', '.join(unknown)}; allowed "
+        named = [c for c in unknown if c.isidentifier() and len(c) <= 64]
+        raise InputError(f"{origin}: unknown column(s) "
+                         f"{', '.join(named) if named else '(not column names)'}; allowed "
                          f"{', '.join(sorted(allowed))}")
-    rows = list(reader)
+    if any(None in r for r in rows):
+        raise InputError(f"{origin}: a row has more cells than the header has columns")
     sizes = (24, 8760) if period == "hour" else (12,)
     if len(rows) not in sizes:
         raise InputError(f"{origin}: {len(rows)} rows for a '{period}' profile; expected "
@@ -238,7 +249,7 @@ def parse_profile(text: str, origin: str = "profile") -> Profile:
     if period == "month":  # months are weighted by their days: put them in calendar order
         try:
             months = [int(float(r["month"])) for r in rows]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             months = []
         if sorted(months) != list(range(1, 13)):
             raise InputError(f"{origin}: column month must hold 1 to 12, each once")
@@ -252,9 +263,11 @@ def parse_profile(text: str, origin: str = "profile") -> Profile:
             try:
                 v = float(r[name])
             except (TypeError, ValueError):
-                raise InputError(f"{origin} row {i}: {name} '{r[name]}' is not a number") from None
-            if v < 0:
-                raise InputError(f"{origin} row {i}: {name} {v} must be >= 0")
+                raise InputError(f"{origin} row {i}: {name} '{str(r[name])[:24]}' is not a "
+                                 "number") from None
+            if not (math.isfinite(v) and v >= 0):
+                raise InputError(f"{origin} row {i}: {name} {v}: allowed: a finite number "
+                                 ">= 0")
             out.append(v)
         return tuple(out)
 

@@ -82,8 +82,8 @@ def parse_weights(text: str | dict[str, float] | None) -> dict[str, float]:
             w = float(val)
         except (TypeError, ValueError):
             raise InputError(f"weight {key}='{val}': expected a number >= 0") from None
-        if not (w >= 0):
-            raise InputError(f"weight {key}={w}: must be >= 0")
+        if not (w >= 0 and np.isfinite(w)):
+            raise InputError(f"--weights {key}={w}: allowed: a finite number >= 0")
         out[key] = w
     return out
 
@@ -109,6 +109,9 @@ def parse_users(text: str | Sequence | None) -> np.ndarray | None:
     arr = np.asarray(rows, dtype=float).reshape(-1, 3)
     if arr.size == 0:
         return None
+    if not np.all(np.isfinite(arr)):
+        raise InputError("--users: a value is NaN or infinite; allowed: finite latitude, "
+                         "longitude and weight")
     if np.any(np.abs(arr[:, 0]) > 90) or np.any(np.abs(arr[:, 1]) > 180) or np.any(arr[:, 2] < 0):
         raise InputError("--users: latitude in [-90, 90], longitude in [-180, 180], weight >= 0")
     if arr[:, 2].sum() <= 0:

@@ -105,8 +105,33 @@ def human_table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[st
     return table(*with_human(rows, columns))
 
 
+def escape_text(text: str) -> str:
+    """User text made inert in Markdown: no raw HTML or autolinks (``<``, ``>``, ``&`` as
+    entities), no code spans, links or images (backticks and ``](`` escaped), no table
+    breaks (``|``) and no line breaks that could start a heading or a list."""
+    text = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\\", "\\\\").replace("`", "\\`").replace("](", "\\](")
+            .replace("|", "/"))
+    lines = text.splitlines()
+    return " ".join(lines) if len(lines) > 1 else text
+
+
+def _escaped(obj: Any) -> Any:
+    """`obj` with every text value passed through :func:`escape_text` (keys and numbers as
+    they are)."""
+    if isinstance(obj, str):
+        return escape_text(obj)
+    if isinstance(obj, dict):
+        return {k: _escaped(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_escaped(v) for v in obj]
+    return obj
+
+
 def render(plan: dict[str, Any]) -> str:
-    """The whole report as Markdown text."""
+    """The whole report as Markdown text; every text value of `plan` (scenario name, ids,
+    notes) is escaped first (:func:`escape_text`), as the HTML report escapes it."""
+    plan = _escaped(plan)
     md = [f"# wattlas plan: {plan['scenario']}", "",
           f"wattlas {plan['wattlas_version']}; stages run: {', '.join(plan['stages'])}.", ""]
     rows = summary_rows(plan)

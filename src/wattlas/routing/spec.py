@@ -6,13 +6,23 @@ Unknown keys are rejected (``extra="forbid"``) so a typo names its key path.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys refused; numbers finite and within wattlas.bounds.LIMITS (requests, replicas,
+    session calls bounded before anything is allocated); no boolean for a number."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _bounded(cls, value: Any, info: Any) -> Any:
+        from ..bounds import check_model_field
+
+        return check_model_field(cls, info.field_name, value)
 
 
 class LengthDist(_Section):
@@ -144,5 +154,5 @@ class RoutingSpec(_Section):
     policies: list[str] | None = None
     admission: bool = True
     requests: int = Field(default=20000, gt=0)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     start_hour_utc: float = Field(default=0.0, ge=0, lt=24)

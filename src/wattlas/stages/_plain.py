@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 
 def jsonable(obj: Any) -> Any:
-    """Plain JSON types from dataclasses, numpy scalars/arrays, tuples; NaN/inf become None."""
+    """Plain JSON types from dataclasses, numpy scalars/arrays, tuples. NaN and infinities stay
+    floats so the writers (commands._common.dump_json) refuse them instead of writing null."""
     import dataclasses
 
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -18,8 +18,6 @@ def jsonable(obj: Any) -> Any:
         return [jsonable(v) for v in obj]
     if hasattr(obj, "tolist"):
         return jsonable(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
     if hasattr(obj, "item") and not isinstance(obj, str):
         return obj.item()
     return obj
