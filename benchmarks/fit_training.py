@@ -2,11 +2,11 @@
 
 1. GEMM-efficiency curve and per-layer costs on vTrain single-node (the documented subset).
 2. Attention, FP8, NVFP4 and Blackwell accelerator factors on the calibration subset of the
-   published tables at scale and the even-indexed NeMo 24.12 rows (perf.calibration.fit_published).
+   published tables at scale and the even-indexed NeMo 24.12 rows (validation.fit.fit_published).
 Run: python benchmarks/fit_training.py
 """
 
-from wattlas.perf.calibration import fit_published, fit_vtrain_single
+from wattlas.validation.fit import fit_published, fit_vtrain_single
 
 if __name__ == "__main__":
     print(fit_vtrain_single())

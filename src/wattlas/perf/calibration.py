@@ -4,7 +4,7 @@ Fit subset (and only this subset): vTrain ``ground_truth_single.csv`` (1,440 Meg
 iterations on one node of 8 A100-SXM-80GB; Bang et al., MICRO-57 2024). Everything else in
 ``wattlas validate training`` is out of sample. Reproduce the fit with::
 
-    python -c "from wattlas.perf.calibration import fit_vtrain_single; print(fit_vtrain_single())"
+    python -c "from wattlas.validation.fit import fit_vtrain_single; print(fit_vtrain_single())"
 
 (or ``python benchmarks/fit_training.py``), which runs ``scipy.optimize.least_squares`` on the log
 ratio predicted/measured iteration time and prints the constants to paste below.
@@ -41,7 +41,9 @@ and NVFP4 GEMMs reach relative to the 16-bit curve (scaling, casts and amax kern
 constants are fitted together by :func:`fit_published` on the calibration subset of the published
 tables at scale (``wattlas.validation.published``: even-indexed rows at ≤ 512 GPUs of the
 Megatron-Core-class sources) and the even-indexed NeMo 24.12 rows; every other row is out of
-sample. Refit: ``python benchmarks/fit_training.py``.
+sample. The fits (``fit_vtrain_single``, ``fit_published``) run validation cases, so they live
+in :mod:`wattlas.validation.fit`; this module holds only the numbers and the curves that read
+them. Refit: ``python benchmarks/fit_training.py``.
 """
 
 from __future__ import annotations
@@ -125,102 +127,3 @@ def accel_factor(acc_id: str, c: dict[str, float]) -> float:
 def precision_factor(precision: str, c: dict[str, float]) -> float:
     """GEMM efficiency of a low-precision recipe relative to the 16-bit curve (its own peak)."""
     return {"fp8": c["fp8_eff_factor"], "fp4": c["fp4_eff_factor"]}.get(precision, 1.0)
-
-
-def fit_vtrain_single(max_nfev: int = 200) -> dict[str, float]:
-    """Refit EFF_MAX, HD_HALF, TOK_HALF and LAYER_OVERHEAD_S on vTrain single-node runs.
-
-    Least squares (scipy.optimize.least_squares, soft-L1 loss) on log(predicted/measured).
-    Returns the fitted constants and the mean absolute error after the fit."""
-    import numpy as np
-    from scipy.optimize import least_squares
-
-    from ..validation.training import vtrain_predict, vtrain_rows
-
-    rows = vtrain_rows("ground_truth_single.csv")
-    measured = np.array([r["iter_s"] for r in rows])
-
-    def resid(y):
-        x = np.concatenate([[EFF_MAX], y])  # EFF_MAX is a prior, not fitted
-        c = dict(constants(), hd_half=np.exp(x[1]), tok_half=np.exp(x[2]),
-                 layer_overhead_s=np.exp(x[3]), shape_exp=x[4], elem_traffic=x[5])
-        pred = vtrain_predict(rows, c)
-        return np.log(pred / measured)
-
-    x0 = np.array([EFF_MAX, np.log(HD_HALF), np.log(TOK_HALF), np.log(LAYER_OVERHEAD_S),
-                   SHAPE_EXP, ELEM_TRAFFIC])
-    sol = least_squares(resid, x0[1:], loss="soft_l1", f_scale=0.05, max_nfev=max_nfev,
-                        bounds=([0.0, 0.0, np.log(1e-7), 0.3, 0.0],
-                                [12.0, 14.0, np.log(1e-2), 10.0, 20.0]))
-    x = np.concatenate([[EFF_MAX], sol.x])
-    err = np.exp(resid(sol.x)) - 1.0
-    return {"EFF_MAX (prior, not fitted)": EFF_MAX, "HD_HALF": float(np.exp(x[1])),
-            "TOK_HALF": float(np.exp(x[2])), "LAYER_OVERHEAD_S": float(np.exp(x[3])),
-            "SHAPE_EXP": float(x[4]), "ELEM_TRAFFIC": float(x[5]),
-            "mean_abs_error_frac": float(np.mean(np.abs(err)))}
-
-
-#: sources whose calibration rows fit the Megatron-Core-class constants of :func:`fit_published`
-#: (torchtitan and NeMo AutoModel run other stacks: their calibration rows fit a stack
-#: efficiency instead, :func:`fit_stack_efficiency`)
-PUBLISHED_FIT_SOURCES = ("Megatron-LM README", "NeMo 25.09-26.08", "NeMo 25.02-25.07",
-                         "NeMo 24.07")
-PUBLISHED_FIT_ACCELERATORS = ("b200", "gb200", "gb300")
-
-
-def _with(values: dict[str, float], fn):
-    """Run `fn()` with module constants temporarily replaced (`values`: name → value, names of
-    the form ``ACCEL_EFF_FACTOR:<id>`` set one entry of ACCEL_EFF_FACTOR)."""
-    g = globals()
-    old = {k: g[k] for k in values if ":" not in k}
-    old_sus = dict(ACCEL_EFF_FACTOR)
-    try:
-        for k, v in values.items():
-            if ":" in k:
-                ACCEL_EFF_FACTOR[k.split(":", 1)[1]] = float(v)
-            else:
-                g[k] = float(v)
-        return fn()
-    finally:
-        g.update(old)
-        ACCEL_EFF_FACTOR.clear()
-        ACCEL_EFF_FACTOR.update(old_sus)
-
-
-def fit_published(max_nfev: int = 60) -> dict[str, float]:
-    """Fit ATTN_EFF, FP8_EFF_FACTOR, FP4_EFF_FACTOR and the factor of each Blackwell
-    accelerator on the calibration rows (``calibration=True``) of the Megatron-Core-class sources
-    (:data:`PUBLISHED_FIT_SOURCES`, dense models) and the NeMo 24.12 calibration rows: least
-    squares (soft-L1) on log(predicted/published). Returns the constants and the calibration
-    and out-of-sample median absolute errors."""
-    import numpy as np
-    from scipy.optimize import least_squares
-
-    from ..validation import published
-    from ..validation import training as vt
-
-    names = ["ATTN_EFF", "FP8_EFF_FACTOR", "FP4_EFF_FACTOR",
-             *[f"ACCEL_EFF_FACTOR:{a}" for a in PUBLISHED_FIT_ACCELERATORS]]
-
-    def run(values):
-        def go():
-            cs = [c for c in published.cases() if c.source in PUBLISHED_FIT_SOURCES]
-            cs += [c for c in vt.run_cases() if c.source.startswith("NeMo")]
-            return cs
-        return _with(values, go)
-
-    def resid(x):
-        cs = run(dict(zip(names, x, strict=True)))
-        return np.array([np.log(c.predicted / c.published) for c in cs if c.calibration])
-
-    x0 = np.array([ATTN_EFF, FP8_EFF_FACTOR, FP4_EFF_FACTOR,
-                   *[ACCEL_EFF_FACTOR.get(a, 1.0) for a in PUBLISHED_FIT_ACCELERATORS]])
-    sol = least_squares(resid, x0, loss="soft_l1", f_scale=0.05, max_nfev=max_nfev,
-                        bounds=(np.full(len(x0), 0.05), np.full(len(x0), 1.5)))
-    values = dict(zip(names, sol.x, strict=True))
-    cs = run(values)
-    err_in = [abs(c.error_frac) for c in cs if c.calibration]
-    err_out = [abs(c.error_frac) for c in cs if not c.calibration]
-    return {**{k: float(v) for k, v in values.items()},
-            "calibration_median_abs_error_frac": float(np.median(err_in)),
-            "out_of_sample_median_abs_error_frac": float(np.median(err_out))}

@@ -173,7 +173,7 @@ def _model(r: dict[str, str], s: int):
     """The ModelSpec of a row: the catalog id by name, else the row's own shape."""
     from .. import catalog
     from ..scenario import resolve_model
-    from .training import gpt
+    from .models import gpt
 
     key = _key(r["model"])
     mid = MODEL_IDS.get(key)

@@ -47,6 +47,7 @@ from ..hardware import Accelerator, Fabric
 from ..perf import memory
 from ..workload.transformer import ModelSpec, megatron_flop_per_iter, params_total
 from . import Case
+from .models import gpt
 
 _SKIPPED: list[tuple[str, str]] = []
 # DeepSpeed BF16_Optimizer (BLOOM, Megatron-DeepSpeed) keeps the bf16 ``.grad`` of every local
@@ -95,15 +96,6 @@ def h100() -> Accelerator:
 
 VTRAIN_FABRIC = Fabric(scaleup_domain=8, scaleup_bytes_per_s=150e9,
                        scaleout_bytes_per_s=100e9 / 8, host_link_bytes_per_s=32e9)
-
-
-def gpt(layers: int, hidden: int, heads: int, seq_len: int, vocab: int = 51200,
-        ffn: int | None = None, name: str = "gpt", tied: bool = True,
-        position: str = "learned") -> ModelSpec:
-    """A GPT-style model (Megatron GPT: 4h GELU, LayerNorm with biases)."""
-    return ModelSpec(id=name, layers=layers, hidden=hidden, heads=heads, vocab=vocab,
-                     ffn=ffn or 4 * hidden, ffn_type="gelu", tied_embeddings=tied,
-                     position=position, max_context=seq_len, norm="layernorm", bias=True)
 
 
 # vTrain ------------------------------------------------------------------------------------------

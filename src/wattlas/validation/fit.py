@@ -1,0 +1,122 @@
+"""Refits of the training step-time constants of :mod:`wattlas.perf.calibration`.
+
+The model reads its fitted constants as data (``perf/calibration.py`` holds numbers and the
+curves that use them); the fits run validation cases, so they live here, above the model, and
+print the constants to paste there. Each fit uses only its documented subset:
+
+* :func:`fit_vtrain_single`: the GEMM-efficiency curve and per-layer costs on vTrain
+  ``ground_truth_single.csv`` (1,440 iterations on one node of 8 A100-SXM-80GB).
+* :func:`fit_published`: attention, FP8, NVFP4 and Blackwell accelerator factors on the
+  calibration rows (``calibration=True``) of the published tables at scale and the even-indexed
+  NeMo 24.12 rows; every other row is out of sample.
+
+Run: ``python benchmarks/fit_training.py``.
+"""
+
+from __future__ import annotations
+
+from ..perf import calibration as cal
+
+
+def fit_vtrain_single(max_nfev: int = 200) -> dict[str, float]:
+    """Refit HD_HALF, TOK_HALF, LAYER_OVERHEAD_S, SHAPE_EXP and ELEM_TRAFFIC on vTrain
+    single-node runs (EFF_MAX stays at its prior).
+
+    Least squares (scipy.optimize.least_squares, soft-L1 loss) on log(predicted/measured).
+    Returns the fitted constants and the mean absolute error after the fit."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    from .training import vtrain_predict, vtrain_rows
+
+    rows = vtrain_rows("ground_truth_single.csv")
+    measured = np.array([r["iter_s"] for r in rows])
+
+    def resid(y):
+        x = np.concatenate([[cal.EFF_MAX], y])  # EFF_MAX is a prior, not fitted
+        c = dict(cal.constants(), hd_half=np.exp(x[1]), tok_half=np.exp(x[2]),
+                 layer_overhead_s=np.exp(x[3]), shape_exp=x[4], elem_traffic=x[5])
+        pred = vtrain_predict(rows, c)
+        return np.log(pred / measured)
+
+    x0 = np.array([cal.EFF_MAX, np.log(cal.HD_HALF), np.log(cal.TOK_HALF),
+                   np.log(cal.LAYER_OVERHEAD_S), cal.SHAPE_EXP, cal.ELEM_TRAFFIC])
+    sol = least_squares(resid, x0[1:], loss="soft_l1", f_scale=0.05, max_nfev=max_nfev,
+                        bounds=([0.0, 0.0, np.log(1e-7), 0.3, 0.0],
+                                [12.0, 14.0, np.log(1e-2), 10.0, 20.0]))
+    x = np.concatenate([[cal.EFF_MAX], sol.x])
+    err = np.exp(resid(sol.x)) - 1.0
+    return {"EFF_MAX (prior, not fitted)": cal.EFF_MAX, "HD_HALF": float(np.exp(x[1])),
+            "TOK_HALF": float(np.exp(x[2])), "LAYER_OVERHEAD_S": float(np.exp(x[3])),
+            "SHAPE_EXP": float(x[4]), "ELEM_TRAFFIC": float(x[5]),
+            "mean_abs_error_frac": float(np.mean(np.abs(err)))}
+
+
+#: sources whose calibration rows fit the Megatron-Core-class constants of :func:`fit_published`
+#: (torchtitan and NeMo AutoModel run other stacks: their calibration rows fit a stack
+#: efficiency instead)
+PUBLISHED_FIT_SOURCES = ("Megatron-LM README", "NeMo 25.09-26.08", "NeMo 25.02-25.07",
+                         "NeMo 24.07")
+
+
+PUBLISHED_FIT_ACCELERATORS = ("b200", "gb200", "gb300")
+
+
+def _with(values: dict[str, float], fn):
+    """Run `fn()` with constants of :mod:`wattlas.perf.calibration` temporarily replaced
+    (`values`: name → value, names of the form ``ACCEL_EFF_FACTOR:<id>`` set one entry of
+    ACCEL_EFF_FACTOR); the model reads them from the module at call time."""
+    old = {k: getattr(cal, k) for k in values if ":" not in k}
+    old_acc = dict(cal.ACCEL_EFF_FACTOR)
+    try:
+        for k, v in values.items():
+            if ":" in k:
+                cal.ACCEL_EFF_FACTOR[k.split(":", 1)[1]] = float(v)
+            else:
+                setattr(cal, k, float(v))
+        return fn()
+    finally:
+        for k, v in old.items():
+            setattr(cal, k, v)
+        cal.ACCEL_EFF_FACTOR.clear()
+        cal.ACCEL_EFF_FACTOR.update(old_acc)
+
+
+def fit_published(max_nfev: int = 60) -> dict[str, float]:
+    """Fit ATTN_EFF, FP8_EFF_FACTOR, FP4_EFF_FACTOR and the factor of each Blackwell
+    accelerator on the calibration rows (``calibration=True``) of the Megatron-Core-class sources
+    (:data:`PUBLISHED_FIT_SOURCES`, dense models) and the NeMo 24.12 calibration rows: least
+    squares (soft-L1) on log(predicted/published). Returns the constants and the calibration
+    and out-of-sample median absolute errors."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    from . import published
+    from . import training as vt
+
+    names = ["ATTN_EFF", "FP8_EFF_FACTOR", "FP4_EFF_FACTOR",
+             *[f"ACCEL_EFF_FACTOR:{a}" for a in PUBLISHED_FIT_ACCELERATORS]]
+
+    def run(values):
+        def go():
+            cs = [c for c in published.cases() if c.source in PUBLISHED_FIT_SOURCES]
+            cs += [c for c in vt.run_cases() if c.source.startswith("NeMo")]
+            return cs
+        return _with(values, go)
+
+    def resid(x):
+        cs = run(dict(zip(names, x, strict=True)))
+        return np.array([np.log(c.predicted / c.published) for c in cs if c.calibration])
+
+    x0 = np.array([cal.ATTN_EFF, cal.FP8_EFF_FACTOR, cal.FP4_EFF_FACTOR,
+                   *[cal.ACCEL_EFF_FACTOR.get(a, 1.0) for a in PUBLISHED_FIT_ACCELERATORS]])
+    sol = least_squares(resid, x0, loss="soft_l1", f_scale=0.05, max_nfev=max_nfev,
+                        bounds=(np.full(len(x0), 0.05), np.full(len(x0), 1.5)))
+    values = dict(zip(names, sol.x, strict=True))
+    cs = run(values)
+    err_in = [abs(c.error_frac) for c in cs if c.calibration]
+    err_out = [abs(c.error_frac) for c in cs if not c.calibration]
+    return {**{k: float(v) for k, v in values.items()},
+            "calibration_median_abs_error_frac": float(np.median(err_in)),
+            "out_of_sample_median_abs_error_frac": float(np.median(err_out))}
+
