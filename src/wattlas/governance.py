@@ -94,12 +94,20 @@ def classify(row: dict[str, Any]) -> ExportClass:
 
 @dataclass(frozen=True)
 class Threshold:
+    """A training-compute threshold in law, with the catalog's status, date and note as
+    written (empty where the catalog does not say)."""
+
     instrument: str
     jurisdiction: str
     flop: float
     criteria: str
     effective: str
     source: str
+    status: str = ""
+    status_date: str = ""
+    confidence: str = ""
+    as_of: str = ""
+    note: str = ""
 
 
 @cache
@@ -107,17 +115,25 @@ def thresholds() -> tuple[Threshold, ...]:
     text = resources.files("wattlas.data").joinpath("compute_thresholds.csv").read_text("utf-8")
     return tuple(
         Threshold(r["instrument"], r["jurisdiction"], float(r["training_compute_threshold_flop"]),
-                  r["other_criteria"], r["effective"], r["source"])
+                  r["other_criteria"], r["effective"], r["source"], r.get("status") or "",
+                  r.get("status_date") or "", r.get("confidence") or "", r.get("as_of") or "",
+                  r.get("note") or "")
         for r in csv.DictReader(io.StringIO(text))
     )
 
 
 def compute_check(training_flop: float) -> list[dict[str, Any]]:
-    """Each threshold with whether `training_flop` crosses it."""
+    """Each threshold with whether `training_flop` crosses it, and the catalog's status,
+    status date, confidence, as-of date and note as written. A revoked instrument is still
+    listed: `above_threshold` compares the number, `crossed` is true only for an instrument
+    not revoked."""
     return [
         {"instrument": t.instrument, "jurisdiction": t.jurisdiction,
-         "threshold_flop": t.flop, "crossed": training_flop >= t.flop,
+         "threshold_flop": t.flop, "above_threshold": training_flop >= t.flop,
+         "crossed": training_flop >= t.flop and t.status != "revoked",
          "ratio": training_flop / t.flop, "criteria": t.criteria, "effective": t.effective,
+         "status": t.status or None, "status_date": t.status_date or None,
+         "confidence": t.confidence or None, "as_of": t.as_of or None, "note": t.note or None,
          "source": t.source}
         for t in thresholds()
     ]

@@ -27,10 +27,13 @@ def check_dict(training_flop: float | None, accelerators: list[str],
     classes = []
     for acc in accelerators:
         c = classify(catalog.get("accelerators", acc))
+        row = catalog.get("accelerators", acc)
         classes.append({"accelerator": acc, "eccn": c.eccn, "tpp": c.tpp,
                         "tpp_precision": c.tpp_precision, "die_area_mm2": c.die_area_mm2,
                         "performance_density": c.performance_density, "reason": c.reason,
-                        "rule": c.rule, "rule_date": c.rule_date})
+                        "rule": c.rule, "rule_date": c.rule_date,
+                        "catalog_as_of": row.get("as_of") or None,
+                        "catalog_note": row.get("note") or None})
     out["export_control"] = classes
     return out
 
@@ -42,15 +45,31 @@ def _table(out: dict[str, Any]) -> None:
         pairs: list[tuple[str, Any]] = [("training compute", f"{out['training_flop']:.3g} FLOP "
                                          f"({out['training_flop_basis']})")]
         for t in out["thresholds"]:
-            pairs.append((t["instrument"], f"{'CROSSES' if t['crossed'] else 'below'} "
-                                           f"{t['threshold_flop']:.0e} FLOP "
-                                           f"(×{t['ratio']:.2g}; effective {t['effective']})"))
+            side = "at or above" if t["above_threshold"] else "below"
+            if t["status"]:
+                when = f" {t['status_date']}" if t["status_date"] else ""
+                state = f"{t['status'].upper()}{when}: {side}"
+            else:
+                state = "CROSSES" if t["crossed"] else "below"
+            line = (f"{state} {t['threshold_flop']:.0e} FLOP (×{t['ratio']:.2g}; effective "
+                    f"{t['effective']}; confidence {t['confidence'] or '?'}, catalog as of "
+                    f"{t['as_of'] or '?'})")
+            pairs.append((t["instrument"], line))
+            if t["note"]:
+                pairs.append(("", f"note: {t['note']}"))
         print_pairs(pairs, title="wattlas check: training compute")
     if out["export_control"]:
         print_table(out["export_control"],
                     ["accelerator", "eccn", "tpp", "tpp_precision", "die_area_mm2",
-                     "performance_density", "reason", "rule_date"],
-                    title=f"Export control: {out['export_control'][0]['rule']}")
+                     "performance_density", "reason", "rule_date", "catalog_as_of"],
+                    title=f"Export control: {out['export_control'][0]['rule']}",
+                    headers={"tpp_precision": "TPP at", "die_area_mm2": "die mm²",
+                             "performance_density": "PD", "rule_date": "rule date",
+                             "catalog_as_of": "catalog as of"})
+        notes = [(f"{c['accelerator']} (catalog as of {c['catalog_as_of'] or '?'})",
+                  c["catalog_note"]) for c in out["export_control"] if c["catalog_note"]]
+        if notes:
+            print_pairs(notes, title="Catalog notes, as written")
 
 
 def command(

@@ -237,7 +237,8 @@ def render(plan: dict[str, Any]) -> str:
     if gov.get("compute"):
         gparts.append(f"<p>Training compute {exact(gov['training_compute_flop'])} FLOP.</p>")
         gparts.append(_table(gov["compute"], ("instrument", "jurisdiction", "threshold_flop",
-                                              "crossed", "ratio", "effective", "source")))
+                                              "crossed", "status", "status_date", "ratio",
+                                              "effective", "note", "source")))
     if gov.get("accelerators"):
         gparts.append(_table(gov["accelerators"], ("accelerator", "tpp", "tpp_precision",
                                                    "die_area_mm2", "performance_density",

@@ -216,7 +216,7 @@ def render(plan: dict[str, Any]) -> str:
         md += [f"Training compute `governance.training_compute_flop` = "
                f"{exact(gov['training_compute_flop'])} FLOP.", ""]
         md += table(gov["compute"], ("instrument", "jurisdiction", "threshold_flop", "crossed",
-                                     "ratio", "effective"))
+                                     "status", "status_date", "ratio", "effective", "note"))
         md += [""]
     if not gov.get("compute") and not gov.get("accelerators"):
         md += ["Not asked for (no training run and no accelerator named)."]
