@@ -316,6 +316,9 @@ class Site(Section):
     #: (paths relative to the scenario file)
     profiles: dict[str, str] | None = None
     allocate: Allocate | None = None
+    #: share of the year's hours the load accepts to be curtailed (flexible interconnection,
+    #: grid.flexibility); 0 = a firm load
+    curtailment_frac: float = Field(default=0.0, ge=0, le=0.5)
 
     _norway = field_validator("region", "candidates", mode="before")(norway_id)
 

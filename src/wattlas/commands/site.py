@@ -27,7 +27,7 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     site = data.get("site")
     if not isinstance(site, dict):
         site = data["site"] = {}
-    for key in ("power_mw", "rack_kw", "cooling"):
+    for key in ("power_mw", "rack_kw", "cooling", "curtailment_frac"):
         if flags[key] is not None:
             site[key] = flags[key]
     if flags["regions"] is not None:
@@ -77,6 +77,10 @@ def command(
     power_mw: float = typer.Option(None, "--power-mw", help="Facility power [MW]."),
     rack_kw: float = typer.Option(None, "--rack-kw", help="Power per rack [kW]."),
     cooling: str = typer.Option(None, "--cooling", help="air | hybrid | liquid"),
+    curtailment_frac: float = typer.Option(
+        None, "--curtailment-frac", help="Share of the year's hours the load accepts to be "
+        "curtailed [0-0.5] (flexible interconnection: sooner or larger where the region "
+        "publishes curtailable headroom)."),
     regions: str = typer.Option(None, "--regions", help="Comma-separated region ids."),
     weights: str = typer.Option(None, "--weights",
                                 help="time=1,cost=1,carbon=1,latency=0 (score weights)."),
@@ -109,6 +113,7 @@ def command(
         catalog.add_user_rows(catalog_file)
     data = sc.load_data(scenario, set_ or [])
     _flags_into(data, dict(power_mw=power_mw, rack_kw=rack_kw, cooling=cooling,
+                           curtailment_frac=curtailment_frac,
                            regions=regions, profile=profile, allocate_it_mw=allocate_it_mw,
                            allocate_gpus=allocate_gpus, site_cap_mw=site_cap_mw))
     scen = sc.prepare(sc.validate(data), scenario)

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..units import J_PER_KWH, J_PER_MWH, SECONDS_PER_YEAR, W_PER_MW
-from . import geo
+from . import flexibility, geo
 from . import regions as rg
 
 METRICS = ("time", "cost", "carbon", "latency")
@@ -55,6 +55,8 @@ class SiteDemand:
     rack_power_w: float
     cooling: str = "liquid"
     it_power_w: float | None = None
+    #: share of the year's hours the load accepts to be curtailed (flexible interconnection)
+    curtailment_frac: float = 0.0
 
     def __post_init__(self) -> None:
         if not (self.facility_power_w > 0):
@@ -65,6 +67,7 @@ class SiteDemand:
         if self.it_power_w is not None and not (self.it_power_w > 0):
             raise InputError(f"IT power {self.it_power_w} W must be > 0")
         rg.check_cooling(self.cooling)
+        flexibility.check_frac(self.curtailment_frac)
 
 
 def parse_weights(text: str | dict[str, float] | None) -> dict[str, float]:
@@ -164,8 +167,18 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
     on_lo = np.where(onsite, np.maximum(b_lo, rg.ONSITE_GENERATION_YEARS[0]), np.nan)
     on_hi = np.where(onsite, np.maximum(b_hi, rg.ONSITE_GENERATION_YEARS[1]), np.nan)
     use_onsite = onsite & ~(on_hi >= grid_hi)  # NaN grid (unknown queue) -> on-site path
-    ttp_lo = np.where(use_onsite, on_lo, grid_lo)
-    ttp_hi = np.where(use_onsite, on_hi, grid_hi)
+    firm_lo = np.where(use_onsite, on_lo, grid_lo)
+    firm_hi = np.where(use_onsite, on_hi, grid_hi)
+    # flexible interconnection: within the curtailment-enabled headroom the load connects at
+    # build time (no network-upgrade queue); the rest follows the firm path (phased)
+    f = float(demand.curtailment_frac)
+    flex = np.array([np.nan if f <= 0 or (v := flexibility.flexible_headroom_w(
+        r.curtailable_headroom_w, f)) is None else v for r in regs], dtype=float)
+    flex_ok = flex > 0  # NaN: no curtailment asked or no headroom published
+    flex_all = flex_ok & (facility <= flex)
+    flex_part = flex_ok & ~flex_all
+    ttp_lo = np.where(flex_ok, np.minimum(b_lo, np.nan_to_num(firm_lo, nan=np.inf)), firm_lo)
+    ttp_hi = np.where(flex_ok, np.minimum(b_hi, np.nan_to_num(firm_hi, nan=np.inf)), firm_hi)
 
     energy_j = facility * SECONDS_PER_YEAR
     price = np.array([np.nan if (v := rg.price_usd_per_mwh(r, e)) is None else v
@@ -174,7 +187,7 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
     cap = arr("capacity_charge_usd_per_mw_year")
     cost = energy_j / J_PER_MWH * price + np.nan_to_num(cap) * facility / W_PER_MW
     co2e_kg = energy_j / J_PER_KWH * carbon / 1000.0
-    avail = arr("available_w")
+    avail = arr("available_w") + np.where(flex_ok, np.nan_to_num(flex), 0.0)
     lat, lon = arr("lat"), arr("lon")
     if users is not None:
         r = geo.rtt_s(lat[:, None], lon[:, None], users[None, :, 0], users[None, :, 1])
@@ -190,6 +203,11 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
     power_ok = ~over | phased
     phase_years = np.where(phased, (facility - avail) / np.where(growth > 0, growth, 1.0), 0.0)
     full_lo, full_hi = ttp_lo + phase_years, ttp_hi + phase_years
+    # part of the load within the flexible headroom: the rest arrives with the firm path
+    full_lo = np.where(flex_part, np.maximum(full_lo, firm_lo), full_lo)
+    full_hi = np.where(flex_part, np.maximum(full_hi, firm_hi), full_hi)
+    phased = phased | (flex_part & (full_hi > ttp_hi))
+    phase_years = np.where(flex_part, full_hi - ttp_hi, phase_years)
     for i, (reg, row) in enumerate(zip(regs, out, strict=True)):
         kw, lim_kw = demand.rack_power_w / 1e3, limit[i] / 1e3
         if not dens_known[i]:
@@ -210,11 +228,16 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
             row["reason_codes"].append(f"{facility[i] / 1e6:.0f}>{avail[i] / 1e6:.0f} MW")
         if phased[i]:
             row["reasons_phased"] = [
+                f"{flex[i] / 1e6:,.0f} MW connect at build time as a flexible load "
+                f"(curtailment {f:.2%}); the rest waits {phase_years[i]:.1f} more years for the "
+                "firm connection" if flex_part[i] else
                 f"facility {facility[i] / 1e6:.1f} MW exceeds the {avail[i] / 1e6:.1f} MW "
                 f"available in {reg.id} now; upgrades add {growth[i] / 1e6:.0f} MW/year, so full "
                 f"power comes {phase_years[i]:.1f} years after first power"]
         if np.isnan(avail[i]):
             row["unknown"].append("available_w")
+        if f > 0 and reg.curtailable_headroom_w is None:
+            row["unknown"].append("curtailable_headroom_w (curtailment shortens nothing here)")
         if not dens_known[i]:
             row["unknown"].append(f"rack_density ({demand.cooling})")
         if np.isnan(q_lo[i]) or np.isnan(q_hi[i]):
@@ -259,9 +282,8 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
             "data_missing": missing,
             "phased": bool(phased[i]),
             "phase_years": float(phase_years[i]) if phased[i] else None,
-            "phase_schedule": ([{"years_after_first_power": float(k), "available_w": float(
-                min(avail[i] + growth[i] * k, facility[i]))}
-                for k in range(int(np.ceil(phase_years[i])) + 1)] if phased[i] else []),
+            "phase_schedule": _schedule(bool(phased[i]), bool(flex_part[i]), facility[i],
+                                        avail[i], growth[i], flex[i], phase_years[i]),
             "full_power_years_low": val(full_lo) if phased[i] else val(ttp_lo),
             "full_power_years_high": val(full_hi) if phased[i] else val(ttp_hi),
             "headroom_added_w_per_year": val(growth),
@@ -273,7 +295,14 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
             "pue": float(pue[i]) if demand.it_power_w is not None else None,
             "queue_years_low": val(q_lo), "queue_years_high": val(q_hi),
             "build_years_low": float(b_lo[i]), "build_years_high": float(b_hi[i]),
-            "power_path": "onsite" if use_onsite[i] else "grid",
+            "power_path": ("flexible" if flex_all[i] else "flexible+grid" if flex_part[i]
+                           else "onsite" if use_onsite[i] else "grid"),
+            "curtailment_frac": f,
+            "flexible_headroom_w": val(flex) if flex_ok[i] else None,
+            "time_to_power_firm_years_low": val(firm_lo),
+            "time_to_power_firm_years_high": val(firm_hi),
+            "curtailment_training_slowdown_frac": flexibility.training_slowdown_frac(f),
+            "curtailment_serving_shift_frac": flexibility.serving_shift_frac(f),
             "time_to_power_years_low": val(ttp_lo),
             "time_to_power_years_high": val(ttp_hi),
             "energy_j_per_year": float(energy_j[i]),
@@ -289,6 +318,22 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
             "source": reg.source,
         })
     return out
+
+
+def _schedule(phased: bool, flex_part: bool, facility_w: float, avail_w: float,
+              growth_w_per_year: float, flex_w: float, phase_years: float
+              ) -> list[dict[str, float]]:
+    """Power available [W] by years after first power for a phased connection: the flexible
+    headroom first and the whole load with the firm connection, or the published headroom
+    growing by its yearly upgrades."""
+    if not phased:
+        return []
+    if flex_part:
+        return [{"years_after_first_power": 0.0, "available_w": float(flex_w)},
+                {"years_after_first_power": float(phase_years), "available_w": float(facility_w)}]
+    return [{"years_after_first_power": float(k),
+             "available_w": float(min(avail_w + growth_w_per_year * k, facility_w))}
+            for k in range(int(np.ceil(phase_years)) + 1)]
 
 
 def rank(rows: list[dict[str, Any]], weights: dict[str, float] | None = None,

@@ -88,7 +88,8 @@ def site_demand(scen: Any, power: dict[str, Any], notes: list[str]) -> Any:
         raise SiteDemandUnknown("facility power unknown: give --power-mw, site.power_mw or a "
                                 "training or serving section")
     return siting.SiteDemand(facility_power_w=float(fac_w), rack_power_w=float(rack_w),
-                             cooling=s.cooling, it_power_w=it_w)
+                             cooling=s.cooling, it_power_w=it_w,
+                             curtailment_frac=s.curtailment_frac)
 
 
 def site_regions(scen: Any, notes: list[str]) -> list[Any]:
