@@ -120,3 +120,34 @@ def fit_published(max_nfev: int = 60) -> dict[str, float]:
             "calibration_median_abs_error_frac": float(np.median(err_in)),
             "out_of_sample_median_abs_error_frac": float(np.median(err_out))}
 
+
+def fit_zero3_2021_overlap() -> dict[str, float]:
+    """Refit ``perf.sharding.ZERO3_2021_OVERLAP_FRAC`` on the GPT-3 175B ZeRO-3 rows of SC'21
+    Table 2 (the calibration subset, chosen before fitting): scipy.optimize.minimize_scalar of
+    the squared log error. Returns the constant and the mean absolute error on the fit rows and
+    on the held-out GPT-530B ZeRO-3 rows."""
+    import numpy as np
+    from scipy.optimize import minimize_scalar
+
+    from ..perf import sharding
+    from . import training as vt
+
+    def errors(f: float) -> tuple[list[float], list[float]]:
+        old = sharding.ZERO3_2021_OVERLAP_FRAC
+        sharding.ZERO3_2021_OVERLAP_FRAC = f
+        try:
+            cs = [c for c in vt.run_cases() if "ZeRO-3" in c.case]
+        finally:
+            sharding.ZERO3_2021_OVERLAP_FRAC = old
+        fit = [c.predicted / c.published for c in cs if c.case.startswith("GPT-3 ")]
+        held = [c.predicted / c.published for c in cs if not c.case.startswith("GPT-3 ")]
+        return fit, held
+
+    def loss(f: float) -> float:
+        return float(sum(np.log(r) ** 2 for r in errors(f)[0]))
+
+    sol = minimize_scalar(loss, bounds=(0.0, 1.0), method="bounded")
+    fit, held = errors(float(sol.x))
+    return {"ZERO3_2021_OVERLAP_FRAC": float(sol.x),
+            "fit_mean_abs_error_frac": float(np.mean(np.abs(np.array(fit) - 1.0))),
+            "held_out_mean_abs_error_frac": float(np.mean(np.abs(np.array(held) - 1.0)))}
