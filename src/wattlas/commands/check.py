@@ -16,28 +16,6 @@ import typer
 NO_ARGS_IS_HELP = True
 
 
-def check_dict(training_flop: float | None, accelerators: list[str],
-               flop_basis: str | None = None) -> dict[str, Any]:
-    """The governance summary as one JSON-able mapping."""
-    from .. import catalog
-    from ..governance import classify, compute_check
-
-    out: dict[str, Any] = {"training_flop": training_flop, "training_flop_basis": flop_basis}
-    out["thresholds"] = compute_check(training_flop) if training_flop is not None else []
-    classes = []
-    for acc in accelerators:
-        c = classify(catalog.get("accelerators", acc))
-        row = catalog.get("accelerators", acc)
-        classes.append({"accelerator": acc, "eccn": c.eccn, "tpp": c.tpp,
-                        "tpp_precision": c.tpp_precision, "die_area_mm2": c.die_area_mm2,
-                        "performance_density": c.performance_density, "reason": c.reason,
-                        "rule": c.rule, "rule_date": c.rule_date,
-                        "catalog_as_of": row.get("as_of") or None,
-                        "catalog_note": row.get("note") or None})
-    out["export_control"] = classes
-    return out
-
-
 def _table(out: dict[str, Any]) -> None:
     from ._common import print_pairs, print_table
 
@@ -85,47 +63,13 @@ def command(
     fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
 ) -> None:
     from .. import scenario as sc
-    from ..errors import InputError
+    from ..stages.governance import check_stage
     from ._common import check_format, print_json
 
     check_format(fmt, ("table", "json"))
     scen = sc.load(scenario, overrides) if (scenario or overrides) else None
-    model_ref: Any = model
-    if model_ref is None and scen is not None:
-        model_ref = scen.model
-    if tokens is None and scen is not None and scen.training is not None:
-        tokens = scen.training.tokens
-    if seq_len is None and scen is not None and scen.training is not None:
-        seq_len = scen.training.seq_len
-    accs = list(accelerator or [])
-    if not accs and scen is not None and scen.hardware is not None:
-        hw = scen.hardware
-        if hw.accelerator:
-            accs = [hw.accelerator]
-        elif hw.system:
-            from ..hardware import system
-
-            accs = [system(hw.system).accelerator]
-    basis = None
-    if training_flop is not None:
-        if not training_flop > 0:
-            raise InputError(f"--training-flop {training_flop}: must be > 0 FLOP")
-        basis = "given"
-    elif model_ref is not None:
-        if tokens is None or seq_len is None:
-            raise InputError("--model needs --tokens N and --seq-len N (or training.tokens and "
-                             "training.seq_len in the scenario)")
-        if not tokens > 0 or not seq_len > 0:
-            raise InputError(f"--tokens {tokens}, --seq-len {seq_len}: both must be > 0")
-        from ..workload.transformer import training_flop_per_token
-
-        spec = sc.resolve_model(model_ref)
-        training_flop = training_flop_per_token(spec, int(seq_len)) * float(tokens)
-        basis = f"PaLM 6N+12LHQT × {float(tokens):.3g} tokens of {spec.id}"
-    if training_flop is None and not accs:
-        raise InputError("nothing to check: give --model with --tokens and --seq-len, "
-                         "--training-flop X, and/or --accelerator ID")
-    out = check_dict(training_flop, accs, basis)
+    out = check_stage(scen, model=model, tokens=tokens, seq_len=seq_len,
+                      training_flop=training_flop, accelerators=accelerator)
     if fmt == "json":
         print_json(out)
     else:

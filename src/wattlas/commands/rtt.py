@@ -21,16 +21,12 @@ def command(
     b: str = typer.Argument(..., help="Region id, city or 'lat,lon'."),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
 ) -> None:
-    from ..grid import geo
+    from ..stages.route import rtt_stage
     from ._common import check_format, print_csv, print_json, print_pairs
 
     check_format(fmt)
-    lat1, lon1, la = geo.resolve_point(a)
-    lat2, lon2, lb = geo.resolve_point(b)
-    d = geo.distance_km(lat1, lon1, lat2, lon2)
-    out = {"a": la, "b": lb, "a_lat": lat1, "a_lon": lon1, "b_lat": lat2, "b_lon": lon2,
-           "distance_km": d, "rtt_floor_s": geo.rtt_floor_s(d),
-           "route_stretch": geo.route_stretch(d), "rtt_s": geo.rtt_s(lat1, lon1, lat2, lon2)}
+    out = rtt_stage(a, b)
+    la, lb, d = out["a"], out["b"], out["distance_km"]
     if fmt == "json":
         print_json(out)
     elif fmt == "csv":

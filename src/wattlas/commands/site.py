@@ -106,6 +106,7 @@ def command(
     from .. import plan as pl
     from .. import scenario as sc
     from ..errors import InfeasibleError
+    from ..stages.site import site_result
     from ._common import check_format, print_csv, print_json
 
     check_format(fmt)
@@ -118,11 +119,7 @@ def command(
                            allocate_gpus=allocate_gpus, site_cap_mw=site_cap_mw))
     scen = sc.prepare(sc.validate(data), scenario)
     pl.check_ids(scen)
-    notes: list[str] = []
-    power = (pl.scenario_power(scen) if not scen.site.power_mw
-             and (scen.training is not None or scen.serving is not None) else {})
-    out = pl.site_section(scen, power, notes, weights=weights, users=users)
-    out["notes"] = notes
+    out = site_result(scen, weights=weights, users=users)
     ranked = out["regions"]
     if fmt == "json":
         print_json(out)

@@ -154,3 +154,17 @@ def site_stage(scen: Any, power: dict[str, Any], notes: list[str]) -> dict[str, 
         notes.append(f"site: not ranked: {err}")
         return None
 
+
+
+def site_result(scen: Any, weights: Any = None, users: Any = None) -> dict[str, Any]:
+    """What ``wattlas site SCENARIO --format json`` prints: the scenario's site demand (its
+    energy stage's power unless ``site.power_mw`` is given) ranked over its candidate regions,
+    with the notes."""
+    from .energy import scenario_power
+
+    notes: list[str] = []
+    power = (scenario_power(scen) if not scen.site.power_mw
+             and (scen.training is not None or scen.serving is not None) else {})
+    out = site_section(scen, power, notes, weights=weights, users=users)
+    out["notes"] = notes
+    return out
