@@ -63,7 +63,7 @@ def test_goodput_is_a_parameter():
     (Layout(tp=3, pp=1, dp=1), "tp must divide heads"),
     (Layout(tp=8, pp=3, dp=1), "pp·vpp must divide layers"),
     (Layout(tp=8, pp=4, dp=4), "must equal the GPU count 256"),
-    (Layout(tp=8, pp=4, dp=8, ep=3), "ep must divide dp·cp"),
+    (Layout(tp=8, pp=4, dp=8, ep=3), "ep·etp must divide tp·dp·cp"),
     (Layout(tp=8, pp=4, dp=8, microbatch=3), "must divide the global batch"),
 ])
 def test_bad_layouts_name_the_rule(layout, match):

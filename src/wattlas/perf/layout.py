@@ -25,7 +25,7 @@ DEFAULT_GOODPUT_FRAC = 0.90  # Llama 3 paper §3.3.4: >90 % effective training t
 DP_GRAD_BYTES = 2.0  # gradients reduced in 16-bit (Megatron-Core default grad_reduce_in_fp32=False)
 LORA_TARGETS = "all linear layers of attention and MLP"
 FIELDS = ("tp", "pp", "dp", "cp", "ep", "vpp", "microbatch", "recompute", "zero",
-          "sequence_parallel", "flash_attention", "offload")
+          "sequence_parallel", "flash_attention", "offload", "dp_shard", "etp")
 BREAKDOWN = ("compute", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "dp_comm",
              "bubble", "optimizer", "offload", "rollout")
 MEMORY_PARTS = ("weights", "grads", "optimizer", "frozen_models", "activations", "logits",
@@ -48,6 +48,12 @@ class Layout:
     sequence_parallel: bool = True
     flash_attention: bool = True
     offload: str = "none"
+    #: hybrid sharding (HSDP): ZeRO/FSDP shard group of dp_shard ranks, replicated over the
+    #: dp·cp/dp_shard groups; 0 = shard over all dp·cp ranks (perf.sharding)
+    dp_shard: int = 0
+    #: expert tensor parallelism: each routed expert split over etp ranks, independent of the
+    #: dense tp (ep·etp ranks hold one copy of the experts of a stage); 0 = the dense tp
+    etp: int = 0
 
     def __post_init__(self) -> None:
         for f in ("tp", "pp", "dp", "cp", "ep", "vpp", "microbatch"):
@@ -59,6 +65,12 @@ class Layout:
                              "full")
         if self.zero not in (0, 1, 2, 3):
             raise InputError(f"layout.zero = {self.zero!r}: allowed 0, 1, 2, 3")
+        if not isinstance(self.etp, int | np.integer) or self.etp < 0:
+            raise InputError(f"layout.etp = {self.etp!r}: must be 0 (the dense tp) or a positive "
+                             "integer")
+        if not isinstance(self.dp_shard, int | np.integer) or self.dp_shard < 0:
+            raise InputError(f"layout.dp_shard = {self.dp_shard!r}: must be 0 (shard over all "
+                             "data-parallel ranks) or a positive integer dividing dp·cp")
         if self.offload not in OFFLOAD_CODE:
             raise InputError(f"layout.offload = '{self.offload}': allowed "
                              f"{', '.join(OFFLOAD_CODE)}")
@@ -76,7 +88,8 @@ class Layout:
                 "zero": np.array([self.zero]),
                 "sequence_parallel": np.array([self.sequence_parallel]),
                 "flash_attention": np.array([self.flash_attention]),
-                "offload": np.array([OFFLOAD_CODE[self.offload]])}
+                "offload": np.array([OFFLOAD_CODE[self.offload]]),
+                "dp_shard": np.array([self.dp_shard]), "etp": np.array([self.etp])}
 
 
 @dataclass(frozen=True)
@@ -196,6 +209,7 @@ def job_shape(job: TrainingJob) -> dict[str, Any]:
             "head": 0.0 if m.tied_embeddings else head_mm, "tied": m.tied_embeddings,
             "ffn_act": ffn_act, "ffn_mats": tf.FFN_MATRICES[m.ffn_type],
             "moe_frac": m.moe_layers / L, "top_k": m.moe_top_k or 0, "lora": lora,
+            "experts": float(m.moe_experts or 1), "expert_ffn": float(m.moe_expert_ffn or 0),
             "passes": 2.0 if job.job == "lora" else 3.0,
             "update_models": 2.0 if job.job == "rlhf" else 1.0,
             "frozen_fwd": {"rlhf": 2.0, "grpo": 1.0}.get(job.job, 0.0),
@@ -205,6 +219,12 @@ def job_shape(job: TrainingJob) -> dict[str, Any]:
             "w_total_bytes": float(tf.params_total(m)) * memory.WEIGHT_BYTES,
             "kv_per_tok": tf.kv_cache_bytes_per_token(m, "bf16"),
             "software_year": job.software_year}
+
+
+def _etp(a: dict[str, np.ndarray], tp: np.ndarray) -> np.ndarray:
+    """Expert tensor-parallel size of each layout: ``etp``, or the dense tp where 0/absent."""
+    e = np.asarray(a.get("etp", 0))
+    return np.where(e > 0, e, tp)
 
 
 def layout_rules(shape: dict[str, Any], a: dict[str, np.ndarray], gpus: int,
@@ -218,12 +238,17 @@ def layout_rules(shape: dict[str, Any], a: dict[str, np.ndarray], gpus: int,
         f"tp must divide heads ({int(shape['a'])})": shape["a"] % tp == 0,
         f"pp·vpp must divide layers ({int(shape['L'])}); pass --allow-uneven-pp to accept "
         "an uneven split": (shape["L"] % (pp * vpp) == 0) | uneven_pp,
-        "ep must divide dp·cp": (dp * cp) % ep == 0,
+        "ep·etp must divide tp·dp·cp (etp 0: the dense tp)":
+            (tp * dp * cp) % (ep * _etp(a, tp)) == 0,
         f"dp·microbatch must divide the global batch ({int(shape['B'])})":
             shape["B"] % (dp * mb) == 0,
         f"cp must divide the sequence length ({int(shape['s'])})": shape["s"] % cp == 0,
         "vpp > 1 needs pp > 1": (vpp == 1) | (pp > 1),
     }
+    if "dp_shard" in a:
+        g = np.asarray(a["dp_shard"])
+        rules["dp_shard must divide dp·cp (0: shard over all of them)"] = (
+            (g == 0) | ((dp * cp) % np.maximum(g, 1) == 0))
     rules[f"tp must divide kv_heads ({int(n_kv)}) or be a multiple of it"] = (
         (n_kv % tp == 0) | (tp % n_kv == 0))
     from .software import feature_rules

@@ -51,7 +51,7 @@ TIGHT_MIN_FEASIBLE = 1  # fewer fitting layouts than this: also enumerate optimi
 SHORTLIST_N = 64  # fastest uncapped layouts re-ranked under a power cap (with the Pareto front)
 #: layout fields a user may fix for the search (the rest are searched)
 FIXABLE = ("tp", "pp", "dp", "cp", "ep", "etp", "vpp", "microbatch", "recompute", "zero",
-           "offload", "sequence_parallel", "flash_attention")
+           "offload", "sequence_parallel", "flash_attention", "dp_shard")
 
 
 @dataclass(frozen=True)
@@ -133,11 +133,17 @@ def enumerate_layouts(job: TrainingJob, gpus: int, fabric: Fabric,
         mbs = only("microbatch", [b for b in (1, 2, 4, 8, 16) if per_rep % b == 0])
         if pp > 1 and m.layers % pp == 0:
             vpps = [v for v in (1, 2, 3, 4, 6, 8) if (m.layers // pp) % v == 0]
+        elif pp > 1 and allow_uneven_pp:  # the heaviest stage sets the pace
+            vpps = [v for v in (1, 2, 3, 4, 6, 8) if pp * v <= m.layers]
         else:
             vpps = [1]
         vpps = only("vpp", vpps)
-        eps = [e for e in _divisors(dp * cp) if e <= (m.moe_experts or 1)
-               and (m.moe_experts or 1) % e == 0] if m.is_moe else [1]
+        # the experts of a stage are split over ep·etp of its tp·dp·cp ranks (etp = tp unless
+        # fixed otherwise)
+        etp = int(fx.get("etp") or tp)
+        e_ranks = tp * dp * cp // etp if (tp * dp * cp) % etp == 0 else 0
+        eps = [e for e in _divisors(e_ranks) if e <= (m.moe_experts or 1)
+               and (m.moe_experts or 1) % e == 0] if m.is_moe and e_ranks else [1]
         for ep, vpp, mb in itertools.product(only("ep", eps), vpps, mbs):
             rows.append((tp, pp, dp, cp, ep, vpp, mb))
     if not rows:
@@ -171,6 +177,9 @@ def enumerate_layouts(job: TrainingJob, gpus: int, fabric: Fabric,
     n = len(arr["tp"])
     arr["flash_attention"] = np.full(n, bool(fx.get(
         "flash_attention", available("flash_attention", job.software_year))))
+    # hybrid sharding only where asked for (dp_shard fixed); else shard over all dp·cp ranks
+    arr["dp_shard"] = np.full(n, int(fx.get("dp_shard", 0)))
+    arr["etp"] = np.full(n, int(fx.get("etp", 0)))
     ok = np.ones(n, dtype=bool)
     if "sequence_parallel" in fx:
         ok &= arr["sequence_parallel"] == (bool(fx["sequence_parallel"]) & (arr["tp"] > 1))
@@ -186,7 +195,9 @@ def _layout_at(arr: dict[str, np.ndarray], i: int) -> Layout:
                   recompute=_RC_NAMES[int(arr["recompute"][i])], zero=int(arr["zero"][i]),
                   sequence_parallel=bool(arr["sequence_parallel"][i]),
                   flash_attention=bool(arr["flash_attention"][i]),
-                  offload=_OFF_NAMES[int(arr["offload"][i])])
+                  offload=_OFF_NAMES[int(arr["offload"][i])],
+                  dp_shard=int(arr["dp_shard"][i]) if "dp_shard" in arr else 0,
+                  etp=int(arr["etp"][i]) if "etp" in arr else 0)
 
 
 def evaluate_many(job: TrainingJob, acc: Accelerator, fabric: Fabric,
@@ -239,7 +250,8 @@ def _pareto_row(layout: Layout, step_s: float, memory_bytes: float,
             "ep": layout.ep, "vpp": layout.vpp, "microbatch": layout.microbatch,
             "recompute": layout.recompute, "zero": layout.zero,
             "sequence_parallel": layout.sequence_parallel, "offload": layout.offload,
-            "step_time_s": float(step_s), "memory_per_gpu_bytes": float(memory_bytes),
+            "dp_shard": layout.dp_shard, "etp": layout.etp, "step_time_s": float(step_s),
+            "memory_per_gpu_bytes": float(memory_bytes),
             "headroom_bytes": float(hbm_bytes - memory_bytes)}
 
 
