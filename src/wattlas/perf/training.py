@@ -63,7 +63,7 @@ from .layout import (  # noqa: F401  (re-exported: the public API lives here)
     job_shape,
     layout_rules,
 )
-from .software import year_defaults
+from .software import available, year_defaults
 
 # the vectorised model ---------------------------------------------------------------------------
 
@@ -213,7 +213,10 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     grad_ar = (comm.all_reduce_s(dense_tr * gb, shard, bw, al)
                + comm.all_reduce_s(expert_dev * gb, e_shard, bw_e, al_e))
     grad_s = u * n_ls * np.where(zero >= 2, grad_rs, grad_ar)
-    ov = c["dp_overlap_frac"] if dp_overlap_frac is None else dp_overlap_frac
+    # a stack of a year before bucketed gradient overlap (feature dp_comm_overlap) reduces
+    # after the last backward
+    ov = ((c["dp_overlap_frac"] if available("dp_comm_overlap", job.software_year) else 0.0)
+          if dp_overlap_frac is None else dp_overlap_frac)
     bwd_mb = (passes - 1.0) / passes * compute_mb
     ov_z = sharding.overlap_frac(zero, job.software_year, ov)
     grad_hidden = sharding.exposed_s(grad_s, bwd_mb, n_ls, ov_z)

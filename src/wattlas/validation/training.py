@@ -146,8 +146,9 @@ def vtrain_predict(rows: list[dict[str, Any]], consts: dict[str, float] | None =
     arr.update(cp=np.ones(n), ep=np.ones(n), vpp=np.ones(n), recompute=np.full(n, 2),
                zero=np.zeros(n), sequence_parallel=np.zeros(n, bool),
                flash_attention=np.zeros(n, bool), offload=np.zeros(n))
+    # Megatron-DeepSpeed of 2021-22: gradients reduced after the last backward
     job = TrainingJob(gpt(2, 64, 1, 64), tokens=1.0, seq_len=64, global_batch=1,
-                      precision="fp16")
+                      precision="fp16", software_year=2021)
     out = evaluate(job, a100(), VTRAIN_FABRIC, arr, consts, shape, dp_overlap_frac=0.0)
     return np.asarray(out["step_time_s"], dtype=float)
 
@@ -188,7 +189,8 @@ def _plan(model: ModelSpec, acc: Accelerator, gpus: int, layout: dict[str, Any],
 
 
 def _planner_microbatch(model: ModelSpec, acc: Accelerator, gpus: int, layout: dict[str, Any],
-                        B: int, s: int, precision: str, dp_overlap: float) -> int:
+                        B: int, s: int, precision: str, dp_overlap: float,
+                        software_year: int | None = None) -> int:
     """The planner's own choice where a source gives no micro-batch: the fastest micro-batch
     (1, 2, 4, 8 dividing the per-replica batch) whose plan fits in HBM."""
     per_rep = B // layout["dp"]
@@ -196,7 +198,8 @@ def _planner_microbatch(model: ModelSpec, acc: Accelerator, gpus: int, layout: d
     for mb in (1, 2, 4, 8):
         if per_rep % mb:
             continue
-        p = _plan(model, acc, gpus, dict(layout, microbatch=mb), B, s, precision, dp_overlap)
+        p = _plan(model, acc, gpus, dict(layout, microbatch=mb), B, s, precision, dp_overlap,
+                  software_year=software_year)
         if p.fits and p.step_time_s < best_t:
             best, best_t = mb, p.step_time_s
     return best
@@ -241,12 +244,12 @@ def run_cases() -> list[Case]:
         rc = "selective" if r["recompute"].startswith("selective") else "full"
         layout.update(recompute=rc, zero=3 if "ZeRO-3" in r["model"] else 1,
                       sequence_parallel="SP" in r["recompute"], flash_attention=False)
+        # the software year of each source: SC'21 (and its Table 2 ZeRO-3 runs, DeepSpeed of
+        # early 2021: perf.sharding flat sharded collectives) 2021, Korthikanti and BLOOM 2022
+        year = 2021 if r["source"].startswith("Narayanan") else 2022
         # SC21 Table 1 gives no micro-batch: the planner's own choice (see module docstring)
         mb = _int(r["mbs"]) or _planner_microbatch(model, a100(), gpus, layout, B, s, "fp16",
-                                                   0.0)
-        # SC'21 Table 2 ran ZeRO-3 with DeepSpeed of early 2021 (perf.sharding: flat sharded
-        # collectives); the year changes nothing else for these layouts
-        year = 2021 if layout["zero"] == 3 else None
+                                                   0.0, software_year=year)
         p = _plan(model, a100(), gpus, dict(layout, microbatch=mb), B, s, "fp16", 0.0,
                   software_year=year)
         if r["iter_s"] and not r["source"].startswith("BLOOM"):
@@ -356,8 +359,10 @@ def totals_cases() -> list[Case]:
         layout = dict(lay, recompute="full", zero=1, sequence_parallel=False,
                       flash_attention=False)
         gpus = int(r["gpus"])
-        mb = _planner_microbatch(model, a100(), gpus, layout, B, s, "fp16", 0.0)
-        p = _plan(model, a100(), gpus, dict(layout, microbatch=mb), B, s, "fp16", 0.0)
+        mb = _planner_microbatch(model, a100(), gpus, layout, B, s, "fp16", 0.0,
+                                 software_year=2021)
+        p = _plan(model, a100(), gpus, dict(layout, microbatch=mb), B, s, "fp16", 0.0,
+                  software_year=2021)
         steps = float(r["tokens_t"]) * 1e12 / (B * s)
         out.append(Case("Narayanan2021 §5.1 (estimate)", f"{r['model']} gpus={gpus}",
                         "training_days", float(r["wall_days"]), steps * p.step_time_s / 86400.0,
