@@ -102,7 +102,9 @@ def _table(out: dict[str, Any]) -> None:
         print_table(out["ranked"][:10], ["accelerator", "precision", "tp", "batch", "ttft_s",
                                          "tpot_s", "gpus", "energy_per_token_j",
                                          "usd_per_mtoken"],
-                    title="best configurations")
+                    title="best configurations"
+                          + (" (TTFT includes the queue wait at the rate)"
+                             if out.get("rate_per_s") else ""))
 
 
 def command(
