@@ -101,7 +101,7 @@ def test_node_and_facility_boundaries():
     as ratios of the replica's GPU power applied to the GPU J/token."""
     from wattlas import energy
 
-    out = _json(BASE + ["--batch", "32", "--set", "energy.pue=1.25"])
+    out = _json(BASE + ["--system", "dgx-h100", "--batch", "32", "--set", "energy.pue=1.25"])
     gpu_w = out["mean_power_w"]
     host_w = 4 * 575 * energy.HOST_LOAD_FRAC
     net_w = 4 * energy.NETWORK_W_PER_GPU

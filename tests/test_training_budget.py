@@ -90,7 +90,7 @@ def _exit_code(monkeypatch, capsys, args):
 
 def test_cli_json_table_and_exit_codes(monkeypatch, capsys):
     args = ["train", "--budget-mw", "50", "--budget-days", "90", "--accelerator", "h100-sxm",
-            "--pue", "1.15"]
+            "--system", "dgx-h100", "--pue", "1.15"]
     r = RUN.invoke(app, args + ["--format", "json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)

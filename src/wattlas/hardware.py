@@ -114,6 +114,10 @@ class System:
     scaleup_domain: int | None = None
     nic_bytes_per_s_per_accelerator: float | None = None
     source: str | None = None
+    #: False for the catalog system :func:`default_system` picks when none was named: it gives
+    #: the fabric and rack form, but not the host power (one generic rule for every
+    #: accelerator, :func:`wattlas.energy.plan.host_power_w`)
+    named: bool = True
 
     @property
     def accelerators_per_rack(self) -> int | None:
@@ -131,10 +135,12 @@ def system(key: str) -> System:
 
 
 def default_system(acc_id: str) -> System | None:
-    """The catalog system built from `acc_id` (first listed), if any."""
+    """The catalog system built from `acc_id` (first listed), if any, marked ``named=False``."""
+    from dataclasses import replace
+
     for row in catalog.rows("systems"):
         if row["accelerator"] == acc_id:
-            return _from_row(System, row)
+            return replace(_from_row(System, row), named=False)
     return None
 
 

@@ -226,15 +226,24 @@ def _region(inputs: EnergyInputs) -> dict[str, Any] | None:
 
 
 def host_power_w(system: System | None, acc: Accelerator) -> tuple[float, str | None]:
-    """Max host power per GPU [W] and the default used (if any)."""
-    if system is not None and system.accelerators_per_node:
+    """Max host power per GPU [W] and the default used (if any).
+
+    One rule for every accelerator: the host of a system that was named (``--system`` or
+    ``hardware.system``) when its catalog row gives it (host power, or node maximum less the
+    GPUs' TDP); otherwise the generic DEFAULT_HOST_W_PER_GPU, reported as a default. The
+    system :func:`wattlas.hardware.default_system` picks when none was named sets the fabric
+    and racks, never the host, so accelerators compared without a system are like for like."""
+    named = system is not None and system.named
+    if named and system.accelerators_per_node:
         n = system.accelerators_per_node
         if system.host_power_w is not None:
             return system.host_power_w / n, None
         if system.node_max_power_w is not None and acc.tdp_w is not None:
             return max(system.node_max_power_w / n - acc.tdp_w, 0.0), None
+    why = (f"{system.id} gives no host or node power" if named
+           else "no system named; --system or hardware.system uses that node's host")
     return DEFAULT_HOST_W_PER_GPU, ("host power 150 W/GPU (EcoLogits p5.48xlarge server "
-                                    "without GPUs, 1.2 kW per 8 GPUs)")
+                                    f"without GPUs, 1.2 kW per 8 GPUs; {why})")
 
 
 @dataclass(frozen=True)
