@@ -28,7 +28,7 @@ def test_every_column_has_a_unit_suffix_or_is_dimensionless(name):
     suffixes = ("_s", "_w", "_j", "_bytes", "_flop_per_s", "_op_per_s", "_bytes_per_s",
                 "_g_per_kwh", "_usd_per_mwh", "_mm2", "_frac", "_years_low", "_years_high",
                 "_usd_per_mw_year", "_per_accelerator", "_j_per_year", "_w_per_year", "_kg",
-                "_rack_units")
+                "_rack_units", "_years")
     for col in catalog.schema(name):
         if col.unit and col.unit not in ("devices", "tokens", "nodes", "deg", "year", "date",
                                           "parameters"):

@@ -102,6 +102,14 @@ class Region:
     price_band_low_j_per_year: float | None = None
     price_band_high_j_per_year: float | None = None
     capacity_charge_usd_per_mw_year: float | None = None
+    tariff: str | None = None
+    large_load_threshold_w: float | None = None
+    min_demand_frac: float | None = None
+    min_demand_generation_frac: float | None = None
+    min_take_basis: str | None = None
+    contract_years: float | None = None
+    collateral: str | None = None
+    upgrade_cost_payer: str | None = None
     pue_air: float | None = None
     pue_liquid: float | None = None
     rack_density_low_w: float | None = None

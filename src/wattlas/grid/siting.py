@@ -15,9 +15,14 @@ For each candidate region (vectorised over regions with numpy):
   region with data;
 * time-to-power [years] = connection queue + build (low/high), or, where the region allows
   on-site generation, max(build, on-site generation build); the faster path is reported;
-* annual energy [J] = facility power × 8760 h; cost [USD] = energy × price + capacity charge ×
-  MW; carbon [kg] = energy × location-based grid intensity (flat load, annual average or the
-  mean of a user profile);
+* annual energy [J] = facility power × 8760 h × (1 − curtailment share); cost [USD] = energy ×
+  price + capacity charge × MW; carbon [kg] = energy × location-based grid intensity (flat load,
+  annual average or the mean of a user profile);
+* who pays (``cost_by_payer``, the operator's bill by item): energy, capacity, minimum take
+  (a large-load tariff's take-or-pay share × contracted power × 8760 h less the energy used,
+  priced at the energy price where the tariff bills energy, when the load runs below it), and
+  the network upgrades with who pays them where the tariff says (their amount is not
+  published, so it stays None);
 * latency [s] to a user population: weighted mean modelled RTT (grid.geo.rtt_s).
 
 Ranking marks the Pareto front (minimise every metric, feasible regions with all metrics known)
@@ -112,13 +117,15 @@ def parse_users(text: str | Sequence | None) -> np.ndarray | None:
     arr = np.asarray(rows, dtype=float).reshape(-1, 3)
     if arr.size == 0:
         return None
+    given = repr(text[:60]) if isinstance(text, str) else f"{len(rows)} points"
     if not np.all(np.isfinite(arr)):
-        raise InputError("--users: a value is NaN or infinite; allowed: finite latitude, "
-                         "longitude and weight")
+        raise InputError(f"--users {given}: a value is NaN or infinite; allowed: finite "
+                         "latitude, longitude and weight")
     if np.any(np.abs(arr[:, 0]) > 90) or np.any(np.abs(arr[:, 1]) > 180) or np.any(arr[:, 2] < 0):
-        raise InputError("--users: latitude in [-90, 90], longitude in [-180, 180], weight >= 0")
+        raise InputError(f"--users {given}: allowed: latitude in [-90, 90], longitude in "
+                         "[-180, 180], weight >= 0")
     if arr[:, 2].sum() <= 0:
-        raise InputError("--users: the weights sum to 0")
+        raise InputError(f"--users {given}: the weights sum to 0")
     return arr
 
 
@@ -180,7 +187,8 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
     ttp_lo = np.where(flex_ok, np.minimum(b_lo, np.nan_to_num(firm_lo, nan=np.inf)), firm_lo)
     ttp_hi = np.where(flex_ok, np.minimum(b_hi, np.nan_to_num(firm_hi, nan=np.inf)), firm_hi)
 
-    energy_j = facility * SECONDS_PER_YEAR
+    load_frac = 1.0 - f  # curtailed hours draw nothing
+    energy_j = facility * SECONDS_PER_YEAR * load_frac
     price = np.array([np.nan if (v := rg.price_usd_per_mwh(r, e)) is None else v
                       for r, e in zip(regs, energy_j, strict=True)])
     carbon = np.array([np.nan if (v := rg.carbon_g_per_kwh(r)) is None else v for r in regs])
@@ -306,6 +314,8 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
             "time_to_power_years_low": val(ttp_lo),
             "time_to_power_years_high": val(ttp_hi),
             "energy_j_per_year": float(energy_j[i]),
+            "cost_by_payer": _cost_by_payer(reg, facility[i], energy_j[i], price[i], cap[i],
+                                            load_frac),
             "energy_cost_usd_per_year": val(cost),
             "co2e_kg_per_year": val(co2e_kg),
             "price_usd_per_mwh": val(price), "price_year": reg.price_year,
@@ -318,6 +328,39 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
             "source": reg.source,
         })
     return out
+
+
+def _cost_by_payer(reg: rg.Region, facility_w: float, energy_j: float, price: float,
+                   cap: float, load_frac: float) -> dict[str, Any]:
+    """The operator's annual bill by item [USD/year] (None where unknown) and the large-load
+    tariff terms behind it."""
+    def num(x: float) -> float | None:
+        return None if np.isnan(x) else float(x)
+
+    energy_usd = num(energy_j / J_PER_MWH * price)
+    capacity_usd = num(cap * facility_w / W_PER_MW)
+    applies = (reg.min_demand_frac is not None
+               and facility_w >= (reg.large_load_threshold_w or 0.0))
+    short_j = (max(0.0, float(reg.min_demand_frac) - load_frac) * facility_w * SECONDS_PER_YEAR
+               if applies else 0.0)
+    return {
+        "energy_usd_per_year": energy_usd,
+        "capacity_usd_per_year": capacity_usd,
+        "minimum_take_energy_j_per_year": short_j,
+        # energy basis: the shortfall is billed as energy; demand basis: billed at a demand
+        # rate the catalog does not have (None when there is a shortfall)
+        "minimum_take_usd_per_year": (0.0 if not short_j else
+                                      num(short_j / J_PER_MWH * price)
+                                      if reg.min_take_basis == "energy" else None),
+        "min_take_basis": reg.min_take_basis if applies else None,
+        "network_upgrades_usd": None,
+        "network_upgrades_payer": reg.upgrade_cost_payer,
+        "tariff": reg.tariff if applies else None,
+        "min_demand_frac": reg.min_demand_frac if applies else None,
+        "min_demand_generation_frac": reg.min_demand_generation_frac if applies else None,
+        "contract_years": reg.contract_years if applies else None,
+        "collateral": reg.collateral if applies else None,
+    }
 
 
 def _schedule(phased: bool, flex_part: bool, facility_w: float, avail_w: float,
