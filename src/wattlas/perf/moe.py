@@ -41,7 +41,12 @@ factor (published benchmarks that force-balance the router get the same floor).
 **Grouped GEMMs.** The experts of a rank run as one grouped GEMM whose per-expert shape is
 ``tokens_per_expert = T·k·ep/E`` (tokens of the ep group routed to one expert) by the expert's
 width ``ffn_e/etp``: the GEMM efficiency curve of :mod:`.calibration` is evaluated at that shape
-instead of the dense layer's, so fine-grained experts with few tokens each run less efficiently.
+instead of the dense layer's, so fine-grained experts with few tokens each run less efficiently,
+times ``GROUPED_GEMM_EFF``: the grouped kernels with their token permutation, router and
+un-permutation reach that fraction of a dense GEMM of the same shape. Fitted on the calibration
+rows of the NeMo / Megatron-Bridge 25.09–26.08 MoE table (``calibration=True``: even row index,
+≤ 512 GPUs, chosen by :mod:`wattlas.validation.published` before any fit); the other MoE rows
+are out of sample. Refit: :func:`wattlas.validation.fit.fit_grouped_gemm_eff`.
 
 References
 ----------
@@ -68,6 +73,8 @@ DEDUP_FROM_YEAR = 2025
 #: first software year that overlaps the expert all-to-all with another micro-batch's compute
 #: (DualPipe: DeepSeek-V3 report, arXiv:2412.19437, Dec. 2024)
 EP_OVERLAP_FROM_YEAR = 2024
+#: grouped-GEMM efficiency relative to a dense GEMM of the per-expert shape (fitted, see above)
+GROUPED_GEMM_EFF = 0.369
 
 
 def dedup(software_year: int | None) -> bool:
@@ -144,7 +151,7 @@ def expert_gemm_extra_s(tokens: Any, top_k: float, experts: float, expert_ffn: f
     t = np.asarray(tokens, dtype=float)
     per_expert = t * top_k * ep / experts
     width = np.minimum(hidden, expert_ffn / np.asarray(etp, dtype=float))
-    eff = calibration.gemm_efficiency(width, per_expert, consts) * factor
+    eff = calibration.gemm_efficiency(width, per_expert, consts) * factor * GROUPED_GEMM_EFF
     t_grouped = routed_flop * imbalance_factor(t, top_k, ep) / (peak * eff)
     return t_grouped - routed_flop / rate_dense
 

@@ -151,3 +151,35 @@ def fit_zero3_2021_overlap() -> dict[str, float]:
     return {"ZERO3_2021_OVERLAP_FRAC": float(sol.x),
             "fit_mean_abs_error_frac": float(np.mean(np.abs(np.array(fit) - 1.0))),
             "held_out_mean_abs_error_frac": float(np.mean(np.abs(np.array(held) - 1.0)))}
+
+
+def fit_grouped_gemm_eff() -> dict[str, float]:
+    """Refit ``perf.moe.GROUPED_GEMM_EFF`` on the calibration rows of the NeMo 25.09–26.08 MoE
+    table (``calibration=True`` in :mod:`.published`): scipy.optimize.minimize_scalar of the
+    squared log error. Returns the constant and the median absolute error of the calibration
+    rows and of every out-of-sample MoE row."""
+    import numpy as np
+    from scipy.optimize import minimize_scalar
+
+    from ..perf import moe
+    from . import published
+
+    def moe_cases(f: float) -> list:
+        old = moe.GROUPED_GEMM_EFF
+        moe.GROUPED_GEMM_EFF = f
+        try:
+            return [c for c in published.cases() if "(MoE)" in c.source]
+        finally:
+            moe.GROUPED_GEMM_EFF = old
+
+    def loss(f: float) -> float:
+        return float(sum(np.log(c.predicted / c.published) ** 2 for c in moe_cases(f)
+                         if c.calibration and c.source.startswith("NeMo 25.09")))
+
+    sol = minimize_scalar(loss, bounds=(0.05, 1.5), method="bounded")
+    cs = moe_cases(float(sol.x))
+    cal = [abs(c.error_frac) for c in cs if c.calibration and c.source.startswith("NeMo 25.09")]
+    out = [abs(c.error_frac) for c in cs if not c.calibration]
+    return {"GROUPED_GEMM_EFF": float(sol.x),
+            "calibration_median_abs_error_frac": float(np.median(cal)),
+            "out_of_sample_median_abs_error_frac": float(np.median(out))}
