@@ -9,6 +9,10 @@ Calibration subset (``calibration=True``), documented in ``data/engines.csv``:
 * the activity mapping of perf.inference (BUSY_FLOOR_FRAC, MEM_ACTIVITY_WEIGHT): the same two
   ML.ENERGY anchors (:func:`fit_power`).
 
+* ``trtllm-0.12``: the ISL = OSL = 128 rows of the TensorRT-LLM v0.12 max-throughput table
+  (:mod:`wattlas.validation.serving_published`); its other rows and the SGLang DeepSeek-V3
+  prefill/decode rows (engine ``sglang-0.4``, nothing fitted) are out of sample.
+
 Everything else (MLPerf v4.1 Offline and Server, TRT-LLM v0.14 online latency, TTFT and
 saturation capacity, the FP8-vs-FP16 table, EcoLogits-derived J/token) is out of sample.
 Assumptions per source are in each case's detail.
@@ -231,8 +235,11 @@ def energy_cases() -> list[Case]:
 
 
 def cases() -> list[Case]:
+    from . import serving_published
+
     return (trtllm_max_throughput_cases() + trtllm_online_cases() + mlperf_cases()
-            + mlperf_server_cases() + fp8_table_cases() + energy_cases())
+            + mlperf_server_cases() + fp8_table_cases() + energy_cases()
+            + serving_published.cases())
 
 
 def fit_trtllm(grid: dict[str, list[float]] | None = None) -> dict[str, Any]:

@@ -1,0 +1,65 @@
+"""Serving at scale against published tables (data/validation/published/):
+
+* TensorRT-LLM v0.12.0 "Performance Overview" max-throughput table (NVIDIA/TensorRT-LLM,
+  docs/source/performance/perf-overview.md): 319 rows; 264 predicted (GH200 is not in the
+  accelerators catalog; L40S TP > 1 runs tensor parallelism over PCIe, which a replica here
+  does not). Engine ``trtllm-0.12`` is fitted on the ISL = OSL = 128 rows only
+  (``fit_trtllm_v012``); the rest is out of sample.
+* SGLang DeepSeek-V3 PD disaggregation on 96 H100 (lmsys.org 2025-05-05): nothing fitted.
+
+Tolerances are the errors measured when the model was built plus about two percentage points,
+so a regression (or an improvement) is seen here. Measured: v0.12 calibration median 7.6 %,
+out of sample median 20.4 % (signed +20.4 %: long outputs on 70B at TP 4-8 are overpredicted
+by 50-160 %); SGLang decode +8 %, prefill +36…+40 % (+18 % against the balanced-routing row).
+"""
+
+import statistics
+
+import pytest
+
+from wattlas.validation import serving_published as sp
+
+
+@pytest.fixture(scope="module")
+def v012():
+    return sp.trtllm_v012_cases()
+
+
+def test_every_predictable_row_is_evaluated(v012):
+    skipped = sp.skipped_rows()
+    assert len(v012) + len(skipped) == 319
+    assert len(v012) == 264
+    assert all("GH200" in k or "L40S" in k for k in skipped)
+    assert sum(c.calibration for c in v012) == 53
+
+
+def test_v012_calibration_subset(v012):
+    errs = [abs(c.error_frac) for c in v012 if c.calibration]
+    assert statistics.median(errs) <= 0.10
+
+
+def test_v012_out_of_sample_known_gap(v012):
+    errs = [c.error_frac for c in v012 if not c.calibration]
+    assert statistics.median(abs(e) for e in errs) <= 0.23
+    assert statistics.median(errs) > 0.0  # optimistic on average: long decode at TP 4-8
+    short = [abs(c.error_frac) for c in v012
+             if not c.calibration and c.detail.get("osl") == 128]
+    assert statistics.median(short) <= 0.10  # 2048/128 rows
+
+
+def test_sglang_decode_within_15pct():
+    cases = {c.case: c for c in sp.sglang_cases()}
+    for name, c in cases.items():
+        if name.startswith("decode EP72") and c.source == "sglang_deepseek_v3_pd":
+            assert abs(c.error_frac) <= 0.15, name
+
+
+def test_sglang_prefill_known_gap():
+    """Prefill with two-batch overlap is predicted 36-40 % high against the default-EPLB rows
+    and 18 % against the simulated perfect-EPLB row: the model routes tokens evenly and its
+    all-to-all runs at the DeepEP unit-test rate, which the blog says TBO does not reach."""
+    pre = [c for c in sp.sglang_cases() if c.case.startswith("prefill")]
+    assert len(pre) == 4
+    assert all(0.10 < c.error_frac < 0.45 for c in pre)
+    balanced = next(c for c in pre if "perfect" in c.case)
+    assert balanced.error_frac < min(c.error_frac for c in pre if c is not balanced)
