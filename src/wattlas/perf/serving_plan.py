@@ -292,6 +292,13 @@ def _solve_occupancy(cfg: ServingConfig, share_per_s: float, b_hi: float, prompt
         if not len(above):
             return float(b_hi)
         hi = float(above[0] + 1)
+        # the vectorised grid is a bracket only: confirm it with scalar evaluations
+        while hi < b_hi and mu(hi) < share_per_s:
+            hi += 1.0
+        while hi > 1.0 and mu(hi - 1.0) >= share_per_s:
+            hi -= 1.0
+        if mu(hi) < share_per_s:
+            return float(b_hi)
         lo = hi - 1.0
     elif mu(hi) <= share_per_s:
         return hi
