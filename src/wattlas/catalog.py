@@ -24,9 +24,10 @@ from typing import Any
 
 from .errors import CatalogKeyError, InputError
 
-CATALOGS = ("accelerators", "systems", "models", "regions", "engines", "features")
+CATALOGS = ("accelerators", "systems", "models", "regions", "engines", "features", "onsite")
 SINGULAR = {"accelerators": "accelerator", "systems": "system", "models": "model",
-            "regions": "region", "engines": "engine", "features": "feature"}
+            "regions": "region", "engines": "engine", "features": "feature",
+            "onsite": "on-site power option"}
 REQUIRED = ("id", "source", "as_of")
 
 _user_rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in CATALOGS}

@@ -319,6 +319,8 @@ class Site(Section):
     #: share of the year's hours the load accepts to be curtailed (flexible interconnection,
     #: grid.flexibility); 0 = a firm load
     curtailment_frac: float = Field(default=0.0, ge=0, le=0.5)
+    #: on-site / contracted supply options to compare with grid-only (wattlas catalog onsite)
+    onsite: list[str] | None = None
 
     _norway = field_validator("region", "candidates", mode="before")(norway_id)
 

@@ -30,6 +30,9 @@ _TABLE_COLUMNS = {
     "engines": ["id", "name", "version", "date", "eff_mem_frac", "eff_compute_frac",
                 "fp8_compute_eff_frac", "step_overhead_s", "max_batch", "source"],
     "features": ["id", "first_year", "layout_condition", "source"],
+    "onsite": ["id", "kind", "time_to_power_years_low", "time_to_power_years_high",
+               "lcoe_low_usd_per_mwh", "lcoe_high_usd_per_mwh", "capacity_factor_frac",
+               "carbon_intensity_g_per_kwh", "source"],
 }
 
 
@@ -56,7 +59,7 @@ def catalog_rows(name: str) -> list[dict]:
 
 def command(
     name: str = typer.Argument(..., help="accelerators | systems | models | regions | engines | "
-                               "features"),
+                               "features | onsite"),
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     catalog_file: str = typer.Option(None, "--catalog", help="CSV/YAML file adding rows."),
 ) -> None:

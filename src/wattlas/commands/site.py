@@ -30,6 +30,8 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     for key in ("power_mw", "rack_kw", "cooling", "curtailment_frac"):
         if flags[key] is not None:
             site[key] = flags[key]
+    if flags["onsite"]:
+        site["onsite"] = [o.strip() for o in flags["onsite"].split(",") if o.strip()]
     if flags["regions"] is not None:
         ids = [r.strip() for r in flags["regions"].split(",")]
         if not any(ids):
@@ -81,6 +83,9 @@ def command(
         None, "--curtailment-frac", help="Share of the year's hours the load accepts to be "
         "curtailed [0-0.5] (flexible interconnection: sooner or larger where the region "
         "publishes curtailable headroom)."),
+    onsite: str = typer.Option(
+        None, "--onsite", help="On-site or contracted supply options to compare with grid-only, "
+        "e.g. gas-recip,solar-pv (wattlas catalog onsite)."),
     regions: str = typer.Option(None, "--regions", help="Comma-separated region ids."),
     weights: str = typer.Option(None, "--weights",
                                 help="time=1,cost=1,carbon=1,latency=0 (score weights)."),
@@ -114,7 +119,7 @@ def command(
         catalog.add_user_rows(catalog_file)
     data = sc.load_data(scenario, set_ or [])
     _flags_into(data, dict(power_mw=power_mw, rack_kw=rack_kw, cooling=cooling,
-                           curtailment_frac=curtailment_frac,
+                           curtailment_frac=curtailment_frac, onsite=onsite,
                            regions=regions, profile=profile, allocate_it_mw=allocate_it_mw,
                            allocate_gpus=allocate_gpus, site_cap_mw=site_cap_mw))
     scen = sc.prepare(sc.validate(data), scenario)

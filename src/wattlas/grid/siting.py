@@ -62,6 +62,8 @@ class SiteDemand:
     it_power_w: float | None = None
     #: share of the year's hours the load accepts to be curtailed (flexible interconnection)
     curtailment_frac: float = 0.0
+    #: on-site / contracted supply options compared with grid-only (``onsite`` catalog ids)
+    onsite: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (self.facility_power_w > 0):
@@ -432,4 +434,11 @@ def rank_sites(demand: SiteDemand, region_ids: Sequence[str] | None = None,
     if not regions:
         raise InputError("no candidate regions; give --regions a,b,... or site.candidates")
     u = parse_users(users)
-    return rank(evaluate(demand, regions, u), parse_weights(weights), with_latency=u is not None)
+    out = rank(evaluate(demand, regions, u), parse_weights(weights), with_latency=u is not None)
+    if demand.onsite:
+        from . import onsite
+
+        opts = onsite.options(demand.onsite)
+        for r in out:
+            r["supply_options"] = onsite.compare(r, opts)
+    return out

@@ -89,7 +89,8 @@ def site_demand(scen: Any, power: dict[str, Any], notes: list[str]) -> Any:
                                 "training or serving section")
     return siting.SiteDemand(facility_power_w=float(fac_w), rack_power_w=float(rack_w),
                              cooling=s.cooling, it_power_w=it_w,
-                             curtailment_frac=s.curtailment_frac)
+                             curtailment_frac=s.curtailment_frac,
+                             onsite=tuple(s.onsite or ()))
 
 
 def site_regions(scen: Any, notes: list[str]) -> list[Any]:
