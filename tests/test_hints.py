@@ -81,8 +81,7 @@ def test_a_missing_flag_is_named_as_the_flag_and_the_scenario_key(wattlas):
     assert code == 2
     assert "--seq-len is required (training.seq_len in a scenario file)" in err
     code, _, err = wattlas(*TRAIN_70B, "--gpus", "1024", "--seq-len", "-5")
-    assert code == 2 and err.startswith("error: --seq-len = -5 (training.seq_len in a scenario "
-                                        "file): Input should be greater than 0")
+    assert code == 2 and err.startswith("error: --seq-len") and "greater than 0" in err
 
 
 def test_train_without_a_layout_searches_and_says_so(wattlas):

@@ -165,3 +165,17 @@ def error_text(exc: BaseException, command_func: object | None) -> str:
     if command_func is None or "--" not in text:
         return text
     return hint_for_command(text, command_flags(command_func), _stage_of(exc))
+
+
+CATALOG = typer.Option(None, "--catalog", help="CSV/YAML file adding or overriding catalog "
+                       "rows (repeat for several; see docs/howto-own-catalog.md).")
+
+
+def load_catalogs(files: list[str] | str | None) -> None:
+    """Add the rows of each ``--catalog`` file (paths relative to the working directory)."""
+    if not files:
+        return
+    from .. import catalog
+
+    for f in [files] if isinstance(files, str) else files:
+        catalog.add_user_rows(f)

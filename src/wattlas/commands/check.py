@@ -13,6 +13,8 @@ from typing import Any
 
 import typer
 
+from . import _options
+
 NO_ARGS_IS_HELP = True
 
 
@@ -60,6 +62,7 @@ def command(
     accelerator: list[str] = typer.Option(None, "--accelerator",
                                           help="Accelerator id (repeat for several)."),
     overrides: list[str] = typer.Option(None, "--set", help="Scenario override a.b=c."),
+    catalog_files: list[str] = _options.CATALOG,
     fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
 ) -> None:
     from .. import scenario as sc
@@ -67,6 +70,7 @@ def command(
     from ._common import check_format, print_json
 
     check_format(fmt, ("table", "json"))
+    _options.load_catalogs(catalog_files)
     scen = sc.load(scenario, overrides) if (scenario or overrides) else None
     out = check_stage(scen, model=model, tokens=tokens, seq_len=seq_len,
                       training_flop=training_flop, accelerators=accelerator)

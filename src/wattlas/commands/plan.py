@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import typer
 
+from . import _options
+
 NO_ARGS_IS_HELP = True
 
 
@@ -84,6 +86,7 @@ def command(
     out: str = typer.Option(None, "--out", "-o",
                             help="Output directory (default: out/<scenario name as a plain "
                                  "folder name>); an existing report needs --force."),
+    catalog_files: list[str] = _options.CATALOG,
     fmt: str = typer.Option("table", "--format", "-f", help="table | json (summary output)."),
     overrides: list[str] = typer.Option(None, "--set", help="Override a scenario field a.b=c."),
     force: bool = typer.Option(False, "--force",
@@ -97,6 +100,7 @@ def command(
     from ._common import check_format, print_json
 
     check_format(fmt, ("table", "json"))
+    _options.load_catalogs(catalog_files)
     if out is not None:
         check_out_dir(out)  # a bad --out fails before the plan runs
     scen = sc.load(scenario, overrides or [])

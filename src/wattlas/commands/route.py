@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import typer
 
+from . import _options
+
 NO_ARGS_IS_HELP = True
 
 _COLUMNS = ["policy", "offered", "completed", "rejected", "ttft_p50_s", "ttft_p99_s",
@@ -30,6 +32,7 @@ def command(
     requests: int = typer.Option(None, "--requests", "-n", help="Requests to simulate [requests]."),
     seed: int = typer.Option(None, "--seed", help="Random seed (default: routing.seed)."),
     sets: list[str] = typer.Option(None, "--set", help="Override a scenario field: a.b=c."),
+    catalog_files: list[str] = _options.CATALOG,
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
 ) -> None:
     from .. import scenario as sc
@@ -37,6 +40,7 @@ def command(
     from ._common import check_format, print_csv, print_json, print_table
 
     check_format(fmt)
+    _options.load_catalogs(catalog_files)
     scen = sc.load(scenario, sets)
     res = routing_from_scenario(scen, policy or None, requests, seed,
                                 progress=fmt == "table")

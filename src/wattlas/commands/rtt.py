@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import typer
 
+from . import _options
+
 NO_ARGS_IS_HELP = True
 #: "-33.87,151.21" (south or west) is a point, not an option: unknown options pass through as
 #: arguments, and a leftover that is not a point is refused by geo.resolve_point.
@@ -19,12 +21,14 @@ CONTEXT_SETTINGS = {"ignore_unknown_options": True}
 def command(
     a: str = typer.Argument(..., help="Region id, city or 'lat,lon'."),
     b: str = typer.Argument(..., help="Region id, city or 'lat,lon'."),
+    catalog_files: list[str] = _options.CATALOG,
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
 ) -> None:
     from ..stages.route import rtt_stage
     from ._common import check_format, print_csv, print_json, print_pairs
 
     check_format(fmt)
+    _options.load_catalogs(catalog_files)
     out = rtt_stage(a, b)
     la, lb, d = out["a"], out["b"], out["distance_km"]
     if fmt == "json":

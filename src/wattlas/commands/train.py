@@ -149,9 +149,13 @@ def command(
     budget_flop: float = typer.Option(None, "--budget-flop",
                                       help="Budget mode: FLOP budget [FLOP]."),
     mfu: float = typer.Option(None, "--mfu", help="Budget mode: MFU [0-1] (default 0.40)."),
+    compare: str = typer.Option(None, "--compare", help="Also plan the same job on these "
+                                "accelerator or system ids, comma-separated (JSON "
+                                "compare.rows)."),
     search: bool = typer.Option(False, "--search", help="Search every valid layout."),
     allow_uneven_pp: bool = typer.Option(False, "--allow-uneven-pp",
                                          help="Accept pp that does not divide the layers."),
+    catalog_files: list[str] = _options.CATALOG,
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     overrides: list[str] = typer.Option(None, "--set", help="Override a scenario field a.b=c."),
 ) -> None:
@@ -160,6 +164,12 @@ def command(
     from ._common import check_format, print_csv, print_json
 
     check_format(fmt)
+    _options.load_catalogs(catalog_files)
+    entries = None
+    if compare is not None:
+        from ._compare import compare_entries
+
+        entries = compare_entries(compare)
     data = sc.load_data(scenario, overrides or [])
     _flags_into(data, dict(model=model, accelerator=accelerator, system=system, gpus=gpus,
                            region=region, tokens=tokens, seq_len=seq_len,
@@ -195,6 +205,10 @@ def command(
     else:
         plan = tr.plan_from_scenario(scen, allow_uneven_pp=allow_uneven_pp)
     out, _ = training_result(plan, scen)
+    if entries:
+        from ._compare import train_compare
+
+        out["compare"] = train_compare(scen, out, entries)
     out.update(extra)
     if search_by_default:
         out["notes"] = [*out["notes"], "no layout given (--tp, --pp, … or training.layout): "
@@ -209,4 +223,8 @@ def command(
         print_csv([flat])
     else:
         _table(out)
+        if out.get("compare"):
+            from ._compare import print_train_compare
+
+            print_train_compare(out["compare"])
 

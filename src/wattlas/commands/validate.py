@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from . import _options
+
 
 def command(
     suite: str = typer.Argument("all", help="training | energy | inference | all"),
+    catalog_files: list[str] = _options.CATALOG,
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv | markdown"),
     summary_only: bool = typer.Option(False, "--summary",
                                       help="Only the error summary per source."),
@@ -16,6 +19,7 @@ def command(
     from ._common import check_format, print_csv, print_json, print_table
 
     check_format(fmt, ("table", "json", "csv", "markdown"))
+    _options.load_catalogs(catalog_files)
     if suite not in (*validation.SUITES, "all"):
         raise InputError(f"validate '{suite}': allowed {', '.join(validation.SUITES)}, all")
     cases = validation.run(suite)
