@@ -28,14 +28,15 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # lowest first; a module belongs to the first layer one of whose prefixes it equals or extends
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("wattlas._version", "wattlas.errors", "wattlas.units", "wattlas.catalog",
-              "wattlas.hardware", "wattlas.safeio", "wattlas.bounds", "wattlas.data")),
+              "wattlas.hardware", "wattlas.safeio", "wattlas.bounds", "wattlas.data",
+              "wattlas.results")),
     ("models", ("wattlas.scenario", "wattlas.workload", "wattlas.perf", "wattlas.energy",
                 "wattlas.grid", "wattlas.routing", "wattlas.governance")),
     ("validation", ("wattlas.validation",)),
     ("report", ("wattlas.report",)),
     ("stages", ("wattlas.stages", "wattlas.compare", "wattlas.plan")),
     ("orchestration", ("wattlas.uncertainty", "wattlas.sweep")),
-    ("api", ("wattlas.results", "wattlas.api")),
+    ("api", ("wattlas.api",)),
     ("surfaces", ("wattlas.server",)),
     ("cli", ("wattlas.commands", "wattlas.cli")),
     ("front door", ("wattlas",)),

@@ -13,6 +13,8 @@ with the allowed values.
 from __future__ import annotations
 
 import hashlib
+import sys
+import types
 from importlib import resources
 from typing import Any
 
@@ -193,3 +195,18 @@ def run_plan(scen: Any) -> dict[str, Any]:
     if serving is not None:
         notes.extend(f"serving: {n}" for n in serving.get("notes", []) or [])
     return out
+
+
+class _CallablePlanModule(types.ModuleType):
+    """``wattlas.plan`` is both this module and the API verb: calling the module runs
+    :func:`run_plan` on a Scenario, path, mapping or YAML text and returns the frozen
+    :class:`~wattlas.results.Plan` (``wattlas.api.plan`` does the same)."""
+
+    def __call__(self, scenario: Any, set: Any = None) -> Any:
+        from .results import Plan
+        from .stages.inputs import scenario_of
+
+        return Plan(run_plan(scenario_of(scenario, {}, {}, "plan", set)))
+
+
+sys.modules[__name__].__class__ = _CallablePlanModule
