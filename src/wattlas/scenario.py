@@ -258,6 +258,10 @@ class Energy(Section):
     capacity_charge_usd_per_mw_year: float | None = Field(default=None, ge=0)
     #: accounting boundary: gpu (accelerators) | node (+ hosts, network) | facility (× PUE)
     boundary: Literal["gpu", "node", "facility"] = "facility"
+    #: pause training in this share of the hours, the dirtiest (pause_by carbon) or dearest
+    #: (price) of the region's hourly profile (site.profiles)
+    pause_frac: float = Field(default=0.0, ge=0, le=0.9)
+    pause_by: Literal["carbon", "price"] = "carbon"
 
 
 def norway_id(value: Any) -> Any:

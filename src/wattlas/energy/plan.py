@@ -60,6 +60,11 @@ class EnergyInputs:
     #: "facility" (IT × PUE). At gpu and node the PUE is 1 unless ``pue`` is given, so a
     #: published footprint's own E = N × hours × P × PUE can be reproduced
     boundary: str = "facility"
+    #: share of the hours a training job pauses, chosen as the dirtiest (``pause_by`` carbon) or
+    #: dearest (price) hours of the region's hourly profile; the run takes 1 / (1 − share) as
+    #: long and sees the profile's means over the hours it runs
+    pause_frac: float = 0.0
+    pause_by: str = "carbon"
 
     def __post_init__(self) -> None:
         check_inputs(self)
@@ -76,6 +81,11 @@ def check_inputs(x: EnergyInputs) -> None:
                          f"{', '.join(POWER_BASES)}")
     if x.cooling not in COOLINGS:
         raise InputError(f"site.cooling '{x.cooling}': allowed {', '.join(COOLINGS)}")
+    if not (0.0 <= x.pause_frac <= 0.9):
+        raise InputError(f"energy.pause_frac = {x.pause_frac}: allowed 0 to 0.9 (a share of "
+                         "the hours)")
+    if x.pause_by not in ("carbon", "price"):
+        raise InputError(f"energy.pause_by '{x.pause_by}': allowed carbon, price")
     if x.boundary not in BOUNDARIES:
         raise InputError(f"energy.boundary '{x.boundary}': allowed {', '.join(BOUNDARIES)}")
     if x.pue is not None and not (1.0 <= x.pue < 5.0):
@@ -132,6 +142,9 @@ class EnergyReport:
     embodied_method: str | None = None
     #: step-time multiplier ≥ 1 per plan phase under the power cap (empty when uncapped)
     phase_time_factors: dict[str, float] = field(default_factory=dict)
+    #: calendar time of the run [s] when it pauses in some hours (energy.pause_frac); None:
+    #: equal to duration_s
+    wall_time_s: float | None = None
 
     @property
     def cost_usd_total(self) -> float | None:
@@ -161,6 +174,8 @@ class EnergyReport:
                "defaults_used": list(self.defaults_used), "energy_notes": list(self.notes)}
         if self.energy_per_token_j is not None:
             out["energy_per_token_j"] = self.energy_per_token_j
+        if self.wall_time_s is not None and self.wall_time_s != self.duration_s:
+            out["wall_time_s"] = self.wall_time_s
         return out
 
     def summary_lines(self) -> list[str]:
@@ -288,6 +303,9 @@ def _profile_means(inputs: EnergyInputs) -> tuple[float | None, float | None]:
     """(mean intensity [g/kWh], mean price [USD/MWh]) a flat load sees under the region's
     profile (``grid.regions``); None where the profile has no such column or none is given."""
     if inputs.profile_path is None:
+        if inputs.pause_frac:
+            raise InputError("energy.pause_frac needs an hourly profile of the region: give "
+                             "site.profiles.REGION (or --profile REGION=file.csv)")
         return None, None
     import os
 
@@ -295,18 +313,23 @@ def _profile_means(inputs: EnergyInputs) -> tuple[float | None, float | None]:
         mtime_ns = os.stat(inputs.profile_path).st_mtime_ns
     except OSError:
         mtime_ns = None  # load_profile names the missing file
-    return _profile_means_at(inputs.region, inputs.profile_path, mtime_ns)
+    return _profile_means_at(inputs.region, inputs.profile_path, mtime_ns, inputs.pause_frac,
+                             inputs.pause_by)
 
 
 @cache
-def _profile_means_at(region: str, path: str, mtime_ns: int | None
-                      ) -> tuple[float | None, float | None]:
+def _profile_means_at(region: str, path: str, mtime_ns: int | None, pause_frac: float = 0.0,
+                      pause_by: str = "carbon") -> tuple[float | None, float | None]:
     """:func:`_profile_means` of one region and profile file version, read once (a
-    power-capped layout search costs many plans under the same inputs)."""
+    power-capped layout search costs many plans under the same inputs); with `pause_frac`
+    the means over the hours the job runs (``Profile.run_means``)."""
     from ..grid import regions as rg
 
     reg = rg.with_profile(rg.region(region), rg.load_profile(path))
     prof = reg.profile
+    if pause_frac:
+        ci, price, _ = prof.run_means(pause_frac, pause_by)
+        return ci, price
     return (rg.carbon_g_per_kwh(reg) if prof.carbon_intensity_g_per_kwh else None,
             rg.price_usd_per_mwh(reg) if prof.price_usd_per_mwh else None)
 
@@ -479,6 +502,8 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
     # uncapped, Σ phases × scale equals the step time up to rounding: exactly no slowdown
     slowdown = slowdown if inputs.power_cap_w is not None and slowdown > 1e-12 else 0.0
     duration = float(plan.training_time_s) * (1.0 + slowdown)
+    # paused hours stretch the wall time (time-based costs), not the running time or energy
+    wall_s = duration / (1.0 - inputs.pause_frac)
     net_w = NETWORK_W_PER_GPU
     if inputs.boundary == "gpu":  # accelerators only: no host, network or facility share
         host_w = host_max = net_w = 0.0
@@ -489,7 +514,7 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
         defaults.append(f"network {net_w:g} W/GPU (switch planning value)")
     fac = _facility(inputs, gpus, peak_it, system, acc)
     energy = it_w * fac.pue * duration
-    cc = _carbon_cost(fac, inputs, energy, duration, peak_it * fac.pue, gpus, acc)
+    cc = _carbon_cost(fac, inputs, energy, wall_s, peak_it * fac.pue, gpus, acc)
     tokens = float(plan.tokens_per_s) * float(plan.step_time_s) * float(plan.steps)
     money = sum(v for v in (cc["energy_cost_usd"], cc["capacity_cost_usd"],
                             cc["hardware_cost_usd"]) if v is not None)
@@ -500,6 +525,11 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
     notes = list(fac.notes)
     if slowdown > 0:
         notes.append(f"power cap {inputs.power_cap_w:g} W slows training by {slowdown:.1%}")
+    if inputs.pause_frac:
+        notes.append(f"pauses in the {inputs.pause_frac:.0%} "
+                     f"{'dirtiest' if inputs.pause_by == 'carbon' else 'dearest'} hours of the "
+                     f"profile: wall time × {1 / (1 - inputs.pause_frac):.3f} (paused hours "
+                     "draw no power); intensity and price are the means over the hours run")
     return EnergyReport(
         it_power_w=it_w, facility_power_w=it_w * fac.pue,
         peak_facility_power_w=peak_it * fac.pue, gpu_power_w=gpus * gpu_w,
@@ -509,7 +539,8 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
         inputs_given=[f"power_basis={inputs.power_basis}", f"boundary={inputs.boundary}",
                       *fac.given],
         inputs_predicted=predicted, defaults_used=defaults + fac.defaults,
-        duration_s=duration, slowdown_frac=slowdown, energy_per_token_j=energy / tokens,
+        duration_s=duration, wall_time_s=wall_s, slowdown_frac=slowdown,
+        energy_per_token_j=energy / tokens,
         cost_usd_per_million_tokens=money / tokens * 1e6 if money else None, notes=notes,
         phase_time_factors=factors, **cc)
 

@@ -76,6 +76,42 @@ class Profile:
     def mean_price_usd_per_mwh(self) -> float | None:
         return self._mean(self.price_usd_per_mwh)
 
+    def run_hours(self, pause_frac: float, by: str = "carbon") -> tuple[bool, ...]:
+        """Hours a job runs when it pauses in the ⌊pause_frac · n + ½⌋ dirtiest (by="carbon")
+        or dearest (by="price") of the profile's n hours (ties: the later hour pauses)."""
+        if self.period != "hour":
+            raise InputError("pausing in the dirtiest or dearest hours needs an hourly profile "
+                             "(24 or 8760 rows); this one is monthly")
+        key = (self.carbon_intensity_g_per_kwh if by == "carbon" else self.price_usd_per_mwh
+               if by == "price" else None)
+        if by not in ("carbon", "price"):
+            raise InputError(f"energy.pause_by '{by}': allowed carbon, price")
+        if not key:
+            col = "carbon_intensity_g_per_kwh" if by == "carbon" else "price_usd_per_mwh"
+            raise InputError(f"energy.pause_by {by}: the profile has no {col} column")
+        if not (0.0 <= pause_frac < 1.0):
+            raise InputError(f"energy.pause_frac = {pause_frac}: allowed 0 to < 1")
+        n = len(key)
+        k = int(pause_frac * n + 0.5)
+        order = sorted(range(n), key=lambda i: (key[i], i), reverse=True)
+        paused = set(order[:k])
+        return tuple(i not in paused for i in range(n))
+
+    def run_means(self, pause_frac: float, by: str = "carbon"
+                  ) -> tuple[float | None, float | None, float]:
+        """(mean intensity [g/kWh], mean price [USD/MWh], share of hours run [-]) of a job
+        that pauses in the dirtiest or dearest hours (:meth:`run_hours`)."""
+        run = self.run_hours(pause_frac, by)
+
+        def mean(v: tuple[float, ...] | None) -> float | None:
+            if not v:
+                return None
+            xs = [x for x, r in zip(v, run, strict=True) if r]
+            return sum(xs) / len(xs)
+
+        return (mean(self.carbon_intensity_g_per_kwh), mean(self.price_usd_per_mwh),
+                sum(run) / len(run))
+
 
 @dataclass(frozen=True)
 class Region:
