@@ -127,3 +127,68 @@ def test_errors_name_the_flag():
         sd.plan_disaggregated(c, 1024, 256, 8, 8, dp_attention=True)
     with pytest.raises(InputError, match="--rate 0"):
         sd.search_pd_ratio(dense(), 1024, 256, 0.0)
+
+
+# CLI and scenario --------------------------------------------------------------------------
+
+def _cli(args, code=0):
+    import json
+
+    from typer.testing import CliRunner
+
+    from wattlas.cli import app
+
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == code, r.output
+    return json.loads(r.output) if code == 0 and "--format" in args else r.output
+
+
+CLI = ["serve", "--model", "llama3.1-70b", "--accelerator", "h100-sxm", "--tp", "4",
+       "--precision", "fp8", "--prompt-tokens", "1024", "--output-tokens", "256"]
+
+
+def test_cli_json_keys_and_same_numbers_as_the_library():
+    out = _cli(CLI + ["--disaggregated", "--prefill-gpus", "8", "--decode-gpus", "16",
+                      "--format", "json"])
+    assert out["mode"] == "disaggregated" and out["gpus"] == 24
+    for k in ("prefill_input_tokens_per_s_per_gpu", "output_tokens_per_s_per_gpu",
+              "kv_transfer_s", "kv_transfer_energy_j", "capacity_requests_per_s",
+              "ttft_s", "tpot_s", "energy_per_token_j"):
+        assert out[k] > 0, k
+    from wattlas.hardware import accelerator
+    from wattlas.scenario import resolve_model
+
+    lib = sd.plan_disaggregated(ServingConfig(resolve_model("llama3.1-70b"),
+                                              accelerator("h100-sxm"), tp=4, precision="fp8"),
+                                1024, 256, 8, 16)
+    assert out["output_tokens_per_s_per_gpu"] == pytest.approx(lib.output_tokens_per_s_per_gpu)
+
+
+def test_cli_scenario_section_and_search(tmp_path):
+    f = tmp_path / "pd.yaml"
+    f.write_text("model: llama3.1-70b\nhardware: {accelerator: h100-sxm}\n"
+                 "serving: {precision: fp8, tp: 4, prompt_tokens: 1024, output_tokens: 256,\n"
+                 "          rate_per_s: 20, slo: {ttft_s: 2.0, tpot_s: 0.05},\n"
+                 "          disaggregated: {prefill_gpus: 8, decode_gpus: 8}}\n")
+    out = _cli(["serve", str(f), "--search", "--format", "json"])
+    assert out["prefill_gpus"] == 8 and out["utilization_frac"] > 0
+    assert [r["mode"] for r in out["comparison"]] == ["aggregated", "disaggregated"]
+
+
+def test_cli_errors_exit_2(monkeypatch, capsys):
+    from wattlas.cli import main
+
+    def run(args):
+        monkeypatch.setattr("sys.argv", ["wattlas", *args])
+        with pytest.raises(SystemExit) as exc:
+            main()
+        return exc.value.code, capsys.readouterr().err
+
+    for extra, msg in ((["--ep", "8"], "give --disaggregated too"),
+                       (["--disaggregated"], "--disaggregated needs --prefill-gpus"),
+                       (["--disaggregated", "--prefill-gpus", "6", "--decode-gpus", "8"],
+                        "--prefill-gpus 6: must be a multiple"),
+                       (["--disaggregated", "--prefill-gpus", "8", "--decode-gpus", "8",
+                         "--search"], "give --rate")):
+        code, err = run(CLI + extra)
+        assert code == 2 and msg in err and "Traceback" not in err

@@ -226,6 +226,20 @@ class PruneSpec(Section):
     heads_frac: float = Field(default=1.0, gt=0, le=1)
 
 
+class Disaggregation(Section):
+    """Prefill/decode disaggregation: separate pools of GPUs (perf.serving_disagg). ``ep``: the
+    expert-parallel group size in each pool (MoE models); ``dp_attention``: attention runs
+    data-parallel inside that group; ``two_batch_overlap`` (default: on when ``ep`` crosses
+    nodes); ``prefill_tokens_per_gpu``: tokens per GPU per prefill step."""
+
+    prefill_gpus: int = Field(gt=0)
+    decode_gpus: int = Field(gt=0)
+    ep: int | None = Field(default=None, gt=0)
+    dp_attention: bool = False
+    two_batch_overlap: bool | None = None
+    prefill_tokens_per_gpu: int | None = Field(default=None, gt=0)
+
+
 class Serving(Section):
     precision: Precision = "bf16"
     kv_precision: Precision | None = None
@@ -243,6 +257,7 @@ class Serving(Section):
     agent: AgentSessionSpec | None = None
     distill_to: str | ModelInline | None = None  # student served in place of `model`
     prune: PruneSpec | None = None
+    disaggregated: Disaggregation | None = None
 
 
 class Energy(Section):

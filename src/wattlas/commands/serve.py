@@ -48,6 +48,12 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     put("serving.agent.calls", flags["agent_calls"])
     put("serving.agent.tool_time_s", flags["tool_time_s"])
     put("serving.agent.tool_result_tokens", flags["tool_result_tokens"])
+    if flags.get("disaggregated"):
+        put("serving.disaggregated.prefill_gpus", flags["prefill_gpus"])
+        put("serving.disaggregated.decode_gpus", flags["decode_gpus"])
+        put("serving.disaggregated.ep", flags["ep"])
+        if flags["dp_attention"]:
+            put("serving.disaggregated.dp_attention", True)
     put("site.region", flags["region"])
     for key in (*_options.ENERGY_FLAG_KEYS, "gpu_hour_price_usd"):
         put(f"energy.{key}", flags[key])
@@ -166,6 +172,18 @@ def command(
     gpu_hour_usd: float = typer.Option(None, "--gpu-hour-usd",
                                        help="GPU-hour price [USD] (energy.gpu_hour_price_usd): "
                                        "hardware cost; --search ranks by $/Mtoken."),
+    disaggregated: bool = typer.Option(False, "--disaggregated",
+                                       help="Separate prefill and decode pools "
+                                            "(--prefill-gpus, --decode-gpus)."),
+    prefill_gpus: int = typer.Option(None, "--prefill-gpus", metavar="N",
+                                     help="GPUs of the prefill pool [GPUs]."),
+    decode_gpus: int = typer.Option(None, "--decode-gpus", metavar="N",
+                                    help="GPUs of the decode pool [GPUs]."),
+    ep: int = typer.Option(None, "--ep", metavar="N",
+                           help="Expert-parallel group of a MoE model in each pool [GPUs]."),
+    dp_attention: bool = typer.Option(False, "--dp-attention",
+                                      help="Attention data-parallel inside the "
+                                           "expert-parallel group."),
     catalog_files: list[str] = _options.CATALOG,
     fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     overrides: list[str] = typer.Option(None, "--set", help="Override a scenario field a.b=c."),
@@ -187,6 +205,14 @@ def command(
         raise InputError("--batch and --rate exclude each other: give one (or neither for "
                          "max-throughput operation)")
     data = sc.load_data(scenario, overrides or [])
+    if not disaggregated and (prefill_gpus is not None or decode_gpus is not None
+                              or ep is not None or dp_attention):
+        raise InputError("--prefill-gpus/--decode-gpus/--ep/--dp-attention describe "
+                         "disaggregated serving: give --disaggregated too")
+    if disaggregated and not ((data.get("serving") or {}).get("disaggregated")
+                              or (prefill_gpus and decode_gpus)):
+        raise InputError("--disaggregated needs --prefill-gpus P and --decode-gpus D (or "
+                         "serving.disaggregated in the scenario)")
     if (tool_time_s is not None or tool_result_tokens is not None) and agent_calls is None:
         raise InputError("--tool-time-s/--tool-result-tokens describe agent sessions: give "
                          "--agent-calls K too")
@@ -204,7 +230,9 @@ def command(
                            tool_result_tokens=tool_result_tokens, region=region,
                            power_basis=power_basis, pue=pue,
                            grid_intensity_g_per_kwh=grid_intensity, price_usd_per_mwh=price,
-                           gpu_hour_price_usd=gpu_hour_usd))
+                           gpu_hour_price_usd=gpu_hour_usd, disaggregated=disaggregated,
+                           prefill_gpus=prefill_gpus, decode_gpus=decode_gpus, ep=ep,
+                           dp_attention=dp_attention))
     if search and not (data.get("hardware") or {}).get("accelerator"):
         data.setdefault("hardware", {})["accelerator"] = "h100-sxm"  # replaced by the search
     sv = data.get("serving") or {}
@@ -212,6 +240,11 @@ def command(
         raise InputError("--prompt-tokens and --output-tokens are needed (or serving."
                          "prompt_tokens/output_tokens in the scenario)")
     scen = sc.prepare(_options.validate_cli(data, command), scenario)
+    if scen.serving.disaggregated is not None:
+        from ._serve_disagg import show
+
+        show(scen, search, fmt)
+        return
     extra: dict[str, Any] = {}
     if search:
         plan, extra = search_result(

@@ -299,31 +299,47 @@ def plan_disaggregated(cfg: inf.ServingConfig, prompt_tokens: int, output_tokens
         notes=tuple(notes), breakdown=bd)
 
 
+def _pool_sizes(need_gpus: float, unit: int, group: int | None) -> list[int]:
+    """Candidate pool sizes near `need_gpus`: whole units (a TP replica, or a node for a MoE
+    pool), and above one EP group whole groups."""
+    out = set()
+    for f in (1.0, 1.25, 1.5, 2.0):
+        n = max(math.ceil(need_gpus * f / unit), 1) * unit
+        if group and n > group:
+            n = math.ceil(n / group) * group
+        out.add(n)
+    return sorted(out)
+
+
 def search_pd_ratio(cfg: inf.ServingConfig, prompt_tokens: int, output_tokens: int,
                     rate_per_s: float, slo: dict[str, float] | None = None,
                     ep: int | None = None, dp_attention: bool = False,
                     max_gpus: int = 4096) -> DisaggPlan:
     """The prefill and decode pool sizes that carry `rate_per_s` under `slo` with the fewest
-    GPUs (ties: lower J/token). Pools grow in units of one replica (tp GPUs) or one EP group;
-    each pool is sized from its own per-GPU rate, then the plan is re-evaluated (DistServe's
-    per-phase sizing)."""
+    GPUs (ties: lower J/token). Each pool is sized from its own per-GPU rate (DistServe's
+    per-phase sizing) in whole replicas (tp GPUs) or, for MoE with ``ep``, whole nodes up to one
+    EP group and whole groups beyond; candidates around that size are planned exactly."""
     if rate_per_s <= 0:
         raise InputError(f"--rate {rate_per_s}: must be > 0 requests/s")
-    unit = ep if (ep and cfg.model.is_moe) else cfg.tp
-    probe = plan_disaggregated(cfg, prompt_tokens, output_tokens, unit, unit, ep=ep,
+    moe_pool = bool(ep and cfg.model.is_moe)
+    unit = min(cfg.accelerator.scaleup_domain or 1, ep) if moe_pool else cfg.tp
+    probe_n = ep if moe_pool else cfg.tp
+    probe = plan_disaggregated(cfg, prompt_tokens, output_tokens, probe_n, probe_n, ep=ep,
                                dp_attention=dp_attention, slo=slo)
     need_p = rate_per_s * prompt_tokens / probe.prefill_input_tokens_per_s_per_gpu
     need_d = rate_per_s * output_tokens / probe.output_tokens_per_s_per_gpu
+    group = ep if moe_pool else None
     best: DisaggPlan | None = None
-    for extra_p in range(3):
-        for extra_d in range(3):
-            p = (math.ceil(need_p / unit) + extra_p) * unit
-            d = (math.ceil(need_d / unit) + extra_d) * unit
+    for p in _pool_sizes(need_p, unit, group):
+        for d in _pool_sizes(need_d, unit, group):
             if p + d > max_gpus:
                 continue
-            plan = plan_disaggregated(cfg, prompt_tokens, output_tokens, p, d, ep=ep,
-                                      dp_attention=dp_attention, slo=slo)
-            if plan.capacity_requests_per_s < rate_per_s or plan.notes and any(
+            try:
+                plan = plan_disaggregated(cfg, prompt_tokens, output_tokens, p, d, ep=ep,
+                                          dp_attention=dp_attention, slo=slo)
+            except InfeasibleError:
+                continue
+            if plan.capacity_requests_per_s < rate_per_s or any(
                     n.startswith("misses") for n in plan.notes):
                 continue
             key = (plan.gpus, plan.energy_per_token_j)
@@ -361,3 +377,39 @@ def compare_with_aggregated(cfg: inf.ServingConfig, prompt_tokens: int, output_t
     except (InfeasibleError, InputError) as err:
         rows.append({"mode": "disaggregated", "infeasible": str(err)})
     return rows
+
+
+def from_scenario(scen: Any, search: bool = False) -> dict[str, Any]:
+    """The disaggregated plan of a scenario's ``serving.disaggregated`` section as a dict
+    (JSON keys with unit suffixes; ``prefill_input_tokens_per_s_per_gpu`` and
+    ``output_tokens_per_s_per_gpu`` for the two pools). With ``serving.rate_per_s`` it adds the
+    load against the capacity; ``search`` adds ``comparison`` (aggregated vs the cheapest
+    disaggregated split for that rate and SLO, :func:`compare_with_aggregated`)."""
+    from .serving_scenario import config_from_scenario
+
+    sv = scen.serving
+    d = sv.disaggregated
+    cfg = config_from_scenario(scen)
+    slo = sv.slo.model_dump(exclude_none=True) if sv.slo else None
+    plan = plan_disaggregated(cfg, sv.prompt_tokens, sv.output_tokens, d.prefill_gpus,
+                              d.decode_gpus, ep=d.ep, dp_attention=d.dp_attention,
+                              two_batch_overlap=d.two_batch_overlap,
+                              prefill_tokens_per_gpu=d.prefill_tokens_per_gpu, slo=slo)
+    out: dict[str, Any] = {"mode": "disaggregated", "engine": cfg.eng.id, **plan.as_dict()}
+    rate = sv.rate_per_s
+    out["rate_per_s"] = rate
+    if rate:
+        util = rate / plan.capacity_requests_per_s
+        out["utilization_frac"] = util
+        if util >= 1.0:
+            out["notes"].append(f"the offered {rate:g} req/s exceeds the pools' capacity "
+                                f"{plan.capacity_requests_per_s:.3g} req/s ({plan.bottleneck} "
+                                "bound): the queue grows without bound")
+    if search:
+        if not rate:
+            raise InputError("--search with --disaggregated compares deployments for a load: "
+                             "give --rate R (requests/s)")
+        out["comparison"] = compare_with_aggregated(cfg, sv.prompt_tokens, sv.output_tokens,
+                                                    rate, slo, ep=d.ep,
+                                                    dp_attention=d.dp_attention)
+    return out
