@@ -182,3 +182,64 @@ def test_route_site_capacity_within_fp8_peak():
     assert per_replica < 25.0
     assert math.isfinite(per_replica) and per_replica > 0
     assert np.all(np.diff(site.service.decode_table_s) >= -1e-12)  # steps slow with batch
+
+
+@given(configs, lengths, st.floats(0.0, 1.0), st.floats(0.02, 1.2))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_power_cap_never_exceeded_and_never_speeds_up(key, pl, frac, cap_frac):
+    """serving.power_cap_w: the capped step draws at most the cap per GPU, is never faster
+    than the uncapped one, and is unchanged when the cap is above the uncapped draw."""
+    from dataclasses import replace
+
+    from wattlas.energy import idle_power_w
+
+    cfg = _config(*key)
+    p, o = pl
+    if cfg is None or inf.max_batch(cfg, p + o) < 1:
+        return
+    idle, _ = idle_power_w(cfg.accelerator)
+    cap = idle + cap_frac * (cfg.accelerator.tdp_w - idle)
+    capped = replace(cfg, power_cap_w=cap)
+    b = 1.0 + frac * (inf.max_batch(cfg, p + o) - 1)
+    free, held = inf.mixed_parts(cfg, b, p, o), inf.mixed_parts(capped, b, p, o)
+    assert float(held["time_s"]) >= float(free["time_s"]) * (1 - 1e-12)
+    assert float(inf.parts_power_w(capped, held)) <= cfg.tp * cap * (1 + 1e-9)
+    uncapped_w = float(inf.parts_power_w(cfg, free)) / cfg.tp
+    if cap >= uncapped_w:
+        assert float(held["time_s"]) == pytest.approx(float(free["time_s"]), rel=1e-12)
+    # the capped step still respects the peaks
+    assert float(held["flop"]) / float(held["time_s"]) <= _peak_flop_per_s(cfg)
+
+
+def test_power_cap_slows_compute_bound_serving_more_than_decode():
+    """Max-throughput steps are compute-bound: a 350 W cap on H100 stretches them by ≈ 1/r
+    (r = ((cap − idle)/(P − idle))^(1/3)); a batch-1 decode step is HBM-bound and slows by a
+    quarter of that at most (energy.MEMORY_BOUND_CAP_SENSITIVITY)."""
+    from dataclasses import replace
+
+    cfg = _config("llama3.1-70b", "h100-sxm", "fp8", 4)
+    capped = replace(cfg, power_cap_w=350.0)
+    full, full_c = sp.plan_serving(cfg, 1024, 256), sp.plan_serving(capped, 1024, 256)
+    one, one_c = (sp.plan_serving(cfg, 1024, 256, batch=1),
+                  sp.plan_serving(capped, 1024, 256, batch=1))
+    slow_full = full_c.tpot_s / full.tpot_s - 1.0
+    slow_one = one_c.tpot_s / one.tpot_s - 1.0
+    assert slow_full > 0.05 and 0.0 <= slow_one < slow_full / 2
+    assert full_c.power_w <= 4 * 350.0 * (1 + 1e-9) < full.power_w
+    assert full_c.output_tokens_per_s < full.output_tokens_per_s
+    assert any("power cap 350 W per GPU" in n for n in full_c.notes)
+    with pytest.raises(InputError, match=r"serving.power_cap_w = 50 W: must be above the idle"):
+        replace(cfg, power_cap_w=50.0)
+
+
+def test_power_cap_from_the_scenario():
+    from wattlas import scenario
+    from wattlas.perf.serving_scenario import plan_from_scenario
+
+    base = {"model": "llama3.1-8b", "hardware": {"accelerator": "h100-sxm"},
+            "serving": {"prompt_tokens": 512, "output_tokens": 256}}
+    capped = {**base, "serving": {**base["serving"], "power_cap_w": 300}}
+    free = plan_from_scenario(scenario.validate(base))
+    held = plan_from_scenario(scenario.validate(capped))
+    assert held.power_w <= 300.0 * (1 + 1e-9) < free.power_w
+    assert held.output_tokens_per_s < free.output_tokens_per_s

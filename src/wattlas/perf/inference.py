@@ -150,7 +150,9 @@ class ServingConfig:
     submissions run), fp16 with fp16 weights and bf16 otherwise. ``draft`` enables speculative
     decoding with ``spec_tokens`` draft tokens at acceptance rate ``spec_acceptance_frac``.
     ``system`` (a catalog system) sets the host power of the node boundary; None: the
-    accelerator's first catalog system, else energy's default host power.
+    accelerator's first catalog system, else energy's default host power. ``power_cap_w``
+    limits each GPU's power [W] (``serving.power_cap_w``): a step that would draw more runs
+    at a lower clock (:func:`cap_slowdown`).
     """
 
     model: ModelSpec
@@ -166,6 +168,7 @@ class ServingConfig:
     spec_acceptance_frac: float = 0.7
     system: System | None = None
     notes: tuple[str, ...] = field(default=(), compare=False)
+    power_cap_w: float | None = None
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -199,6 +202,13 @@ class ServingConfig:
         if self.spec_tokens < 1:
             raise InputError(f"speculative draft tokens {self.spec_tokens}: must be ≥ 1")
         engine(self.engine)
+        if self.power_cap_w is not None:
+            from ..energy import idle_power_w
+
+            idle, _ = idle_power_w(self.accelerator)
+            if not (math.isfinite(self.power_cap_w) and self.power_cap_w > idle):
+                raise InputError(f"serving.power_cap_w = {self.power_cap_w:g} W: must be above "
+                                 f"the idle power {idle:g} W of {self.accelerator.id} (per GPU)")
 
     @property
     def kv(self) -> str:
@@ -375,6 +385,12 @@ def _step(cfg: ServingConfig, tokens, context, kv_read_tokens, new_kv_tokens):
     t_comm = 2.0 * s.layers * comm.all_reduce_s(tokens * s.hidden * ACT_BYTES, t, bw, alpha)
     t_ovh = cfg.eng.step_overhead_s
     time = (np.maximum(lin_mem, lin_comp) + np.maximum(att_mem, att_comp)) + t_comm + t_ovh
+    if cfg.power_cap_w is not None:
+        f_c, f_m = cap_slowdown(cfg, t_mem, t_comp, time)
+        lin_mem, att_mem, lin_comp, att_comp = lin_mem * f_m, att_mem * f_m, \
+            lin_comp * f_c, att_comp * f_c
+        t_mem, t_comp = lin_mem + att_mem, lin_comp + att_comp
+        time = (np.maximum(lin_mem, lin_comp) + np.maximum(att_mem, att_comp)) + t_comm + t_ovh
     return {"flop": flop, "weights_bytes": w_b, "kv_read_bytes": kv_r, "kv_write_bytes": kv_w,
             "activation_bytes": act, "bytes": byts, "memory_s": t_mem, "compute_s": t_comp,
             "comm_s": t_comm, "overhead_s": np.broadcast_to(t_ovh, np.shape(time)),
@@ -518,9 +534,32 @@ def activity_frac(parts: dict[str, np.ndarray], cfg: ServingConfig,
 
 def parts_power_w(cfg: ServingConfig, parts: dict[str, np.ndarray],
                   power_basis: str = "modeled"):
-    """Power of the replica's `tp` GPUs during a step with `parts` [W] (GPU boundary)."""
-    p = cfg.tp * device_power_w(cfg.accelerator, activity_frac(parts, cfg), power_basis)
+    """Power of the replica's `tp` GPUs during a step with `parts` [W] (GPU boundary); under
+    ``cfg.power_cap_w`` at most the cap per GPU (the capped step of :func:`cap_slowdown` draws
+    exactly the cap)."""
+    dev = device_power_w(cfg.accelerator, activity_frac(parts, cfg), power_basis)
+    if cfg.power_cap_w is not None:
+        dev = np.minimum(dev, cfg.power_cap_w)
+    p = cfg.tp * dev
     return float(p) if np.ndim(p) == 0 else p
+
+
+def cap_slowdown(cfg: ServingConfig, memory_s, compute_s, time_s):
+    """(compute, memory) time multipliers ≥ 1 of a step under ``cfg.power_cap_w`` [1], from the
+    energy physics training caps use (:func:`wattlas.energy.capped_phase`): the uncapped step
+    draws P = device power at its activity (:func:`activity_frac`); above the cap the clock
+    drops to r = ((cap − idle)/(P − idle))^(1/k) (dynamic power ∝ f^k), so compute stretches by
+    1/r and HBM-bound time by 1 + s·(1/r − 1) (s = MEMORY_BOUND_CAP_SENSITIVITY)."""
+    from ..energy import capped_phase, idle_power_w
+
+    parts = {"memory_s": np.asarray(memory_s, dtype=float),
+             "compute_s": np.asarray(compute_s, dtype=float),
+             "time_s": np.asarray(time_s, dtype=float)}
+    p = device_power_w(cfg.accelerator, activity_frac(parts, cfg))
+    idle, _ = idle_power_w(cfg.accelerator)
+    _, f_c = capped_phase(p, idle, cfg.power_cap_w, True)
+    _, f_m = capped_phase(p, idle, cfg.power_cap_w, False)
+    return f_c, f_m
 
 
 def step_power_w(cfg: ServingConfig, batch, context_tokens, power_basis: str = "modeled"):

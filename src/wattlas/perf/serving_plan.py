@@ -42,7 +42,7 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -489,6 +489,16 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
         notes.append(f"speculative decoding: {per_tok:.2f} tokens per target step; "
                      f"weights_bytes and kv_cache_bytes include draft {cfg.draft.id}'s "
                      "weights and KV cache")
+    if cfg.power_cap_w is not None:
+        free_cfg = replace(cfg, power_cap_w=None)
+        b1 = max(b, 1.0)
+        free_step = float(steady_state(free_cfg, b1, prompt_tokens, output_tokens,
+                                       poisson)["step_s"])
+        free_w = float(parts_power_w(free_cfg, mixed_parts(free_cfg, b1, prompt_tokens,
+                                                           output_tokens, poisson), basis))
+        notes.append(f"power cap {cfg.power_cap_w:g} W per GPU: steps "
+                     f"{step / free_step - 1.0:.1%} slower at this batch, drawing "
+                     f"{power / 1e3:.3g} kW instead of {free_w / 1e3:.3g} kW")
     if wait == math.inf:
         notes.append(f"the offered {rate_per_s / replicas:.3g} req/s per replica reaches its "
                      f"capacity {cap_max:.3g} req/s: the queue grows without bound")

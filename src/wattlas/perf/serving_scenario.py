@@ -50,7 +50,8 @@ def config_from_scenario(scen: Any) -> ServingConfig:
     return ServingConfig(model=model, accelerator=acc, tp=sv.tp,
                          precision=sv.precision, kv_precision=sv.kv_precision,
                          engine=sv.engine or DEFAULT_ENGINE, fabric=fabric, system=system,
-                         sparsity_2_4=bool(getattr(sv, "sparsity_2_4", False)), **extra)
+                         sparsity_2_4=bool(getattr(sv, "sparsity_2_4", False)),
+                         power_cap_w=getattr(sv, "power_cap_w", None), **extra)
 
 
 def plan_from_scenario(scen: Any, hours: float = 8760.0) -> ServingPlan:
