@@ -258,6 +258,8 @@ class Serving(Section):
     distill_to: str | ModelInline | None = None  # student served in place of `model`
     prune: PruneSpec | None = None
     disaggregated: Disaggregation | None = None
+    #: per-GPU power limit [W]: steps above it run at a lower clock (perf.inference.cap_slowdown)
+    power_cap_w: float | None = Field(default=None, gt=0)
 
 
 class Energy(Section):

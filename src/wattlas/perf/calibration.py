@@ -57,12 +57,12 @@ SHAPE_EXP = 2.6274
 ELEM_TRAFFIC = 3.0499
 # FP8, FP4, attention and accelerator factors: fitted together by fit_published() on the
 # calibration rows of the Megatron-Core-class published tables and NeMo 24.12 (docs/training.md)
-FP8_EFF_FACTOR = 0.800
+FP8_EFF_FACTOR = 0.788
 # NVFP4 GEMMs: fraction of the (2× FP8) FP4 peak reached, relative to the 16-bit curve
-FP4_EFF_FACTOR = 0.568
+FP4_EFF_FACTOR = 0.554
 # fused attention (FlashAttention 2/3, cuDNN): fraction of the 16-bit dense peak its kernels
 # reach over forward and backward (FlashAttention-2 on H100: ~35 %, Shah et al. 2024 Fig. 5)
-ATTN_EFF = 0.313
+ATTN_EFF = 0.316
 # a causal mask leaves half of the score matrix to compute (the fused kernels skip the masked
 # blocks; the diagonal blocks are a 1/blocks correction, ignored)
 ATTN_CAUSAL_FRAC = 0.5
@@ -72,11 +72,11 @@ FA_BWD_FLOP_RATIO = 2.5
 # GEMM efficiency of an accelerator relative to the A100-fitted curve (clocks it sustains under
 # its board power limit: B200 1,000 W and GB200 1,200 W below GB300's 1,400 W at the same
 # dense peak); an accelerator not listed keeps 1.0 (B300: no dense rows in the data)
-ACCEL_EFF_FACTOR: dict[str, float] = {"b200": 0.918, "gb200": 0.847, "gb300": 1.089}
+ACCEL_EFF_FACTOR: dict[str, float] = {"b200": 0.898, "gb200": 0.847, "gb300": 1.081}
 # stack_efficiency_frac of the Llama 2 training stack (Meta, A100, 2023): geometric mean of
 # planned / published GPU-hours of Llama 2 7B and 13B (model card; 2,048 GPUs assumed, searched
 # layout); Llama 2 70B is held out. Refit: wattlas.validation.energy.fit_llama2_stack_efficiency()
-LLAMA2_STACK_EFFICIENCY = 0.735
+LLAMA2_STACK_EFFICIENCY = 0.734
 # highest MFU among the measured runs of the validation data (Korthikanti et al. 2022 Table 5,
 # GPT-1T on 512 A100, selective recompute + sequence parallelism: 56.3 %); a plan above it is
 # outside what the model was checked against and says so in a note
