@@ -45,7 +45,7 @@ import numpy as np
 from ..errors import InfeasibleError, InputError
 from ..hardware import Accelerator, Fabric, fabric_for
 from ..units import GIB, SECONDS_PER_HOUR
-from . import calibration, comm, memory, sharding
+from . import calibration, comm, memory, moe, sharding
 from .layout import (  # noqa: F401  (re-exported: the public API lives here)
     BREAKDOWN,
     DEFAULT_GOODPUT_FRAC,
@@ -133,16 +133,33 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # attention over all passes); the host launches its kernels asynchronously, so a layer
     # takes the longer of GPU time and host launch time (launch-bound small layers; adding the
     # two was the first model, see docs/training.md)
-    t_gpu_layer = (f_mm / rate + t_att / passes) / n_ls + t_elem
+    # MoE (perf.moe): the routed experts run as grouped GEMMs at their per-expert shape and
+    # wait for the busiest rank; the difference from the dense-shape time is added per layer
+    etp = moe.etp_of(f.get("etp"), tp)
+    moe_extra = 0.0
+    if np.any(sh["top_k"]):
+        f_exp = 2.0 * tok * sh["routed"] * sh["top_k"] / sh["experts"] / tp * n_ls
+        moe_extra = moe.expert_gemm_extra_s(
+            tok * etp / tp, sh["top_k"], sh["experts"], sh["expert_ffn"], h, ep, etp, f_exp,
+            rate, peak, c, eff / calibration.gemm_efficiency(h / tp, tok, c))
+    t_gpu_layer = (f_mm / rate + t_att / passes + moe_extra) / n_ls + t_elem
     t_layer = np.maximum(t_gpu_layer, c["layer_overhead_s"])
     t_fwd = f_log / rate + n_ls * t_layer
+    if available("balanced_pipeline_split", job.software_year):
+        # the embedding and the loss take one layer slot each in the pipeline split
+        # (Megatron-Core account_for_embedding/loss_in_pipeline_split): the last stage holds
+        # one layer fewer next to the LM head when that makes the heaviest stage lighter
+        slots = np.ceil((L + 2.0) / (pp * vpp)) * vpp
+        t_bal = np.maximum(slots * t_layer, (slots - 1.0) * t_layer + f_log / rate)
+        t_fwd = np.where(pp > 1, np.minimum(t_fwd, t_bal), t_fwd)
     compute_mb = passes * t_fwd
     recompute_mb = np.where(rc == 2, n_ls * t_layer,
                             np.where(rc == 1, t_sel, 0.0))
     flop_mb = passes * (f_mm + f_att + f_log)
     reflop_mb = np.where(rc == 2, f_mm + f_att, np.where(rc == 1, f_att, 0.0))
 
-    # tensor parallel: 2 all-reduce equivalents per layer per pass (AG+RS with SP)
+    # tensor parallel: 2 all-reduce equivalents per layer per pass (AG+RS with SP), exposed
+    # (hiding a fitted share under the GEMMs was tried: docs/training.md)
     bw, al = comm.tier(fabric, tp, 1)
     n_ar = n_ls * (2.0 * (passes - 1.0) + np.where(rc == 2, 2.0, 0.0))
     tp_mb = n_ar * comm.all_reduce_s(tok * h * act_b, tp, bw, al)
@@ -151,10 +168,20 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     kv_chunk = 2.0 * tok * sh["kvd"] * act_b / tp
     cp_layer = 3.0 * (cp - 1.0) * comm.p2p_s(kv_chunk, bw, al)
     cp_mb = np.where(cp > 1, n_ls * np.maximum(cp_layer - 3.0 * f_att / n_ls / rate, 0.0), 0.0)
-    # expert parallel: 2 all-to-alls per MoE layer per pass (dispatch, combine)
-    bw, al = comm.tier(fabric, ep, tp)
-    a2a = comm.all_to_all_s(tok * sh["top_k"] * h * act_b / tp, ep, bw, al)
-    ep_mb = n_ls * sh["moe_frac"] * 2.0 * (passes - 1.0 + np.where(rc == 2, 1.0, 0.0)) * a2a
+    # expert parallel (perf.moe): a dispatch + combine all-to-all pair per MoE layer for the
+    # forward (again for a recomputed forward) and for the backward; the ep ranks sit etp apart.
+    # FP8/FP4 recipes dispatch in FP8; combine and backward move 16-bit activations.
+    ep_mb = np.zeros_like(tok)
+    if np.any(sh["top_k"]):
+        disp_b = 1.0 if job.precision in ("fp8", "fp4") else act_b
+        dd = moe.dedup(job.software_year)
+        fwd_pair = moe.all_to_all_pair_s(fabric, tok / tp, h, sh["top_k"], ep, etp, disp_b,
+                                         act_b, dd)
+        bwd_pair = moe.all_to_all_pair_s(fabric, tok / tp, h, sh["top_k"], ep, etp, act_b,
+                                         act_b, dd)
+        ep_mb = n_ls * sh["moe_frac"] * (fwd_pair * (1.0 + np.where(rc == 2, 1.0, 0.0))
+                                         + (passes - 2.0) * bwd_pair)
+        ep_mb = moe.exposed_all_to_all_s(ep_mb, passes * t_fwd, pp, job.software_year)
     # pipeline: p2p of the boundary activation forward and its gradient backward, per chunk.
     # Each of the tp ranks sends 1/tp of the boundary over its own link (sequence parallel, or
     # Megatron's scatter/gather optimisation, Narayanan et al. 2021 §4.1); without sequence
@@ -179,7 +206,7 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     bubble = (pp - 1.0) / vpp * t_mb
 
     # parameters held by one device (largest stage) and trainable ones
-    dense_layer = (sh["layer_total"] - sh["routed"]) / tp + sh["routed"] / (ep * tp)
+    dense_layer = (sh["layer_total"] - sh["routed"]) / tp + sh["routed"] / (ep * etp)
     first = n_ls * dense_layer + sh["emb"] / tp
     last = n_ls * dense_layer + np.where(sh["tied"], sh["emb"], sh["head"]) / tp
     params_dev = np.where(pp > 1, np.maximum(first, last), first + sh["head"] / tp)
@@ -203,10 +230,10 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     bw, al = comm.tier(fabric, shard, tp)
     shard_g = sharding.shard_group(f.get("dp_shard"), shard)
     bw_z, al_z = sharding.tier(fabric, shard_g, tp, job.software_year)
-    expert_dev = np.where(sh["lora"] > 0, 0.0, n_ls * sh["routed"] / (ep * tp))
+    expert_dev = np.where(sh["lora"] > 0, 0.0, n_ls * sh["routed"] / (ep * etp))
     dense_tr = trainable - expert_dev
-    e_shard = np.maximum(shard / ep, 1.0)
-    bw_e, al_e = comm.tier(fabric, e_shard, tp * ep)
+    e_shard = np.maximum(tp * shard / (ep * etp), 1.0)  # experts' data-parallel replicas
+    bw_e, al_e = comm.tier(fabric, e_shard, etp * ep)
     gb = grad_reduce_bytes / n_ls
     grad_rs = (comm.reduce_scatter_s(dense_tr * gb, shard_g, bw_z, al_z)
                + comm.reduce_scatter_s(expert_dev * gb, e_shard, bw_e, al_e))
