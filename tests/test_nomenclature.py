@@ -9,7 +9,8 @@ SUFFIXES = ("_s", "_j", "_w", "_bytes", "_flop", "_kg", "_flop_per_s", "_bytes_p
             "_kg", "_usd", "_frac", "_per_s", "_km", "_hours", "_years_low", "_years_high",
             "_per_year", "_g", "_usd_per_mwh", "_per_gpu", "_mm2")
 DIMENSIONLESS = {"mfu", "hfu", "gpus", "steps", "racks", "pue", "batch", "tp", "pp", "dp", "cp",
-                 "ep", "vpp", "microbatch", "zero", "replicas", "max_batch", "ratio", "n",
+                 "ep", "vpp", "microbatch", "zero", "etp", "dp_shard", "replicas", "max_batch",
+                 "ratio", "n",
                  "search_candidates", "search_feasible", "gpu_hours", "tpp", "eccn",
                  "performance_density", "threshold_flop", "params_total", "params_active",
                  "cost_usd_per_million_tokens", "max_batch_slo", "spec_tokens",

@@ -20,7 +20,8 @@ def test_json_contract():
     out = json.loads(r.output)
     assert KEYS <= set(out)
     assert set(out["parallelism"]) == {"tp", "pp", "dp", "cp", "ep", "vpp", "microbatch",
-                                       "recompute", "zero", "sequence_parallel", "offload"}
+                                       "recompute", "zero", "sequence_parallel", "offload",
+                                       "etp", "dp_shard"}
     assert out["parallelism"]["dp"] == 8
     assert abs(sum(out["breakdown_s"].values()) - out["step_time_s"]) < 1e-9
 
