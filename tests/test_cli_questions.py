@@ -84,3 +84,29 @@ def test_serve_compare_rows_match_serve_on_that_accelerator():
 def test_compare_refuses_unknown_ids_naming_the_flag():
     res = RUN.invoke(app, [*SERVE, "--compare", "h2000"])
     assert res.exit_code != 0 and "--compare: unknown id 'h2000'" in str(res.exception)
+
+
+DAYS = ["train", "--model", "llama3-70b", "--accelerator", "h100-sxm", "--tokens", "2e12",
+        "--seq-len", "8192", "--global-batch", "1024"]
+
+
+def test_days_finds_the_fewest_gpus_that_finish_in_time_and_train_agrees():
+    out = _json([*DAYS, "--days", "30"])
+    n, t = out["gpus"], out["training_time_s"]
+    assert t <= 30 * 86400 == out["target_training_time_s"]
+    slower = [x for x in out["gpus_tried"] if x["gpus"] < n and x["training_time_s"]]
+    assert slower and all(x["training_time_s"] > 30 * 86400 for x in slower)
+    assert any(f"--days 30: {n:,} GPUs" in note for note in out["notes"])
+    # the same count through `wattlas train --gpus N` (layout search) prints the same plan
+    same = _json([*DAYS, "--gpus", str(n), "--search"])
+    assert same["training_time_s"] == pytest.approx(t, rel=1e-12)
+    assert same["parallelism"] == out["parallelism"]
+    # a longer deadline never needs more GPUs
+    assert _json([*DAYS, "--days", "60"])["gpus"] <= n
+
+
+def test_days_refuses_gpus_and_impossible_deadlines():
+    res = RUN.invoke(app, [*DAYS, "--days", "30", "--gpus", "512"])
+    assert res.exit_code != 0 and "drop --gpus 512" in str(res.exception)
+    res = RUN.invoke(app, [*DAYS, "--days", "0.01"])
+    assert res.exit_code != 0 and "global batch limits data parallelism" in str(res.exception)

@@ -149,6 +149,8 @@ def command(
     budget_flop: float = typer.Option(None, "--budget-flop",
                                       help="Budget mode: FLOP budget [FLOP]."),
     mfu: float = typer.Option(None, "--mfu", help="Budget mode: MFU [0-1] (default 0.40)."),
+    days: float = typer.Option(None, "--days", help="Solve for the fewest GPUs and their "
+                               "layout that finish within this time [days] (no --gpus)."),
     compare: str = typer.Option(None, "--compare", help="Also plan the same job on these "
                                 "accelerator or system ids, comma-separated (JSON "
                                 "compare.rows)."),
@@ -193,10 +195,24 @@ def command(
         from ._budget import run_budget
 
         return run_budget(scen, fmt)
+    if days is not None and gpus is not None:
+        from ..errors import InputError
+
+        raise InputError(f"--days {days:g} solves for the GPU count: drop --gpus {gpus}")
     extra: dict[str, Any] = {}
     # no layout at all (flags or training.layout): search, as `wattlas plan` does, and say so
     search_by_default = not search and scen.training is not None and scen.training.layout is None
-    if search or search_by_default:
+    if days is not None:
+        from ._days import solve_days
+
+        res, solved, scen, _ = solve_days(scen, days, allow_uneven_pp=allow_uneven_pp)
+        plan = res.best
+        search_by_default = False
+        extra = {"search_candidates": res.candidates, "search_time_s": res.time_s,
+                 "search_feasible": res.feasible, "search_fixed": res.fixed,
+                 "pareto": res.pareto, "target_training_time_s":
+                 solved["target_training_time_s"], "gpus_tried": solved["gpus_tried"]}
+    elif search or search_by_default:
         res = search_result(scen, allow_uneven_pp=allow_uneven_pp, progress=fmt == "table")
         plan = res.best
         extra = {"search_candidates": res.candidates, "search_time_s": res.time_s,
@@ -210,6 +226,8 @@ def command(
 
         out["compare"] = train_compare(scen, out, entries)
     out.update(extra)
+    if days is not None:
+        out["notes"] = [*out["notes"], solved["notes"][-1]]
     if search_by_default:
         out["notes"] = [*out["notes"], "no layout given (--tp, --pp, … or training.layout): "
                         "the layout search chose the fastest that fits"]
