@@ -243,3 +243,23 @@ def test_power_cap_from_the_scenario():
     held = plan_from_scenario(scenario.validate(capped))
     assert held.power_w <= 300.0 * (1 + 1e-9) < free.power_w
     assert held.output_tokens_per_s < free.output_tokens_per_s
+
+
+def test_load_curve_rises_to_saturation():
+    """TTFT and TPOT against the offered rate: non-decreasing, throughput = rate × OSL, the
+    wait unbounded as the rate reaches capacity; the same numbers as plan_serving."""
+    from wattlas.perf.serving_load import load_curve
+
+    cfg = _config("llama3.1-70b", "h100-sxm", "bf16", 4)
+    rows = load_curve(cfg, 467, 256)
+    for key in ("ttft_s", "tpot_s", "queue_wait_s", "concurrency", "e2e_s"):
+        values = [r[key] for r in rows]
+        assert values == sorted(values), key
+    for r in rows:
+        assert r["output_tokens_per_s"] == pytest.approx(r["rate_per_s"] * 256, rel=1e-6)
+        assert r["ttft_p99_s"] >= r["ttft_s"]
+    assert rows[-1]["queue_wait_s"] > 10 * rows[len(rows) // 2]["queue_wait_s"]
+    again = sp.plan_serving(cfg, 467, 256, rate_per_s=rows[3]["rate_per_s"])
+    assert again.ttft_s == rows[3]["ttft_s"] and again.tpot_s == rows[3]["tpot_s"]
+    with pytest.raises(InputError, match="utilisation 1.0: must be in"):
+        load_curve(cfg, 467, 256, (0.5, 1.0))
