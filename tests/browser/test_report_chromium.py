@@ -33,7 +33,11 @@ CASES = [("frontier-training.yaml", {"Step time breakdown", "Memory per GPU vs c
                                      "Power by component", "Energy by component",
                                      "Region comparison", "Sites and users",
                                      "Hardware comparison"}),
-         ("global-serving.yaml", {"TTFT latency CDF per policy", "Sites and users"})]
+         ("global-serving.yaml", {"TTFT latency CDF per policy", "Sites and users"}),
+         ("campus-siting.yaml", {"Region comparison", "Time to power vs curtailment",
+                                 "Training slowdown vs curtailment",
+                                 "Grid vs hybrid supply (us-tx-west)",
+                                 "Annual cost by item (us-tx-west)"})]
 
 
 @pytest.mark.parametrize("example, expected", CASES)

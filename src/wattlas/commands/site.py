@@ -180,6 +180,7 @@ def _table(out: dict[str, Any]) -> None:
         print_table([{"region": r["region"], "name": r.get("name"),
                       "missing": ", ".join(r["data_missing"])} for r in unknown],
                     title="not ranked: data unknown in the catalog (add rows with --catalog)")
+    _supply_tables(out)
     alloc = out.get("allocation")
     if alloc is not None and alloc["feasible"]:
         _allocation_table(alloc)
@@ -226,3 +227,38 @@ def default_lines(ranked: list[dict[str, Any]]) -> list[str]:
         who = "all regions" if len(ids) == len(ranked) and len(ids) > 1 else ", ".join(ids)
         out.append(f"default used ({who}): {d}")
     return out
+
+
+def _supply_tables(out: dict[str, Any]) -> None:
+    """Grid vs hybrid supply and the bill by item of the best region with a known cost."""
+    from ._common import print_table
+
+    best = next((r for r in out["regions"] if r.get("energy_cost_usd_per_year") is not None),
+                None)
+    if best is None:
+        return
+    if best.get("supply_options"):
+        print_table([{
+            "supply": o["supply"],
+            "on-site share": o["onsite_energy_frac"],
+            "time to power y": ("—" if o["time_to_power_years_low"] is None else
+                                f"{o['time_to_power_years_low']:.1f}–"
+                                f"{o['time_to_power_years_high']:.1f}"),
+            "cost M$/y": ("—" if o["energy_cost_usd_per_year_low"] is None else
+                          f"{o['energy_cost_usd_per_year_low'] / 1e6:,.1f}–"
+                          f"{o['energy_cost_usd_per_year_high'] / 1e6:,.1f}"),
+            "ktCO2e/y": None if o["co2e_kg_per_year"] is None else o["co2e_kg_per_year"] / 1e6,
+            "unknown": ", ".join(o["unknown"])} for o in best["supply_options"]],
+            title=f"supply for {best['region']}: grid only vs hybrid (same load)")
+    c = best.get("cost_by_payer")
+    if c:
+        def m(v: float | None) -> str:
+            return "unknown" if v is None else f"{v / 1e6:,.2f} M$/y"
+
+        typer.echo(f"bill in {best['region']} by item: energy {m(c['energy_usd_per_year'])}, "
+                   f"capacity {m(c['capacity_usd_per_year'])}, minimum take "
+                   f"{m(c['minimum_take_usd_per_year'])}, network upgrades "
+                   f"{m(c['network_upgrades_usd'])}"
+                   + (f" (paid by {c['network_upgrades_payer']})"
+                      if c.get("network_upgrades_payer") else "")
+                   + (f"; tariff {c['tariff']}" if c.get("tariff") else ""))

@@ -32,7 +32,7 @@ PUE_LIQUID_COOL_CLIMATE = 1.125  # pue.csv: planning default cold/temperate liqu
 PUE_HOT_CLIMATE = 1.325  # pue.csv: planning default hot-humid 1.25-1.40 (author assumption)
 PUE_AIR_NEW = 1.3  # pue.csv: new large facilities 2024, Uptime survey summary (S32)
 BUILD_YEARS = (1.5, 3.0)  # datacentres.com FAQ: purpose-built DC 18-36 months to live load
-ONSITE_GENERATION_YEARS = (1.0, 2.0)  # assumption: behind-the-meter gas turbines/engines
+ONSITE_GENERATION_YEARS = (1.0, 1.5)  # onsite.csv gas-recip: engines deploy in 12-18 months
 
 DEFAULT_SOURCES = {
     "air_rack_ceiling_w": "rack_density_cooling.csv: air practical ceiling 60 kW (ServeTheHome "
@@ -43,8 +43,8 @@ DEFAULT_SOURCES = {
     "pue": "pue.csv planning defaults: liquid cold/temperate 1.10-1.15 -> 1.125, hot climate "
            "1.25-1.40 -> 1.325, air new large facilities 1.3 (Uptime 2024, S32)",
     "build_years": "datacentres.com FAQ: 18-36 months groundbreaking to live load -> 1.5-3.0 y",
-    "onsite_generation_years": "assumption (no source in the catalog): behind-the-meter gas "
-                               "turbines / reciprocating engines in 1-2 years",
+    "onsite_generation_years": "onsite catalog gas-recip: reciprocating gas engines deploy in "
+                               "12-18 months (Source Rock Energy Partners 2026)",
 }
 
 

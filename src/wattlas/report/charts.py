@@ -472,3 +472,51 @@ def hardware_comparison(rows: Sequence[Mapping[str, Any]] | None) -> str:
                       [("training time [days]", col("training_time_s", SECONDS_PER_DAY)),
                        ("facility power [MW]", col("facility_power_w", W_PER_MW)),
                        ("energy [GWh]", col("energy_j", 1e3 * J_PER_MWH))])
+
+
+def curtailment_tradeoff(data: Mapping[str, Any] | None) -> str:
+    """Flexible interconnection (grid.flexibility.tradeoff): time to full power, high end
+    [years], per region against the accepted curtailment [% of hours], and the training
+    slowdown that curtailment costs [%] on the same x axis."""
+    title = "Time to power vs curtailment"
+    if not data or not data.get("rows"):
+        return not_asked(title)
+    series: dict[str, tuple[list[float], list[float]]] = {}
+    for r in data["rows"]:
+        if r.get("full_power_years_high") is None:
+            continue
+        xs, ys = series.setdefault(str(r["region"]), ([], []))
+        xs.append(float(r["curtailment_frac"]) * 100)
+        ys.append(float(r["full_power_years_high"]))
+    lines = _lines(title, series, "curtailment accepted [% of hours]",
+                   "time to full power, high [years]")
+    slow = {"training slowdown": ([float(f) * 100 for f in data["fracs"]],
+                                  [float(v) * 100 for v in data["training_slowdown_frac"]])}
+    return lines + _lines("Training slowdown vs curtailment", slow,
+                          "curtailment accepted [% of hours]", "slowdown [%]")
+
+
+def supply_comparison(options: Sequence[Mapping[str, Any]] | None, region: str = "") -> str:
+    """Grid-only against hybrid supply for one region's load (grid.onsite.compare): time to
+    power, high [years]; annual energy cost, high [M$]; carbon [kt CO2e/year]."""
+    title = f"Grid vs hybrid supply{f' ({region})' if region else ''}"
+    rows = list(options or [])
+    labels = [str(o.get("supply")) for o in rows]
+
+    def col(key: str, scale: float) -> list[float | None]:
+        return [o[key] / scale if o.get(key) is not None else None for o in rows]
+
+    return panel_bars(title, labels, [
+        ("time to power, high [years]", col("time_to_power_years_high", 1.0)),
+        ("energy cost, high [M$/year]", col("energy_cost_usd_per_year_high", 1e6)),
+        ("carbon [kt CO2e/year]", col("co2e_kg_per_year", 1e6))])
+
+
+def cost_by_payer(cost: Mapping[str, Any] | None, region: str = "") -> str:
+    """The operator's annual bill by item (grid.siting cost_by_payer) [USD → M$/year]."""
+    c = cost or {}
+    return stacked_bar(f"Annual cost by item{f' ({region})' if region else ''}",
+                       {"energy": c.get("energy_usd_per_year"),
+                        "capacity": c.get("capacity_usd_per_year"),
+                        "minimum take": c.get("minimum_take_usd_per_year")},
+                       "M$/year", scale=1e6)

@@ -197,7 +197,8 @@ def render(plan: dict[str, Any]) -> str:
             f"{site['rack_power_w'] / 1e3:,.0f} kW racks, {escape(site['cooling'])} "
             "cooling.</p>",
             '<div class="charts">', charts.region_scatter(site["regions"]),
-            charts.site_map(mp.get("sites"), mp.get("users")), "</div>",
+            charts.site_map(mp.get("sites"), mp.get("users")), *_site_supply_charts(site),
+            "</div>",
             f'<div class="wide">{_table(site["regions"], markdown.REGION_COLUMNS)}</div>',
             _reasons(site["regions"]),
             _allocation(plan)))
@@ -254,3 +255,18 @@ def render(plan: dict[str, Any]) -> str:
             "<meta name='viewport' content='width=device-width,initial-scale=1'>"
             f"<title>wattlas plan: {escape(str(plan['scenario']))}</title>"
             f"<style>{CSS}</style></head><body><main>{''.join(parts)}</main></body></html>")
+
+
+def _site_supply_charts(site: dict[str, Any]) -> list[str]:
+    """Curtailment trade-off, grid vs hybrid supply and the bill by item of the first region
+    with a known cost (the best ranked), where the plan asked for them."""
+    out = []
+    if site.get("curtailment_tradeoff"):
+        out.append(charts.curtailment_tradeoff(site["curtailment_tradeoff"]))
+    best = next((r for r in site["regions"] if r.get("energy_cost_usd_per_year") is not None),
+                None)
+    if best is not None and best.get("supply_options"):
+        out.append(charts.supply_comparison(best["supply_options"], best["region"]))
+    if best is not None and best.get("cost_by_payer"):
+        out.append(charts.cost_by_payer(best["cost_by_payer"], best["region"]))
+    return out
