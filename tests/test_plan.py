@@ -103,7 +103,7 @@ def test_governance_section(run) -> None:
     ("training.tokenz=1e12", r"unknown key 'training\.tokenz'; allowed here: tokens, seq_len"),
     ("hardware.accelerator=h100-sxn", r"h100-sxn.*h100-sxm"),
     ("model=llama3-406b", r"llama3-406b"),
-    ("training.tokens=-5", r"training\.tokens = -5.*greater than 0"),
+    ("training.tokens=-5", r"training\.tokens = -5.*greater than or equal to 1"),
     ("site.candidates=[us-va,mars]", r"mars"),
 ])
 def test_bad_scenario_fails_before_any_work(tmp_path: Path, override: str,

@@ -95,43 +95,49 @@ LIMITS: dict[Any, Limit] = {
     "q_lora_rank": _pos(1e6), "kv_lora_rank": _pos(1e6), "qk_nope_head_dim": _pos(1e6),
     "qk_rope_head_dim": _pos(1e6), "v_head_dim": _pos(1e6),
     # hardware and layout
-    "nic_bytes_per_s": _pos(1e15, "B/s"), "wan_bytes_per_s": _pos(1e15, "B/s"),
+    "nic_bytes_per_s": Limit(1e3, 1e15, "B/s"), "wan_bytes_per_s": Limit(1e3, 1e15, "B/s"),
     "gpus": _pos(_GPUS, "accelerators"),
     "tp": _pos(1e5), "pp": _pos(1e5), "dp": _pos(_GPUS), "cp": _pos(1e5), "ep": _pos(1e5),
     "vpp": _pos(1e4), "microbatch": _pos(1e6, "sequences"),
     "sync_every_steps": _pos(1e9, "steps"), "rtt_s": _nonneg(10, "s"),
     # training
-    "tokens": _pos(1e17, "tokens", "1,000x the largest published pre-training run"),
+    "tokens": Limit(1, 1e17, "tokens", why="1,000x the largest published pre-training run"),
     "seq_len": _pos(_TOKENS, "tokens"), "global_batch": _pos(1e9, "sequences"),
     "lora_rank": _pos(1e6), "rollout_tokens": _pos(_TOKENS, "tokens"),
-    "flop": _pos(1e35, "FLOP"), "days": _pos(36_500, "days"),
-    "facility_power_mw": _pos(_MW, "MW"), "it_power_mw": _pos(_MW, "MW"),
+    "flop": Limit(1, 1e35, "FLOP"), "days": Limit(1e-3, 36_500, "days"),
+    "facility_power_mw": Limit(1e-6, _MW, "MW"), "it_power_mw": Limit(1e-6, _MW, "MW"),
+    # fractions that divide: a denormal would make an infinity
+    "goodput_frac": Limit(1e-3, 1), "stack_efficiency_frac": Limit(1e-3, 1),
+    "mfu_frac": Limit(1e-3, 1), "layers_frac": Limit(1e-3, 1), "ffn_frac": Limit(1e-3, 1),
+    "heads_frac": Limit(1e-3, 1),
     # serving
     "prompt_tokens": _pos(_TOKENS, "tokens"), "output_tokens": _pos(_TOKENS, "tokens"),
-    "batch": _pos(1e7, "sequences"), "rate_per_s": _pos(1e9, "requests/s"),
+    "batch": _pos(1e7, "sequences"), "rate_per_s": Limit(1e-9, 1e9, "requests/s"),
     "spec_tokens": _pos(1e3, "tokens"), "calls": _pos(MAX_AGENT_CALLS, "calls"),
     "tool_time_s": _nonneg(_S, "s"), "tool_s": _nonneg(_S, "s"),
     "tool_result_tokens": _nonneg(_TOKENS, "tokens"),
-    "ttft_s": _pos(_S, "s"), "tpot_s": _pos(_S, "s"), "e2e_s": _pos(_S, "s"),
+    "ttft_s": Limit(1e-6, _S, "s"), "tpot_s": Limit(1e-6, _S, "s"),
+    "e2e_s": Limit(1e-6, _S, "s"),
     # energy and site
     "pue": Limit(1.0, 10.0, why="PUE is facility / IT power, at least 1"),
     "grid_intensity_g_per_kwh": _nonneg(5_000, "g/kWh", "above the dirtiest lignite"),
     "price_usd_per_mwh": _nonneg(1e5, "USD/MWh"),
-    "power_cap_w": _pos(1e5, "W"), "gpu_hour_price_usd": _nonneg(1e4, "USD"),
-    "capex_usd_per_gpu": _nonneg(1e8, "USD"), "capex_life_years": _pos(100, "years"),
+    "power_cap_w": Limit(1, 1e5, "W"), "gpu_hour_price_usd": _nonneg(1e4, "USD"),
+    "capex_usd_per_gpu": _nonneg(1e8, "USD"), "capex_life_years": Limit(0.01, 100, "years"),
     "capacity_charge_usd_per_mw_year": _nonneg(1e9, "USD/MW/year"),
-    "power_mw": _pos(_MW, "MW"), "rack_kw": _pos(1e4, "kW"), "gpus_per_rack": _pos(1e5),
-    "caps_mw": _pos(_MW, "MW"), "max_latency_s": _pos(10, "s"),
+    "power_mw": Limit(1e-6, _MW, "MW"), "rack_kw": Limit(0.01, 1e4, "kW"),
+    "gpus_per_rack": _pos(1e5), "caps_mw": Limit(1e-6, _MW, "MW"),
+    "max_latency_s": Limit(1e-6, 10, "s"),
     "curtailment_frac": _nonneg(1), "software_year": Limit(2012, 2100),
     # routing
     "requests": _pos(MAX_REQUESTS, "requests", "memory grows with the requests simulated"),
-    "seed": _nonneg(2**32 - 1), "demand_rps": _pos(1e9, "requests/s"),
+    "seed": _nonneg(2**32 - 1), "demand_rps": Limit(1e-9, 1e9, "requests/s"),
     "lat": Limit(-90, 90, "degrees"), "lon": Limit(-180, 180, "degrees"),
     "utc_offset_h": Limit(-12, 14, "h"), "mean": _pos(_TOKENS, "tokens"),
     "low": _pos(_TOKENS, "tokens"), "high": _pos(_TOKENS, "tokens"), "sigma": _pos(10),
     "replicas": _pos(1e5, "replicas"), "diurnal": _nonneg(1e3),
     "price_usd_per_mwh_hourly": _nonneg(1e5, "USD/MWh"),
-    ("SiteSpec", "power_cap_w"): _pos(1e11, "W"),
+    ("SiteSpec", "power_cap_w"): Limit(1, 1e11, "W"),
     ("Budget", "gpus"): _pos(_GPUS, "accelerators"),
 }
 
@@ -171,6 +177,8 @@ class Accepts:
     number: bool
     text: bool
     other: bool  # a nested section (a mapping) or anything else
+    list_: bool = False
+    mapping: bool = False
 
 
 def accepts(annotation: Any) -> Accepts:
@@ -188,9 +196,11 @@ def accepts(annotation: Any) -> Accepts:
             for x in typing.get_args(a):
                 walk(x)
         elif origin in (list, tuple, set, frozenset):
+            seen.add("list")
             for x in typing.get_args(a):
                 walk(x)
         elif origin is dict:
+            seen.add("mapping")
             args = typing.get_args(a)
             if args:
                 walk(args[-1])
@@ -206,7 +216,8 @@ def accepts(annotation: Any) -> Accepts:
             seen.add("other")
 
     walk(annotation)
-    return Accepts("bool" in seen, "number" in seen, "text" in seen, "other" in seen)
+    return Accepts("bool" in seen, "number" in seen, "text" in seen, "other" in seen,
+                   "list" in seen, "mapping" in seen)
 
 
 class BoundError(ValueError):
@@ -260,6 +271,12 @@ def check_field(section: str, field: str, annotation: Any, value: Any) -> Any:
     if value is None:
         return value
     acc = accepts(annotation)
+    want = ("a number" if acc.number else "text" if acc.text
+            else "true or false" if acc.bool_ else "")
+    if isinstance(value, list | tuple) and not acc.list_ and want and not acc.other:
+        raise BoundError(f"expected {want}, not a list")
+    if isinstance(value, dict) and not acc.mapping and want and not acc.other:
+        raise BoundError(f"expected {want}, not a mapping")
     if isinstance(value, list | tuple):
         if len(value) > MAX_LIST_ITEMS:
             raise BoundError(f"a list of {len(value):,} items; allowed: at most "
@@ -291,7 +308,9 @@ def check_field(section: str, field: str, annotation: Any, value: Any) -> Any:
 
 #: flags that are not scenario fields, with their limits
 FLAG_LIMITS: dict[str, Limit] = {
-    "--hours": _pos(876_000, "h", "100 years"),
+    "--hours": Limit(1e-3, 876_000, "h", why="100 years"),
+    "--tokens": LIMITS["tokens"], "--seq-len": LIMITS["seq_len"],
+    "--training-flop": LIMITS["flop"],
     "--requests": _pos(MAX_REQUESTS, "requests", "memory grows with the requests simulated"),
     "--seed": _nonneg(2**32 - 1),
     "--samples": _pos(1e6),
@@ -301,7 +320,8 @@ FLAG_LIMITS: dict[str, Limit] = {
 
 
 def check_flag(flag: str, value: Any) -> None:
-    """Refuse a non-finite or out-of-range number given to `flag` (one line, exit 2)."""
+    """Refuse a non-finite number given to `flag`, or one outside :data:`FLAG_LIMITS` (one
+    line, exit 2)."""
     from .errors import InputError
 
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -309,10 +329,7 @@ def check_flag(flag: str, value: Any) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise InputError(f"{flag} {value!r}: expected a finite number")
     lim = FLAG_LIMITS.get(flag)
-    if lim is None:
-        top = DEFAULT_INT_MAX if isinstance(value, int) else DEFAULT_FLOAT_MAX
-        if abs(value) > top:
-            raise InputError(f"{flag} {shown(value)}: allowed: magnitude <= {top:g}")
+    if lim is None:  # a flag that sets a scenario field is bounded there, by that field
         return
     if not lim.ok(float(value)):
         raise InputError(f"{flag} {shown(value)}: {lim.message(float(value))}")

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import CatalogKeyError, InputError
+from .errors import CatalogKeyError, InputError, close_matches
 
 CATALOGS = ("accelerators", "systems", "models", "regions", "engines", "features", "onsite")
 SINGULAR = {"accelerators": "accelerator", "systems": "system", "models": "model",
@@ -118,8 +118,11 @@ def parse_rows(name: str, records: list[dict[str, Any]], origin: str) -> list[di
             named = [k for k in unknown if _IDENT.fullmatch(k)]
             what = (f"unknown column(s) {', '.join(sorted(named)[:8])}" if named
                     else "a header that is not a list of catalog columns")
-            raise InputError(f"{where}: {what} for catalog '{name}'; allowed: "
-                             f"{', '.join(cols)}")
+            close = [c for k in named for c in close_matches(k, list(cols), 2)]
+            hint = (f"did you mean {', '.join(dict.fromkeys(close))}?" if close else
+                    f"allowed: {', '.join(list(cols)[:8])}, … ({len(cols)} columns: "
+                    f"wattlas catalog {name} --format csv)")
+            raise InputError(f"{where}: {what} for catalog '{name}'; {hint}")
         row = {}
         for cname, col in cols.items():
             raw = rec.get(cname)

@@ -89,6 +89,25 @@ def _command_func(argv: list[str]) -> object | None:
     return None
 
 
+def _bad_value_text(exc: Exception) -> str | None:
+    """One line naming the flag, the value given (shortened) and the type expected, for a flag
+    value Typer could not convert (its own message leaves the value out)."""
+    param, cause = getattr(exc, "param", None), exc.__cause__
+    errors = getattr(cause, "errors", None)
+    if param is None or not callable(errors):
+        return None
+    try:
+        first = errors()[0]
+    except (IndexError, TypeError):
+        return None
+    from .bounds import shown
+
+    flag = max(getattr(param, "opts", None) or [str(param.name)], key=len)
+    want = {"int_parsing": "a whole number", "float_parsing": "a number",
+            "int_from_float": "a whole number"}.get(first.get("type"), first.get("msg", ""))
+    return f"Invalid value for '{flag}': {shown(first.get('input'))} is not {want}"
+
+
 def main() -> None:
     """Console entry point: map wattlas errors to one line and an exit code."""
     from .errors import WattlasError
@@ -110,6 +129,10 @@ def main() -> None:
         # and an exit code (2 for usage errors), so duck typing covers every Typer version.
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None),
                                                                 int):
+            bad = _bad_value_text(exc)
+            if bad:
+                typer.secho(f"error: {bad}", err=True, fg="red")
+                sys.exit(2)
             exc.show()
             sys.exit(exc.exit_code)
         if _state["debug"] or "--debug" in sys.argv:

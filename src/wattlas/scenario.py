@@ -393,10 +393,12 @@ def _pick(errors: list[Any]) -> Any:
     extra = [x for x in errors if x["type"] == "extra_forbidden"]
     if extra:
         return extra[0]
-    specific = [x for x in errors if not x["type"].endswith("_type")]
-    if specific:
-        return max(specific, key=lambda x: len(x["loc"]))
-    return errors[0]
+    for keep in (lambda t: not t.endswith("_type") and t != "missing",
+                 lambda t: t == "missing"):
+        specific = [x for x in errors if keep(x["type"])]
+        if specific:
+            return max(specific, key=lambda x: len(x["loc"]))
+    return max(errors, key=lambda x: len(x["loc"]))  # the branch the input got furthest in
 
 
 def _format_error(err: ValidationError) -> str:
