@@ -113,6 +113,8 @@ class Engine:
     mem_usable_frac: float = 0.9
     max_batch: int = 2048
     sparse_kernel_eff_frac: float = 0.7
+    #: achieved / dense FP4 peak; None: fp8_compute_eff_frac (calibrated where FP4 data exist)
+    fp4_compute_eff_frac: float | None = None
     name: str | None = None
     version: str | None = None
     date: str | None = None
@@ -348,6 +350,8 @@ def weights_read_bytes(cfg: ServingConfig, tokens) -> np.ndarray:
 def _peak(cfg: ServingConfig) -> float:
     p = COMPUTE_PRECISION[cfg.precision]
     eff = cfg.eng.fp8_compute_eff_frac if p in ("fp8", "fp4") else cfg.eng.eff_compute_frac
+    if p == "fp4" and cfg.eng.fp4_compute_eff_frac is not None:
+        eff = cfg.eng.fp4_compute_eff_frac
     return cfg.accelerator.peak_flop_per_s(p) * eff
 
 

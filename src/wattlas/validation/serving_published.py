@@ -167,6 +167,63 @@ def fit_trtllm_v012(grid: dict[str, list[float]] | None = None) -> dict[str, obj
     return best
 
 
+TRTLLM_1X_FILE = "serving_trtllm_perf_overview_1x.csv"
+TRTLLM_1X_GPUS = {"B200 180GB (DGX B200)": "b200", "GB200 192GB (GB200 NVL72)": "gb200",
+                  "H200 SXM 141GB (DGX H200)": "h200-sxm", "H100 SXM 80GB (DGX H100)": "h100-sxm"}
+
+
+def _is_fp4_calibration(gpu: str, precision: str, isl: int, osl: int) -> bool:
+    """The FP4 calibration subset, fixed before fitting: the 1024/1024 rows of B200 and
+    GB200 (the table's headline length), nothing else."""
+    return precision == "fp4" and (isl, osl) == (1024, 1024)
+
+
+def trtllm_1x_cases(engine: object = "trtllm-2025") -> list[Case]:
+    """TensorRT-LLM 1.x perf overview (PyTorch backend), Llama-3.3-70B (= Llama-3.1-70B shape)
+    on B200/GB200 TP1 with NVFP4 weights and on H200/H100 TP2 with FP8: output tokens/s per
+    GPU at max throughput. FP8 KV cache with FP8/FP4 weights (the engine default modelled)."""
+    from ..hardware import accelerator
+    from ..perf.inference import ServingConfig
+    from ..perf.serving_plan import plan_serving
+    from ..scenario import resolve_model
+
+    model = resolve_model("llama3.1-70b")
+    out = []
+    for r in read_published(TRTLLM_1X_FILE):
+        gid = TRTLLM_1X_GPUS[r["gpu_type"]]
+        prec = r["quantization"].lower()
+        tp = int(r["parallelism"].removeprefix("TP"))
+        isl, osl = int(r["input_len"]), int(r["output_len"])
+        cfg = ServingConfig(model, accelerator(gid), tp=tp, precision=prec, engine=engine)
+        p = plan_serving(cfg, isl, osl)
+        out.append(Case("trtllm_perf_overview_1.x", f"Llama-3.3-70B {gid} {prec} TP{tp} "
+                        f"{isl}/{osl}", "output_tokens_per_s_per_gpu",
+                        float(r["output_tokens_per_s_per_gpu"]), p.output_tokens_per_s_per_gpu,
+                        "tokens/s/GPU", calibration=_is_fp4_calibration(gid, prec, isl, osl),
+                        detail={"batch": p.batch, "bound": p.bound, "precision": prec}))
+    return out
+
+
+def fit_fp4(values: list[float] | None = None, engine: str = "trtllm-2025"
+            ) -> dict[str, float]:
+    """Fit ``fp4_compute_eff_frac`` of `engine` on the FP4 calibration rows only (B200 and
+    GB200, 1024/1024) by grid search on the median absolute error."""
+    import statistics
+    from dataclasses import replace
+
+    from ..perf.inference import engine as get_engine
+
+    base = get_engine(engine)
+    best: dict[str, float] = {}
+    for v in values or [0.25, 0.275, 0.3, 0.325, 0.35, 0.375, 0.4, 0.45, 0.5, 0.55]:
+        eng = replace(base, fp4_compute_eff_frac=v)
+        errs = [abs(c.error_frac) for c in trtllm_1x_cases(eng) if c.calibration]
+        med = statistics.median(errs)
+        if not best or med < best["median_abs_error_frac"]:
+            best = {"fp4_compute_eff_frac": v, "median_abs_error_frac": med}
+    return best
+
+
 SGLANG_ENGINE = "sglang-0.4"
 #: tokens per GPU per prefill step: the blog's profile setting ("16,384 tokens per device"),
 #: stated for the 4K row and taken for the 1K and 2K rows too
@@ -239,4 +296,4 @@ def sglang_cases() -> list[Case]:
 
 
 def cases() -> list[Case]:
-    return trtllm_v012_cases() + sglang_cases()
+    return trtllm_v012_cases() + trtllm_1x_cases() + sglang_cases()
