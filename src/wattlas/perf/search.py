@@ -133,8 +133,12 @@ def enumerate_layouts(job: TrainingJob, gpus: int, fabric: Fabric,
         mbs = only("microbatch", [b for b in (1, 2, 4, 8, 16) if per_rep % b == 0])
         if pp > 1 and m.layers % pp == 0:
             vpps = [v for v in (1, 2, 3, 4, 6, 8) if (m.layers // pp) % v == 0]
-        elif pp > 1 and allow_uneven_pp:  # the heaviest stage sets the pace
-            vpps = [v for v in (1, 2, 3, 4, 6, 8) if pp * v <= m.layers]
+        elif pp > 1 and allow_uneven_pp:
+            # the heaviest stage sets the pace: interleave only where it stays at
+            # ⌈layers/pp⌉ layers (no virtual stage padded beyond the plain uneven split)
+            top = -(-m.layers // pp)
+            vpps = [v for v in (1, 2, 3, 4, 6, 8)
+                    if pp * v <= m.layers and -(-m.layers // (pp * v)) * v <= top]
         else:
             vpps = [1]
         vpps = only("vpp", vpps)
