@@ -63,3 +63,36 @@ def test_mfu_never_exceeds_one(acc_id):
     for seq in (2048, 8192, 32768):
         for prec in ("bf16", "fp8"):
             assert 0.0 < _plan(seq, prec, acc_id).mfu < 1.0
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(acc_id=st.sampled_from(["h100-sxm", "b200", "gb200", "gb300", "a100-sxm-80gb"]),
+       seq=st.sampled_from([2048, 4096, 8192, 16384, 32768]),
+       prec=st.sampled_from(["bf16", "fp8", "fp4"]),
+       pp=st.sampled_from([1, 2, 4]), vpp=st.sampled_from([1, 2]))
+def test_no_plan_exceeds_the_peak_and_longer_sequences_cost_more_per_token(acc_id, seq, prec,
+                                                                          pp, vpp):
+    """Model FLOP/s per GPU stays below the dense peak of the precision; at fixed tokens per
+    micro-batch (the same GEMM shapes) a longer sequence never raises tokens/s: only attention
+    grows with s."""
+    acc = accelerator(acc_id)
+    if not acc.supports(prec) or (vpp > 1 and pp == 1):
+        return
+    fab = fabric_for(acc, default_system(acc_id))
+
+    def plan(s):
+        mb = 65536 // s
+        job = TrainingJob(resolve_model("llama3-8b"), tokens=1e9, seq_len=s,
+                          global_batch=mb * (8 // pp) * 8, precision=prec)
+        lay = Layout(tp=1, pp=pp, dp=8 // pp, vpp=vpp, microbatch=mb, recompute="full",
+                     zero=1)
+        return plan_training(job, acc, lay, fab, 8, allow_oom=True)
+
+    p = plan(seq)
+    assert p.model_flop_per_s_per_gpu < acc.peak_flop_per_s(prec)
+    if seq < 32768:
+        assert plan(2 * seq).tokens_per_s <= p.tokens_per_s * (1 + 1e-9)
