@@ -33,7 +33,9 @@ Mapping choices (stated, not fitted): blank recompute in a NeMo row = none (the 
 recipes state recompute when they use it); Megatron-LM README precision is not stated and its
 MFU divides by the BF16 peak, so BF16; "FSDP=N>0" or FSDP2 = ZeRO stage 3, otherwise the
 distributed optimizer (ZeRO-1); sequence parallelism whenever tp > 1; FlashAttention on; LoRA
-rank 32 (the NeMo/Megatron-Bridge LoRA default ``dim=32``) where a row does not state it.
+rank 32 (the NeMo/Megatron-Bridge LoRA default ``dim=32``) where a row does not state it; a
+row that states its GPUs' board power (torchtitan's H100 "@500W") is planned under that power cap
+(the energy model's clock-for-power slowdown, as ``--power-cap`` does).
 """
 
 from __future__ import annotations
@@ -163,6 +165,23 @@ def recompute_for(text: str) -> str:
     if "full" in t:
         return "full"
     return "selective"  # selective AC, per-op SAC, "recompute mlp ..." (partial)
+
+
+def power_cap_w(gpu_type: str) -> float | None:
+    """The board power a row states for its GPUs (``@500W``) [W], else None."""
+    m = re.search(r"@\s*(\d+)\s*W", gpu_type)
+    return float(m.group(1)) if m else None
+
+
+def _capped(plan: Any, cap_w: float, sys: Any) -> Any:
+    """`plan` run under a per-GPU power cap: the energy model's clock-for-power slowdown
+    (P − P_idle ∝ f³, :func:`wattlas.energy.training_energy`) applied by
+    :func:`wattlas.perf.training.capped_plan`, as ``wattlas train --power-cap`` does."""
+    from ..energy import EnergyInputs, training_energy
+    from ..perf.training import capped_plan
+
+    rep = training_energy(plan, EnergyInputs(power_cap_w=cap_w), sys)
+    return capped_plan(plan, rep.slowdown_frac, rep.phase_time_factors, cap_w)
 
 
 def bucket(gpus: int) -> str:
@@ -296,6 +315,9 @@ def _row_cases(name: str, src: str) -> list[Case]:
         except WattlasError as exc:
             _skip(src, label, f"layout rejected: {str(exc)[:120]}")
             continue
+        cap_w = power_cap_w(r["gpu_type"])
+        if cap_w is not None and cap_w < acc.require("tdp_w"):
+            plan = _capped(plan, cap_w, system(sys_id) if sys_id else None)
         peak = acc.peak_flop_per_s(precision)
         flop_tok = plan.model_flop_per_s_per_gpu / (plan.tokens_per_s / gpus)
         pub_mfu = pub_tok * flop_tok / peak
