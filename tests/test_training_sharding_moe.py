@@ -108,3 +108,27 @@ def test_more_expert_parallelism_is_never_free_of_communication():
     many = _plan(MOE, Layout(tp=1, dp=64, ep=64, microbatch=1), 64)
     assert one.breakdown_s["ep_comm"] == 0.0 < many.breakdown_s["ep_comm"]
     assert many.memory_bytes["weights"] < one.memory_bytes["weights"]
+
+
+@pytest.mark.parametrize("sp", [True, False])
+def test_fp8_training_keeps_fp8_gemm_inputs(sp):
+    from wattlas.perf import memory
+
+    args = (4096, 1, 8192, 64, 1024, 28672, 3, 8, sp)
+    bf16, _ = memory.layer_activation_bytes(*args, 0, True)
+    fp8, _ = memory.layer_activation_bytes(*args, 0, True, gemm_input_bytes=1.0)
+    same, _ = memory.layer_activation_bytes(*args, 0, True, gemm_input_bytes=2.0)
+    assert float(same) == float(bf16)
+    # the four GEMM inputs (QKV, projection, fc1: h each; fc2: ffn) lose one byte per element
+    saved = 4096 * (3 * 8192 + 28672) / 8 if sp else 4096 * (2 * 8192 + (8192 + 28672) / 8)
+    assert float(bf16) - float(fp8) == pytest.approx(saved, rel=1e-12)
+    full16, _ = memory.layer_activation_bytes(*args, 2, True)
+    full8, _ = memory.layer_activation_bytes(*args, 2, True, gemm_input_bytes=1.0)
+    assert float(full8) == float(full16)  # full recompute keeps only the 16-bit layer input
+
+
+def test_fp8_plans_store_less_activation_memory():
+    lay = Layout(tp=2, dp=32, microbatch=1, recompute="selective")
+    bf16 = _plan(DENSE, lay, 64)
+    fp8 = _plan(DENSE, lay, 64, precision="fp8")
+    assert fp8.memory_bytes["activations"] < bf16.memory_bytes["activations"]

@@ -39,7 +39,6 @@ _SAC = ("torchtitan's selective op-level checkpointing recomputes the elementwis
 KNOWN_GAPS = {  # (row_label, gpus) → reason
     ("70B bs1 selective op", "64"): _SAC + ": 103.6 GiB planned on an 80 GiB A100",
     ("FSDP", "8"): _SAC + ": 100.3 GiB planned, 82.4 GiB measured on a 96 GiB H100",
-    ("FSDP + torch.compile + Float8", "8"): _SAC + ": 100.3 GiB planned, 76.8 GiB measured",
 }
 
 

@@ -36,18 +36,26 @@ WEIGHT_BYTES = 2.0  # bf16/fp16 weights (FP8/FP4 training keeps 16-bit weights, 
 GRAD_BYTES = 4.0  # fp32 main gradients (Megatron-LM default)
 OPTIMIZER_BYTES = 12.0  # fp32 master weights + Adam m + v
 ACT_BYTES = 2.0  # 16-bit activations
+#: bytes of the saved GEMM-input copies under FP8 training (Transformer Engine keeps the FP8
+#: cast of each linear layer's input for the weight gradient: NVIDIA Transformer Engine docs,
+#: "Using FP8 with Transformer Engine"; Micikevicius et al. 2022, arXiv:2209.05433)
+FP8_GEMM_INPUT_BYTES = 1.0
 LOGIT_BYTES = 4.0  # fp32 logits for the loss on the last stage
 FRAMEWORK_OVERHEAD_BYTES = 2.0 * GIB  # CUDA context, NCCL buffers, allocator slack (order of)
 
 
 def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute, flash,
-                           cp=1):
+                           cp=1, gemm_input_bytes=2.0):
     """Activation bytes kept per transformer layer per micro-batch [bytes] (arrays allowed).
 
     ``s`` sequence length, ``b`` micro-batch, ``h`` hidden, ``a`` heads, ``kvd`` = kv_heads ·
     d_head, ``ffn`` inner size (MoE: tokens' routed expert width), ``recompute`` 0 none,
     1 selective, 2 full; ``sp`` sequence parallel, ``flash`` FlashAttention, ``cp`` context
-    parallel (each rank holds s/cp tokens)."""
+    parallel (each rank holds s/cp tokens). ``gemm_input_bytes`` is the size of the copies of
+    the four GEMM inputs kept for the backward (QKV input h, projection input h, fc1 input h,
+    fc2 input ffn per token): 2 in 16-bit training; 1 when the GEMMs run in FP8, since
+    Transformer Engine saves the FP8 cast of a GEMM's input for its weight gradient instead of
+    the 16-bit tensor (:data:`FP8_GEMM_INPUT_BYTES`)."""
     s_loc = s / cp
     sb = s_loc * b
     attn = sb * (7.0 * h + 4.0 * kvd)  # QKV input 2h, Q 2h, K,V 4·kvd, proj input 2h, mask h
@@ -59,9 +67,18 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
     none_sp = (attn + mlp + norms + scores) / tp
     none_tp = replicated + (split + scores) / tp
     none = np.where(sp, none_sp, none_tp)
-    selective = np.where(sp, (attn + mlp + norms) / tp, replicated + split / tp)
+    # GEMM inputs kept at gemm_input_bytes instead of 2: without sequence parallelism the QKV
+    # and fc1 inputs are replicated on every tp rank, the projection and fc2 inputs split
+    cut = 1.0 - np.asarray(gemm_input_bytes, dtype=float) / ACT_BYTES
+    save_rep = cut * sb * 4.0 * h
+    save_split = cut * sb * 2.0 * (h + ffn)
+    stored_sp = (attn + mlp + norms - save_rep - save_split) / tp
+    stored_tp = replicated - save_rep + (split - save_split) / tp
+    stored_none = np.where(sp, stored_sp + scores / tp, stored_tp + scores / tp)
+    selective = np.where(sp, stored_sp, stored_tp)
     full = np.where(sp, 2.0 * sb * h / tp, 2.0 * sb * h)
-    return np.where(recompute == 0, none, np.where(recompute == 1, selective, full)), none
+    return (np.where(recompute == 0, stored_none, np.where(recompute == 1, selective, full)),
+            none)
 
 
 def pipeline_inflight(pp, vpp, m):

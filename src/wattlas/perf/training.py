@@ -120,7 +120,9 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # memory-bound elementwise work (norms, GELU, softmax, dropout, residuals): traffic
     # proportional to the activations a layer produces, at HBM bandwidth
     per_layer, none_layer = memory.layer_activation_bytes(
-        s, mb, h, sh["a"], sh["kvd"], sh["ffn_act"], sh["ffn_mats"], tp, sp, rc, fa, cp)
+        s, mb, h, sh["a"], sh["kvd"], sh["ffn_act"], sh["ffn_mats"], tp, sp, rc, fa, cp,
+        gemm_input_bytes=(memory.FP8_GEMM_INPUT_BYTES if job.precision in ("fp8", "fp4")
+                          else memory.ACT_BYTES))
     hbm_bw = acc.require("hbm_bytes_per_s")
     t_elem = c["elem_traffic"] * none_layer / hbm_bw
     # selective recompute redoes the attention core: its two batched GEMMs (f_att) and the
