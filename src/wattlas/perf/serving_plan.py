@@ -250,8 +250,8 @@ def steady_state(cfg: ServingConfig, batch, prompt_tokens: float, output_tokens:
     step = np.asarray(mixed_step_time_s(cfg, b, prompt_tokens, output_tokens,
                                         poisson_arrivals), dtype=float)
     tpot = step / tokens_per_step(cfg)
-    ttft = np.asarray(ttft_under_load_s(cfg, b, prompt_tokens, output_tokens,
-                                        poisson_arrivals=poisson_arrivals), dtype=float)
+    # = ttft_under_load_s without a wait: own chunked prefill + the first (mixed) step
+    ttft = np.asarray(own_prefill_s(cfg, b, prompt_tokens, output_tokens), dtype=float) + step
     e2e = ttft + (n_out - 1.0) * tpot
     rps = b / e2e
     return {"step_s": step, "tpot_s": tpot, "ttft_s": ttft, "e2e_s": e2e,
