@@ -248,3 +248,12 @@ def test_numeric_text_is_a_number_and_other_text_is_refused() -> None:
     for text in ("yes", "1:30", "nan", "inf", "2e400"):
         with pytest.raises(ScenarioError, match="tokens"):
             sc.validate(with_value(TRAIN, "training.tokens", text))
+
+
+def test_docs_list_every_limit() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "limits.md").read_text()
+    tables = [(k if isinstance(k, str) else f"{k[0]}.{k[1]}", lim)
+              for k, lim in bounds.LIMITS.items()]
+    tables += list(bounds.FLAG_LIMITS.items()) + list(bounds.CATALOG_LIMITS)
+    for name, lim in tables:
+        assert f"| `{name}` | {lim.describe()} |" in doc, f"docs/limits.md: {name}"
