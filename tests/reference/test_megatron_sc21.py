@@ -6,9 +6,10 @@ full recompute). wattlas predicts the iteration time and converts it with the sa
 The table gives no micro-batch size, so the planner's own choice is used (the fastest micro-batch
 that fits, for the table's tp/pp/dp; see wattlas.validation.training). Tolerance: measured mean
 absolute error 3.9 % (max 9.0 %), bound at 5 % / 10 % (inside the issue's 8 % target).
-Table 2 ZeRO-3 rows: measured mean 72 % (over-predicted: wattlas costs the gathers at the node's
-aggregate NIC bandwidth; the measured step times imply about one NIC per GPU, see
-docs/training.md), bound at 75 % so that a regression still fails.
+Table 2 ZeRO-3 rows: the 2021 DeepSpeed ZeRO-3 collectives run at one NIC per GPU with a prefetch
+overlap fitted on the three GPT-3 rows (perf.sharding); measured mean 9.2 % (max 15.8 %, the
+held-out GPT-530B rows 11.7 % mean), bound at 12 % mean / 20 % max (the issue's target is 15 %),
+and the held-out rows at 15 %.
 """
 
 import statistics
@@ -40,7 +41,10 @@ def test_table2_zero3_reported():
     cases = [c for c in vt.run_cases() if c.source == "Narayanan2021_SC21 T2"]
     assert len(cases) == 6
     e = [abs(c.error_frac) for c in cases]
-    assert statistics.fmean(e) <= 0.75
+    assert statistics.fmean(e) <= 0.12
+    assert max(e) <= 0.20
+    held_out = [abs(c.error_frac) for c in cases if c.case.startswith("GPT-530B")]
+    assert len(held_out) == 3 and statistics.fmean(held_out) <= 0.15
     # throughput falls with the GPU count at a fixed batch, as measured (comm-bound)
     by_model = {}
     for c in cases:
