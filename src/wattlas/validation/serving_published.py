@@ -204,6 +204,44 @@ def trtllm_1x_cases(engine: object = "trtllm-2025") -> list[Case]:
     return out
 
 
+TRTLLM_V10_FILE = "serving_trtllm_perf_overview_v1_0.csv"
+TRTLLM_V10_MODELS = {"Llama 3.3 70B": "llama3.1-70b", "Llama 3.1 405B": "llama3.1-405b",
+                     "Llama 3.1 8B": "llama3.1-8b"}
+
+
+def trtllm_v10_cases(engine: object = "trtllm-2025") -> list[Case]:
+    """TensorRT-LLM v1.0 perf overview (PyTorch backend): total output tokens/s of the TP group
+    at max throughput for Llama 3.1 8B, Llama 3.3 70B and Llama 3.1 405B on B200/GB200 (NVFP4)
+    and H200/H100 (FP8), ten ISL/OSL pairs up to 20000/2000. Nothing fitted on this table."""
+    from ..errors import InfeasibleError
+    from ..hardware import accelerator
+    from ..perf.inference import ServingConfig
+    from ..perf.serving_plan import plan_serving
+    from ..scenario import resolve_model
+
+    models: dict[str, object] = {}
+    out = []
+    for r in read_published(TRTLLM_V10_FILE):
+        mid = TRTLLM_V10_MODELS[r["model"]]
+        gid = TRTLLM_1X_GPUS[r["gpu_type"]]
+        prec = r["quantization"].lower()
+        tp = int(r["parallelism"].removeprefix("TP"))
+        isl, osl = int(r["input_len"]), int(r["output_len"])
+        if mid not in models:
+            models[mid] = resolve_model(mid)
+        cfg = ServingConfig(models[mid], accelerator(gid), tp=tp, precision=prec, engine=engine)
+        name = f"{r['model']} {gid} {prec} TP{tp} {isl}/{osl}"
+        try:
+            p = plan_serving(cfg, isl, osl)
+        except InfeasibleError:
+            continue
+        out.append(Case("trtllm_perf_overview_v1.0", name, "output_tokens_per_s",
+                        float(r["output_tokens_per_s_total"]), p.output_tokens_per_s, "tokens/s",
+                        detail={"batch": p.batch, "bound": p.bound, "precision": prec,
+                                "model": mid, "tp": tp, "isl": isl, "osl": osl}))
+    return out
+
+
 def fit_fp4(values: list[float] | None = None, engine: str = "trtllm-2025"
             ) -> dict[str, float]:
     """Fit ``fp4_compute_eff_frac`` of `engine` on the FP4 calibration rows only (B200 and
@@ -296,4 +334,4 @@ def sglang_cases() -> list[Case]:
 
 
 def cases() -> list[Case]:
-    return trtllm_v012_cases() + trtllm_1x_cases() + sglang_cases()
+    return trtllm_v012_cases() + trtllm_1x_cases() + trtllm_v10_cases() + sglang_cases()
