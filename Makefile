@@ -29,8 +29,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
-docs: $(STAMP)  # README's and docs/validation.md's generated blocks
+docs: $(STAMP)  # generated blocks (README, docs/validation.md), then every block's shown output
 	$(BIN)/python docs/generate.py
+	$(BIN)/python docs/blocks.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
