@@ -180,3 +180,19 @@ def test_errors_are_the_cli_classes_with_the_cli_message() -> None:
     assert proc.stderr.strip() == f"error: {inf.value}"
     with pytest.raises(errors.InputError, match="not a scenario"):
         wattlas.load(42)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # jupyter's own path migration notes
+def test_the_notebook_example_executes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(ROOT / "examples" / "notebook.ipynb", as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # stored clean
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT / "examples")}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the MFU / MW figure
+    text = " ".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "h100-sxm" in text and "h200-sxm" in text and "b200" in text
