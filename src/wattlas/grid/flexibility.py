@@ -79,30 +79,7 @@ def serving_shift_frac(frac: float) -> float:
     return check_frac(frac)
 
 
-#: curtailment shares the trade-off sweeps: firm, then the study's three points
+
+#: curtailment shares the trade-off sweeps (grid.siting.curtailment_tradeoff): firm, then the
+#: study's three points
 SWEEP_FRACS = (0.0, 0.0025, 0.005, 0.01)
-
-
-def tradeoff(demand: object, regions: list, fracs: tuple[float, ...] = SWEEP_FRACS
-             ) -> dict[str, object]:
-    """Time to first and full power of `demand` in each of `regions` at each curtailment share
-    of `fracs`, with the training slowdown and serving shift each share costs (the data behind
-    the curtailment chart). Regions without a published curtailable headroom keep their firm
-    time at every share (``headroom_published`` False)."""
-    from dataclasses import replace
-
-    from .siting import evaluate
-
-    rows = []
-    for f in fracs:
-        for r in evaluate(replace(demand, curtailment_frac=f, onsite=()), regions):
-            rows.append({"curtailment_frac": f, "region": r["region"],
-                         "time_to_power_years_high": r["time_to_power_years_high"],
-                         "full_power_years_high": r["full_power_years_high"],
-                         "flexible_headroom_w": r["flexible_headroom_w"]})
-    return {"fracs": list(fracs),
-            "training_slowdown_frac": [training_slowdown_frac(f) for f in fracs],
-            "serving_shift_frac": [serving_shift_frac(f) for f in fracs],
-            "headroom_published": {r.id: r.curtailable_headroom_w is not None
-                                   for r in regions},
-            "rows": rows}

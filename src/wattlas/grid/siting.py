@@ -442,3 +442,26 @@ def rank_sites(demand: SiteDemand, region_ids: Sequence[str] | None = None,
         for r in out:
             r["supply_options"] = onsite.compare(r, opts)
     return out
+
+
+def curtailment_tradeoff(demand: SiteDemand, regions: Sequence[rg.Region],
+                         fracs: tuple[float, ...] = flexibility.SWEEP_FRACS) -> dict[str, Any]:
+    """Time to first and full power of `demand` in each of `regions` at each curtailment share
+    of `fracs`, with the training slowdown and serving shift each share costs (the data behind
+    the curtailment chart). Regions without a published curtailable headroom keep their firm
+    time at every share (``headroom_published`` False)."""
+    from dataclasses import replace
+
+    rows = []
+    for f in fracs:
+        for r in evaluate(replace(demand, curtailment_frac=f, onsite=()), regions):
+            rows.append({"curtailment_frac": f, "region": r["region"],
+                         "time_to_power_years_high": r["time_to_power_years_high"],
+                         "full_power_years_high": r["full_power_years_high"],
+                         "flexible_headroom_w": r["flexible_headroom_w"]})
+    return {"fracs": list(fracs),
+            "training_slowdown_frac": [flexibility.training_slowdown_frac(f) for f in fracs],
+            "serving_shift_frac": [flexibility.serving_shift_frac(f) for f in fracs],
+            "headroom_published": {r.id: r.curtailable_headroom_w is not None
+                                   for r in regions},
+            "rows": rows}

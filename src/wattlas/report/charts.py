@@ -475,7 +475,7 @@ def hardware_comparison(rows: Sequence[Mapping[str, Any]] | None) -> str:
 
 
 def curtailment_tradeoff(data: Mapping[str, Any] | None) -> str:
-    """Flexible interconnection (grid.flexibility.tradeoff): time to full power, high end
+    """Flexible interconnection (grid.siting.curtailment_tradeoff): time to full power, high end
     [years], per region against the accepted curtailment [% of hours], and the training
     slowdown that curtailment costs [%] on the same x axis."""
     title = "Time to power vs curtailment"

@@ -132,9 +132,7 @@ def site_section(scen: Any, power: dict[str, Any], notes: list[str], weights: An
         "it_power_w": demand.it_power_w, "rack_power_w": demand.rack_power_w,
         "cooling": demand.cooling, "regions": rows}
     if demand.curtailment_frac > 0:  # flexible interconnection: time to power per share
-        from ..grid import flexibility
-
-        out["curtailment_tradeoff"] = plain(flexibility.tradeoff(demand, regs))
+        out["curtailment_tradeoff"] = plain(siting.curtailment_tradeoff(demand, regs))
         if not any(r.curtailable_headroom_w is not None for r in regs):
             notes.append("site: no candidate region publishes curtailable headroom, so "
                          "curtailment shortens no time to power here (see docs/siting.md)")
