@@ -113,12 +113,12 @@ def test_region_scatter_marks_the_pareto_front(plan: dict) -> None:
     assert svg.count('stroke="#C00" stroke-width="3"') == 1  # only "is" is on the front
 
 
-def test_charts_without_data_say_not_asked_for() -> None:
+def test_charts_without_data_say_so() -> None:
     for out in (charts.step_time_breakdown(None), charts.memory_per_gpu({}, None),
                 charts.power_by_component({}), charts.region_scatter([]),
                 charts.site_map([], []), charts.latency_cdf({}), charts.site_load([], {})):
         assert "<svg" not in out
-        assert "not asked for" in out
+        assert "no data in the plan" in out
 
 
 def test_zero_parts_are_left_out_of_the_stack(plan: dict) -> None:
@@ -159,7 +159,9 @@ def test_markdown_numbers_are_the_plan_numbers(plan: dict) -> None:
     assert "energy.components_w.GPUs" in found
     for path, value in found.items():
         assert value == pytest.approx(_lookup(plan, path), rel=5e-6), path
-    assert "| is | 1 | True | True | 1 | 2 | 500000 | 100000 |" in md
+    # each SI number with its "≈" column in people's units beside it
+    assert ("| is | 1 | True | True | 1 | 1.0 years | 2 | 2.0 years | 500000 | $500,000/y | "
+            "100000 | 100 tCO2e/y |") in md
     assert "nearest" in md and "0.97" in md
     assert "- us-va: rack too dense" in md
 
@@ -181,10 +183,35 @@ def test_html_is_self_contained(plan: dict) -> None:
     assert "Why regions are infeasible" in page
 
 
-def test_html_for_an_empty_plan_says_what_was_not_asked_for() -> None:
-    page = html.render({"scenario": "x", "wattlas_version": "0", "stages": [], "notes": []})
-    assert "<svg" not in page
-    assert page.count("not asked for") >= 4
+def test_reports_of_an_empty_plan_have_no_sections_for_stages_not_run() -> None:
+    """A stage the scenario does not use gets no section, no empty summary and no "not asked
+    for" placeholder; the header says which stages ran."""
+    empty = {"scenario": "x", "wattlas_version": "0", "stages": [], "notes": []}
+    page, md = html.render(empty), markdown.render(empty)
+    assert "<svg" not in page and "not asked for" not in page.lower()
+    assert "<h2>" not in page and "stages run: ." in page
+    assert "## " not in md and "not asked for" not in md.lower()
+
+
+def test_a_plan_with_training_only_shows_training_and_energy_only(plan: dict) -> None:
+    for key in ("site", "route"):
+        plan.pop(key, None)
+    plan["governance"] = {}
+    page = html.render(plan)
+    assert "<h2>Training</h2>" in page and "<h2>Power and energy</h2>" in page
+    for absent in ("Site ranking", "Routing", "Hardware comparison", "Governance"):
+        assert f"<h2>{absent}</h2>" not in page
+
+
+def test_report_tables_show_people_units_beside_si_and_missing_as_unknown(plan: dict) -> None:
+    plan["site"]["regions"][0]["energy_cost_usd_per_year"] = None
+    plan["route"]["policies"][0]["cost_usd_per_million_tokens"] = 0.05
+    page, md = html.render(plan), markdown.render(plan)
+    assert "e+06" not in page.split("<h2>Power and energy</h2>")[1].split("</table>")[0]
+    assert ">unknown<" in page and "| unknown |" in md
+    assert "—" not in md.split("## Site ranking")[1].split("##")[0]
+    assert "`score`: Σ w·(x − min)/(max − min)" in md and "Σ w·(x − min)/(max − min)" in page
+    assert "counts electricity only" in md and "counts electricity only" in page
 
 
 def test_budget_and_geo_rows_parse_back_to_the_plan(plan: dict) -> None:

@@ -51,8 +51,11 @@ def _summary(plan: dict, paths: list[str]) -> None:
     from ..report import best_region, compare_line, summary_rows
 
     table = Table(title=f"wattlas plan: {plan['scenario']}", header_style="bold")
-    for col in ("quantity", "value", "plan.json key"):
-        table.add_column(col)
+    table.add_column("quantity")
+    table.add_column("value", overflow="fold")
+    # the key is what a reader greps plan.json for: whole, never cut to "training.trai…"
+    table.add_column("plan.json key", no_wrap=True, overflow="fold",
+                     min_width=max([len(r["path"]) for r in summary_rows(plan)] + [14]))
     for r in summary_rows(plan):
         table.add_row(r["label"], r["human"], r["path"])
     best = best_region(plan)

@@ -21,7 +21,7 @@ _COLUMNS = ["policy", "offered", "completed", "rejected", "ttft_p50_s", "ttft_p9
             "cost_usd_per_million_tokens"]
 _HEADERS = {"ttft_p50_s": "TTFT p50 s", "ttft_p99_s": "TTFT p99 s", "e2e_p99_s": "E2E p99 s",
             "slo_attainment_frac": "SLO met", "energy_per_token_j": "J/token",
-            "co2e_g_per_request": "gCO2e/req", "cost_usd_per_million_tokens": "$/M tokens",
+            "co2e_g_per_request": "gCO2e/req", "cost_usd_per_million_tokens": "energy $/M tokens",
             "session_latency_p99_s": "session p99 s"}
 
 

@@ -27,6 +27,16 @@ def _mw(v: float) -> str:
     return f"{v / 1e6:,.1f}"
 
 
+#: unit suffixes whose numbers get a column in people's units beside them in report tables
+HUMAN_SUFFIXES = ("_s", "_w", "_j", "_kg", "_bytes", "_usd", "_frac", "_flop", "_per_year",
+                  "_years_low", "_years_high")
+
+
+def has_human(key: str) -> bool:
+    """Whether report tables show `key` in people's units beside its SI value."""
+    return key.endswith(HUMAN_SUFFIXES) or key in ("mfu", "hfu")
+
+
 #: (key path, label, human rendering) of the headline numbers, by section.
 _SUMMARY: tuple[tuple[str, str, Any], ...] = (
     ("training.training_time_s", "training time", _days),
@@ -123,6 +133,47 @@ HUMAN_COLUMNS: dict[str, tuple[str, Any]] = {
 }
 
 
+def human(key: str, v: Any) -> str:
+    """A plan number in people's units, read from its key's unit suffix (docs/nomenclature.md):
+    durations in days, hours or ms, power in kW/MW, energy in kWh/MWh, CO2e in t, memory in
+    GiB, money in $, fractions in %, FLOP in scientific notation; '' for text and None (the
+    SI value stays beside it)."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return ""
+    if key.endswith("_per_year"):
+        inner = human(key.removesuffix("_per_year"), v)
+        return f"{inner}/y" if inner else ""
+    if key.endswith(("_years", "_years_low", "_years_high")):
+        return f"{v:,.1f} years"
+    a = abs(v)
+    if key.endswith("_frac") or key in ("mfu", "hfu"):
+        return f"{v:.1%}"
+    if "flop" in key:
+        return f"{v:.3g} FLOP" + ("/s" if "_per_s" in key else "")
+    if key.endswith("_bytes_per_s"):
+        return f"{v / 1e9:,.3g} GB/s"
+    if key.endswith("_bytes"):
+        return f"{v / GIB:,.1f} GiB"
+    if key.endswith("_s") and not key.endswith("_per_s"):
+        if a >= SECONDS_PER_DAY:
+            return f"{v / SECONDS_PER_DAY:,.1f} days"
+        if a >= 3600:
+            return f"{v / 3600:,.1f} h"
+        return f"{v:,.3g} s" if a >= 1 else f"{v * 1e3:,.3g} ms"
+    if key.endswith("_w"):
+        return show_power(v) if a >= 1e3 else f"{v:,.0f} W"
+    if key.endswith("_j"):
+        return show_energy(v) if a >= 3.6e6 else f"{v:,.3g} J"
+    if key.endswith("_kg"):
+        return (f"{v / KG_PER_T:,.3g} tCO2e" if a < 100 * KG_PER_T
+                else f"{v / KG_PER_T:,.0f} tCO2e") if "co2" in key else f"{v:,.0f} kg"
+    if key.endswith("_usd"):
+        return show_usd(v)
+    if a >= 1e6:
+        return f"{v / 1e6:,.3g} M"
+    return f"{v:,.4g}" if isinstance(v, float) else f"{v:,}"
+
+
 def lookup(plan: dict[str, Any], path: str) -> Any:
     """The value at a dotted key path of the plan dict, or None."""
     node: Any = plan
@@ -134,12 +185,22 @@ def lookup(plan: dict[str, Any], path: str) -> Any:
 
 
 def exact(v: Any) -> str:
-    """The machine-comparable rendering of a plan number (6 significant digits)."""
+    """The machine-comparable rendering of a plan number: 6 significant digits, written out
+    without an exponent from 1e-4 to 1e15 (7172580, not 7.17258e+06); FLOP-sized and tiny
+    numbers keep scientific notation."""
+    import math
+
     if isinstance(v, bool) or v is None:
         return str(v)
     if isinstance(v, int):
         return str(v)
-    return f"{v:.6g}"
+    a = abs(v)
+    if v == 0 or not math.isfinite(v) or not 1e-4 <= a < 1e15:
+        return f"{v:.6g}"
+    digits = 5 - math.floor(math.log10(a))
+    if digits <= 0:
+        return str(int(round(v, digits)))
+    return f"{round(v, digits):.{digits}f}".rstrip("0").rstrip(".")
 
 
 def labelled_rows(plan: dict[str, Any], spec: tuple[tuple[str, str, Any], ...]

@@ -1,8 +1,9 @@
 """Charts as inline SVG strings: pure functions from plain dicts/lists to ``<svg>`` text.
 
 Each function takes numbers in SI units and converts to display units (GiB, MW, days, ms) only
-for its axis labels. A chart with no data returns a short "not asked for" note (a ``<p>``), never
-an empty SVG. No scripts, no external fonts: the output opens offline in any browser.
+for its axis labels. A chart with no data returns a short "no data in the plan" note (a
+``<p>``), never an empty SVG; a value the plan lacks is drawn as missing (unfilled, listed),
+never as zero. No scripts, no external fonts: the output opens offline in any browser.
 
 References
 ----------
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from functools import cache
 from html import escape
 from typing import Any
 
@@ -28,8 +30,9 @@ FONT = "font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-seri
 GIB = 2.0**30
 
 
-def not_asked(title: str, why: str = "not asked for") -> str:
-    """The note shown instead of a chart that has no data."""
+def not_asked(title: str, why: str = "no data in the plan") -> str:
+    """The note shown instead of a chart that has no data (a stage the scenario does not use
+    gets no section at all)."""
     return f'<p class="not-asked"><strong>{escape(title)}</strong>: {escape(why)}.</p>'
 
 
@@ -267,7 +270,9 @@ def region_scatter(regions: Sequence[Mapping[str, Any]] | None, width: int = 720
         stroke = "#C00" if r.get("pareto") else ("#333" if feasible else "#777")
         sw = 3 if r.get("pareto") else 1
         dash = "" if feasible else ' stroke-dasharray="3,2"'
-        carbon = "?" if c is None else _fmt(c)
+        carbon = "unknown" if c is None else _fmt(c)
+        if c is None:  # missing, not zero: no fill and no size that would read as low carbon
+            rad, colour, opacity = 8.0, "none", 1.0
         body.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="{rad:.1f}" fill="{colour}" '
                     f'fill-opacity="{opacity}" stroke="{stroke}" stroke-width="{sw}"{dash}>'
                     f'<title>{escape(str(r.get("region")))}: {_fmt(x)} years, {_fmt(y)} M$/yr, '
@@ -285,14 +290,67 @@ def region_scatter(regions: Sequence[Mapping[str, Any]] | None, width: int = 720
     body.append(_text(right + 12, top + 80, f"kt CO2e/yr (max {_fmt(cmax)})"))
     body.append(_text(right + 12, top + 98, "faint, dashed:"))
     body.append(_text(right + 12, top + 112, "infeasible"))
+    if any(c is None for c in cs):
+        body.append(_text(right + 12, top + 126 + (60 if missing else 0),
+                          "unfilled: CO2e unknown"))
     return _svg(width, height, title, body)
+
+
+@cache
+def world_rings() -> tuple[tuple[tuple[float, float], ...], ...]:
+    """The simplified Natural Earth 1:110m outline (``data/world_outline.csv``, public domain;
+    source in ``data/world_outline.md``): rings of (lon, lat) in degrees."""
+    import csv
+    import io
+    from importlib import resources
+
+    text = resources.files("wattlas.data").joinpath("world_outline.csv").read_text("utf-8")
+    return tuple(tuple((float(x), float(y)) for x, y in (p.split() for p in r["points"]
+                                                         .split(";")))
+                 for r in csv.DictReader(io.StringIO(text)))
+
+
+def place_labels(points: Sequence[tuple[float, float, str]], box: tuple[float, float, float,
+                 float], char_w: float = 6.2, line_h: float = 12.0
+                 ) -> list[tuple[float, float, str, bool]]:
+    """Label positions that overlap neither each other nor a point: for each (x, y, text), the
+    first of eight places around the point (right, left, above, below, diagonals, then further
+    out) whose box is free and inside `box` (x0, y0, x1, y1); (x, y of the text baseline start,
+    anchor "start"|"end", whether a leader line is needed)."""
+    taken = [(x - 6, y - 6, x + 6, y + 6) for x, y, _ in points]
+    out = []
+    for x, y, text in points:
+        w = char_w * len(text)
+        choice = None
+        for r in (9.0, 22.0, 38.0):
+            for dx, dy in ((1, 0), (-1, 0), (0, -1), (0, 1), (1, -1), (-1, -1), (1, 1),
+                           (-1, 1)):
+                lx = x + dx * r if dx >= 0 else x + dx * r - w
+                lx = lx - w / 2 if dx == 0 else lx
+                ly = y + dy * r + (4 if dy == 0 else (0 if dy < 0 else line_h - 2))
+                rect = (lx, ly - line_h + 2, lx + w, ly + 2)
+                inside = (box[0] <= rect[0] and rect[2] <= box[2] and box[1] <= rect[1]
+                          and rect[3] <= box[3])
+                if inside and not any(rect[0] < t[2] and t[0] < rect[2] and rect[1] < t[3]
+                                      and t[1] < rect[3] for t in taken):
+                    choice = (lx, ly, rect, r > 9.0)
+                    break
+            if choice:
+                break
+        if choice is None:  # crowded: right of the point, over whatever is there
+            lx, ly = x + 9, y + 4
+            choice = (lx, ly, (lx, ly - line_h + 2, lx + w, ly + 2), False)
+        taken.append(choice[2])
+        out.append((choice[0], choice[1], text, choice[3]))
+    return out
 
 
 def site_map(sites: Sequence[Mapping[str, Any]] | None,
              users: Sequence[Mapping[str, Any]] | None = None, width: int = 720) -> str:
-    """Sites (squares) and user regions (circles) on an equirectangular lat/lon plot with a 30°
-    graticule and no coastlines (Snyder 1987). Each point: {"label", "lat", "lon"}; the view
-    zooms to the points with a 10° margin."""
+    """Sites (squares) and user regions (circles) on an equirectangular lat/lon plot (Snyder
+    1987) over the Natural Earth 1:110m outline (:func:`world_rings`), with a graticule and
+    labels placed so that none overlaps another label or a point (:func:`place_labels`). Each
+    point: {"label", "lat", "lon"}; the view zooms to the points with a 10° margin."""
     title = "Sites and users"
     pts = [("site", p) for p in sites or [] if p.get("lat") is not None]
     pts += [("user", p) for p in users or [] if p.get("lat") is not None]
@@ -315,26 +373,39 @@ def site_map(sites: Sequence[Mapping[str, Any]] | None,
     def sy(lat: float) -> float:
         return bottom - (lat - lat0) * ky
 
-    body = [f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top:.1f}" '
-            f'fill="#f4f8fb" stroke="#999"/>']
+    clip = f"clip{abs(hash((lat0, lat1, lon0, lon1, width))) % 10**8}"
+    body = [f'<defs><clipPath id="{clip}"><rect x="{left}" y="{top}" width="{right - left}" '
+            f'height="{bottom - top:.1f}"/></clipPath></defs>',
+            f'<rect x="{left}" y="{top}" width="{right - left}" height="{bottom - top:.1f}" '
+            f'fill="#eef4f9" stroke="#999"/>']
+    land = []
+    for ring in world_rings():
+        if (max(x for x, _ in ring) < lon0 or min(x for x, _ in ring) > lon1
+                or max(y for _, y in ring) < lat0 or min(y for _, y in ring) > lat1):
+            continue
+        land.append("M" + "L".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in ring) + "Z")
+    if land:
+        body.append(f'<path clip-path="url(#{clip})" d="{" ".join(land)}" fill="#e2e2dc" '
+                    'stroke="#b9b9b0" stroke-width="0.6"><title>Natural Earth 1:110m '
+                    '(public domain)</title></path>')
     span = max(lon1 - lon0, lat1 - lat0)
     step = 10 if span <= 90 else (15 if span <= 180 else 30)
     for lon in range(-180, 181, step):
         if lon0 <= lon <= lon1:
             body.append(f'<line x1="{sx(lon):.1f}" y1="{top}" x2="{sx(lon):.1f}" '
-                        f'y2="{bottom:.1f}" stroke="#ccd"/>')
+                        f'y2="{bottom:.1f}" stroke="#ccd" stroke-width="0.5"/>')
             body.append(_text(sx(lon), bottom + 14, f"{lon}°", "middle", 10))
     for lat in range(-90, 91, step):
         if lat0 <= lat <= lat1:
             body.append(f'<line x1="{left}" y1="{sy(lat):.1f}" x2="{right}" y2="{sy(lat):.1f}" '
-                        f'stroke="#ccd"/>')
+                        f'stroke="#ccd" stroke-width="0.5"/>')
             body.append(_text(left - 4, sy(lat) + 4, f"{lat}°", "end", 10))
     body.append(_text((left + right) / 2, bottom + 30, "longitude [°E]", "middle", 12))
     cy = (top + bottom) / 2
     body.append(f'<text x="{left - 40}" y="{cy:.1f}" text-anchor="middle" font-size="12" '
                 f'transform="rotate(-90 {left - 40} {cy:.1f})">latitude [°N]</text>')
-    for kind, p in pts:
-        x, y = sx(float(p["lon"])), sy(float(p["lat"]))
+    xy = [(sx(float(p["lon"])), sy(float(p["lat"])), str(p.get("label", ""))) for _, p in pts]
+    for (kind, p), (x, y, _) in zip(pts, xy, strict=True):
         label = escape(str(p.get("label", "")))
         if kind == "site":
             body.append(f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" '
@@ -342,14 +413,17 @@ def site_map(sites: Sequence[Mapping[str, Any]] | None,
         else:
             body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{PALETTE[1]}">'
                         f'<title>users {label}</title></circle>')
-        label_text = str(p.get("label", ""))
-        dy = 4 if kind == "site" else 16  # users' labels below their point, sites' beside
-        if x > right - 7 * len(label_text) - 12:
-            body.append(_text(x - 8, y + dy, label_text, "end"))
-        else:
-            body.append(_text(x + 8, y + dy, label_text))
+    for (x, y, _), (lx, ly, text, leader) in zip(xy, place_labels(xy, (left, top, right,
+                                                                           bottom)),
+                                                 strict=True):
+        if leader:
+            body.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{lx:.1f}" y2="{ly - 4:.1f}" '
+                        'stroke="#888" stroke-width="0.6"/>')
+        body.append(f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="11" '
+                    f'paint-order="stroke" stroke="#fff" stroke-width="3">{escape(text)}</text>')
     body += _legend([("site", PALETTE[0])], left, bottom + 44)
     body += _legend([("user region", PALETTE[1])], left + 60, bottom + 44)
+    body.append(_text(right, bottom + 44, "outline: Natural Earth 1:110m", "end", 9))
     return _svg(width, height, title, body)
 
 

@@ -14,6 +14,7 @@ from . import (
     COMPARE_INTRO,
     GEO,
     GEO_SITE_COLUMNS,
+    HUMAN_COLUMNS,
     OBJECTIVE_COLUMNS,
     best_region,
     budget_lines,
@@ -23,6 +24,8 @@ from . import (
     exact,
     geo_text,
     hardware_label,
+    has_human,
+    human,
     labelled_rows,
     markdown,
     site_demand_text,
@@ -40,6 +43,7 @@ table{border-collapse:collapse;margin:8px 0 16px;font-size:0.9em}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:left}td.num{text-align:right;
 font-variant-numeric:tabular-nums}th{background:#f2f5f8}
 code{font-size:0.85em;color:#555}.muted{color:#666}.not-asked{color:#666;font-style:italic}
+td.missing{color:#999;font-style:italic}
 .charts{display:flex;flex-direction:column;gap:16px}svg.chart{width:100%;height:auto;
 border:1px solid #eee;background:#fff}
 .card{display:inline-block;min-width:150px;margin:4px 8px 4px 0;padding:8px 12px;
@@ -49,18 +53,35 @@ border:1px solid #ddd;border-radius:6px}.card b{display:block;font-size:1.3em}
 """
 
 
+def _with_approx(c: str, cols: list[str]) -> bool:
+    """Whether column `c` gets a "≈" column (not when a human column for it is already shown)."""
+    return has_human(c) and (c not in HUMAN_COLUMNS or HUMAN_COLUMNS[c][0] not in cols)
+
+
 def _table(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:
+    """A table of `rows` with the plan keys as headers; a number with a unit suffix gets a
+    "≈" column in people's units beside its SI value; a number the plan lacks reads
+    "unknown" (never a dash that reads as zero)."""
     cols = [c for c in columns if any(c in r for r in rows)]
-    head = "".join(f"<th>{escape(c)}</th>" for c in cols)
+    head = "".join(f"<th>{escape(c)}</th>"
+                   + ("<th title='in people&#39;s units'>≈</th>" if _with_approx(c, cols) else "")
+                   for c in cols)
     body = []
     for r in rows:
         cells = []
         for c in cols:
             v = r.get(c)
-            if isinstance(v, bool) or v is None:
-                cells.append(f"<td>{'—' if v is None else ('yes' if v else 'no')}</td>")
+            if _with_approx(c, cols):
+                extra = (f'<td class="num">{escape(human(c, v))}</td>'
+                         if isinstance(v, int | float) and not isinstance(v, bool) else "<td></td>")
+            else:
+                extra = ""
+            if v is None:
+                cells.append(f'<td class="missing">{markdown.MISSING}</td>{extra}')
+            elif isinstance(v, bool):
+                cells.append(f"<td>{'yes' if v else 'no'}</td>")
             elif isinstance(v, int | float):
-                cells.append(f'<td class="num">{exact(v)}</td>')
+                cells.append(f'<td class="num">{exact(v)}</td>{extra}')
             elif isinstance(v, list):
                 cells.append(f"<td>{escape('; '.join(map(str, v)))}</td>")
             else:
@@ -146,7 +167,7 @@ def render(plan: dict[str, Any]) -> str:
             f"{escape(', '.join(plan['stages']))}."
             + (f" Best-ranked region: <b>{escape(best['region'])}</b>." if best else "")
             + "</p>")
-    parts = [head, _section("Summary", cards)]
+    parts = [head] + ([_section("Summary", cards)] if cards else [])
 
     if tr:
         lay = ", ".join(f"{k}={v}" for k, v in tr["parallelism"].items())
@@ -159,8 +180,6 @@ def render(plan: dict[str, Any]) -> str:
             charts.step_time_breakdown(tr.get("breakdown_s")),
             charts.memory_per_gpu(tr.get("memory_bytes"), tr.get("hbm_bytes")),
             "</div>", _geo(plan)))
-    else:
-        parts.append(_section("Training", charts.not_asked("Training")))
 
     if plan.get("budget"):
         parts.append(_section("Compute budget", _labelled(labelled_rows(plan, BUDGET)),
@@ -168,26 +187,21 @@ def render(plan: dict[str, Any]) -> str:
 
     if plan.get("serving"):
         sv = plan["serving"]
-        rows = [{"key": f"serving.{k}", "value": v} for k, v in sv.items()
+        rows = [{"key": f"serving.{k}", "value": v, "≈": human(k, v)} for k, v in sv.items()
                 if isinstance(v, int | float) and not isinstance(v, bool)]
-        parts.append(_section("Serving", _table(rows, ["key", "value"])))
+        parts.append(_section("Serving", _table(rows, ["key", "value", "≈"])))
 
     if en:
-        rows = [{"key": f"energy.{k}", "value": v} for k, v in en.items()
+        rows = [{"key": f"energy.{k}", "value": v, "≈": human(k, v)} for k, v in en.items()
                 if isinstance(v, int | float) and not isinstance(v, bool)]
         lines = [*en.get("energy_summary", []),
                  *(f"{k.replace('_', ' ')}: {'; '.join(map(str, en[k]))}"
                    for k in ("inputs_given", "inputs_predicted", "defaults_used") if en.get(k))]
         parts.append(_section(
             "Power and energy",
-            _list(lines), _table(rows, ["key", "value"]), '<div class="charts">',
+            _list(lines), _table(rows, ["key", "value", "≈"]), '<div class="charts">',
             charts.power_by_component(en.get("components_w")),
             charts.energy_by_component(en.get("components_j")), "</div>"))
-    else:
-        parts.append(_section("Power and energy",
-                              charts.not_asked("Power by component",
-                                               "not asked for, or the energy stage is "
-                                               "not available")))
 
     mp = plan.get("map") or {}
     if site:
@@ -200,10 +214,11 @@ def render(plan: dict[str, Any]) -> str:
             charts.site_map(mp.get("sites"), mp.get("users")), *_site_supply_charts(site),
             "</div>",
             f'<div class="wide">{_table(site["regions"], markdown.REGION_COLUMNS)}</div>',
+            f"<p class='muted'>{escape(markdown.SCORE_NOTE)}</p>",
             _reasons(site["regions"]),
             _allocation(plan)))
-    else:
-        parts.append(_section("Site ranking", charts.region_scatter(None),
+    elif mp.get("sites") or mp.get("users"):
+        parts.append(_section("Sites and users",
                               charts.site_map(mp.get("sites"), mp.get("users"))))
 
     rows = compare_rows(plan)
@@ -215,23 +230,24 @@ def render(plan: dict[str, Any]) -> str:
                              f"{escape(compare_line(r))}</li>" for r in rows) + "</ul>",
             '<div class="charts">', charts.hardware_comparison(plan["compare"]["rows"]),
             '</div><div class="wide">', _table(rows, COMPARE_COLUMNS), "</div>"))
-    elif tr:
-        parts.append(_section("Hardware comparison",
-                              charts.not_asked("Hardware comparison", "not asked for (list "
-                                               "alternatives under compare.hardware)")))
 
     route = plan.get("route")
     lat, policy, times, per_site = _route_series(route)
     pols = (route or {}).get("policies") or []
     note = markdown.session_note(pols)
-    parts.append(_section(
-        "Routing",
-        f'<div class="wide">{_table(pols, markdown.policy_columns(pols))}</div>' if pols else "",
-        f"<p class='muted'>{escape(note)}</p>" if note else "",
-        '<div class="charts">', charts.latency_cdf(lat),
-        charts.site_load(times, per_site, "utilisation [fraction of slots]",
-                         f"Per-site load over time ({policy})" if policy else None),
-        "</div>"))
+    cost = markdown.ROUTE_COST_NOTE if any("cost_usd_per_million_tokens" in r
+                                           for r in pols) else ""
+    if route:
+        parts.append(_section(
+            "Routing",
+            f'<div class="wide">{_table(pols, markdown.policy_columns(pols))}</div>'
+            if pols else "",
+            f"<p class='muted'>{escape(cost)}</p>" if cost else "",
+            f"<p class='muted'>{escape(note)}</p>" if note else "",
+            '<div class="charts">', charts.latency_cdf(lat),
+            charts.site_load(times, per_site, "utilisation [fraction of slots]",
+                             f"Per-site load over time ({policy})" if policy else None),
+            "</div>"))
 
     gov = plan.get("governance") or {}
     gparts = []
@@ -244,8 +260,8 @@ def render(plan: dict[str, Any]) -> str:
         gparts.append(_table(gov["accelerators"], ("accelerator", "tpp", "tpp_precision",
                                                    "die_area_mm2", "performance_density",
                                                    "eccn", "reason", "rule", "rule_date")))
-    parts.append(_section("Governance", *gparts) if gparts
-                 else _section("Governance", charts.not_asked("Governance")))
+    if gparts:
+        parts.append(_section("Governance", *gparts))
     if plan.get("notes"):
         parts.append(_section("Notes", "<ul>" + "".join(
             f"<li>{escape(n)}</li>" for n in plan["notes"]) + "</ul>"))

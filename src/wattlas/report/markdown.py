@@ -18,6 +18,7 @@ from . import (
     GEO,
     GEO_SITE_COLUMNS,
     GIB,
+    HUMAN_COLUMNS,
     OBJECTIVE_COLUMNS,
     best_region,
     budget_lines,
@@ -26,6 +27,8 @@ from . import (
     exact,
     geo_text,
     hardware_label,
+    has_human,
+    human,
     labelled_rows,
     lookup,
     site_demand_text,
@@ -33,10 +36,20 @@ from . import (
     with_human,
 )
 
-REGION_COLUMNS = ("region", "rank", "feasible", "pareto", "time_to_power_years_low",
+#: what the site table's `score` and `rank` mean (grid.siting.rank)
+SCORE_NOTE = ("`score`: Σ w·(x − min)/(max − min) over time to full power, annual energy "
+              "cost, annual CO2e (and latency where users are given), min and max taken over "
+              "the candidates (feasible regions with every metric known), default weights 1; "
+              "0 = best on every weighted metric, lower ranks first. An infeasible region or "
+              "one with data missing has no score or rank and is listed after the ranked ones.")
+#: what the routing cost column counts
+ROUTE_COST_NOTE = ("`cost_usd_per_million_tokens` counts electricity only (energy × the "
+                   "site's price); hardware and GPU-hours are not in it.")
+REGION_COLUMNS = ("region", "rank", "score", "feasible", "pareto", "time_to_power_years_low",
                   "time_to_power_years_high", "energy_cost_usd_per_year", "co2e_kg_per_year")
 POLICY_COLUMNS = ("policy", "offered", "completed", "rejected", "ttft_p50_s", "ttft_p99_s",
-                  "e2e_p99_s", "slo_attainment_frac", "energy_per_token_j", "co2e_g_per_request")
+                  "e2e_p99_s", "slo_attainment_frac", "energy_per_token_j", "co2e_g_per_request",
+                  "cost_usd_per_million_tokens")
 SESSION_COLUMNS = ("sessions_completed", "session_latency_p50_s", "session_latency_p95_s",
                    "session_latency_p99_s")
 ONE_CALL_SESSIONS = ("One call per session: session latency is the E2E latency (set "
@@ -63,9 +76,13 @@ def session_note(policies: list[dict[str, Any]]) -> str:
     return ONE_CALL_SESSIONS if one else ""
 
 
+#: how a report table shows a number the plan does not have (never a dash that reads as zero)
+MISSING = "unknown"
+
+
 def _cell(v: Any) -> str:
     if v is None:
-        return "—"
+        return MISSING
     if isinstance(v, list):
         return "; ".join(str(x) for x in v).replace("|", "/")
     if isinstance(v, int | float):
@@ -73,23 +90,40 @@ def _cell(v: Any) -> str:
     return str(v).replace("|", "/")
 
 
+def _with_approx(c: str, cols: list[str]) -> bool:
+    """Whether column `c` gets a "≈" column (not when a human column for it is already shown)."""
+    return has_human(c) and (c not in HUMAN_COLUMNS or HUMAN_COLUMNS[c][0] not in cols)
+
+
 def table(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> list[str]:
     """A Markdown table of `rows` with the plan.json keys as headers (in code font; a
     human-unit column such as 'facility [MW]' in plain text)."""
     cols = [c for c in columns if any(c in r for r in rows)]
-    out = ["| " + " | ".join(f"`{c}`" if c.isidentifier() else c for c in cols) + " |",
-           "|" + "|".join("---" for _ in cols) + "|"]
+    heads = []
+    for c in cols:
+        heads.append(f"`{c}`" if c.isidentifier() else c)
+        if _with_approx(c, cols):
+            heads.append("≈")  # the number beside it in people's units
+    out = ["| " + " | ".join(heads) + " |", "|" + "|".join("---" for _ in heads) + "|"]
     for r in rows:
-        out.append("| " + " | ".join(_cell(r.get(c)) for c in cols) + " |")
+        cells = []
+        for c in cols:
+            cells.append(_cell(r.get(c)))
+            if _with_approx(c, cols):
+                cells.append(human(c, r.get(c)) if isinstance(r.get(c), int | float) else "")
+        out.append("| " + " | ".join(cells) + " |")
     return out
 
 
-def keyed(prefix: str, values: dict[str, Any], human=None) -> list[str]:
-    """A (key path, value, human) table of a flat dict of numbers."""
-    out = ["| key | value | |", "|---|---:|---|"]
+def keyed(prefix: str, values: dict[str, Any], show=None) -> list[str]:
+    """A (key path, value, ≈ in people's units) table of a flat dict of numbers (`show`, else
+    the unit suffix of the key or of its parent, :func:`wattlas.report.human`)."""
+    out = ["| key | value | ≈ |", "|---|---:|---|"]
     for k, v in values.items():
         if isinstance(v, int | float) and not isinstance(v, bool):
-            out.append(f"| `{prefix}.{k}` | {exact(v)} | {human(v) if human else ''} |")
+            unit_key = k if has_human(k) else prefix.rsplit(".", 1)[-1]  # components_w.GPUs
+            shown = show(v) if show else human(unit_key, v)
+            out.append(f"| `{prefix}.{k}` | {exact(v)} | {shown} |")
     return out
 
 
@@ -184,6 +218,7 @@ def render(plan: dict[str, Any]) -> str:
                f"Demand: {site_demand_text(site)}, "
                f"{site['rack_power_w'] / 1e3:,.0f} kW per rack, {site['cooling']} cooling.", ""]
         md += table(site["regions"], REGION_COLUMNS)
+        md += ["", SCORE_NOTE]
         reasons = [(r["region"], r.get("reasons")) for r in site["regions"] if r.get("reasons")]
         if reasons:
             md += [""] + [f"- {rid}: {'; '.join(map(str, why))}" for rid, why in reasons]
@@ -208,18 +243,19 @@ def render(plan: dict[str, Any]) -> str:
     if route and route.get("policies"):
         md += ["", "## Routing", ""]
         md += table(route["policies"], policy_columns(route["policies"]))
+        if any("cost_usd_per_million_tokens" in r for r in route["policies"]):
+            md += ["", ROUTE_COST_NOTE]
         note = session_note(route["policies"])
         md += ["", note] if note else []
     gov = plan.get("governance") or {}
-    md += ["", "## Governance", ""]
+    if gov.get("compute") or gov.get("accelerators"):
+        md += ["", "## Governance", ""]
     if gov.get("compute"):
         md += [f"Training compute `governance.training_compute_flop` = "
                f"{exact(gov['training_compute_flop'])} FLOP.", ""]
         md += table(gov["compute"], ("instrument", "jurisdiction", "threshold_flop", "crossed",
                                      "status", "status_date", "ratio", "effective", "note"))
         md += [""]
-    if not gov.get("compute") and not gov.get("accelerators"):
-        md += ["Not asked for (no training run and no accelerator named)."]
     if gov.get("accelerators"):
         md += table(gov["accelerators"], ("accelerator", "tpp", "tpp_precision",
                                           "performance_density", "eccn", "reason", "rule",
