@@ -192,3 +192,24 @@ def test_cli_errors_exit_2(monkeypatch, capsys):
                          "--search"], "give --rate")):
         code, err = run(CLI + extra)
         assert code == 2 and msg in err and "Traceback" not in err
+
+
+def test_plan_and_serve_print_the_same_disaggregated_numbers(tmp_path):
+    """`wattlas plan` runs the same serving stage as `wattlas serve` for a scenario with
+    serving.disaggregated, so plan.json's serving section and its energy equal serve's JSON."""
+    import json
+    from pathlib import Path
+
+    scen = str(Path(__file__).resolve().parents[1] / "examples" / "deepseek-pd.yaml")
+    served = _cli(["serve", scen, "--format", "json"])
+    _cli(["plan", scen, "--out", str(tmp_path / "out")], code=0)
+    plan = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert "serving" in plan["stages"] and "energy" in plan["stages"]
+    for k in ("prefill_input_tokens_per_s_per_gpu", "output_tokens_per_s_per_gpu",
+              "capacity_requests_per_s", "ttft_s", "tpot_s", "energy_j", "co2e_kg"):
+        assert plan["serving"][k] == pytest.approx(served[k]), k
+    assert plan["energy"]["energy_j"] == pytest.approx(served["energy_j"])
+    # 100 req/s against the pools' capacity; energy = power × time over the deployment
+    assert served["utilization_frac"] == pytest.approx(100 / served["capacity_requests_per_s"])
+    assert served["energy_j"] == pytest.approx(served["it_power_w"] * served["pue"]
+                                               * served["deployment_duration_s"], rel=0.02)

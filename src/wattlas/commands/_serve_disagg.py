@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 
-def show(scen: Any, search: bool, fmt: str) -> None:
+def show(scen: Any, search: bool, fmt: str, hours: float = 8760.0) -> None:
     """Plan the scenario's disaggregated serving and print it as table, json or csv."""
     from ..perf.serving_disagg import from_scenario
     from ._common import print_csv, print_json, print_pairs, print_table
 
-    out = from_scenario(scen, search=search)
+    out, _ = from_scenario(scen, search=search, hours=hours)
     if fmt == "json":
         print_json(out)
         return
@@ -18,6 +18,7 @@ def show(scen: Any, search: bool, fmt: str) -> None:
         flat = {k: v for k, v in out.items() if not isinstance(v, dict | list)}
         flat.update({f"breakdown.{k}": v for k, v in out["breakdown"].items()})
         flat["notes"] = "; ".join(out["notes"])
+        flat["energy_summary"] = "; ".join(out["energy_summary"])
         print_csv([flat])
         return
     ep = f", EP {out['ep']}" + (" with DP attention" if out["dp_attention"] else "") \
@@ -43,6 +44,7 @@ def show(scen: Any, search: bool, fmt: str) -> None:
     if out.get("utilization_frac") is not None:
         pairs.append(("load", f"{out['rate_per_s']:g} req/s = "
                               f"{out['utilization_frac'] * 100:.0f} % of capacity"))
+    pairs += [("deployment", line) for line in out["energy_summary"]]
     pairs += [("note", n) for n in out["notes"]]
     print_pairs(pairs, title=f"wattlas serve --disaggregated: {out['model']} on "
                              f"{out['accelerator']} ({out['precision']} weights, "

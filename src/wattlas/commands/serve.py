@@ -243,7 +243,7 @@ def command(
     if scen.serving.disaggregated is not None:
         from ._serve_disagg import show
 
-        show(scen, search, fmt)
+        show(scen, search, fmt, hours)
         return
     extra: dict[str, Any] = {}
     if search:

@@ -379,12 +379,39 @@ def compare_with_aggregated(cfg: inf.ServingConfig, prompt_tokens: int, output_t
     return rows
 
 
-def from_scenario(scen: Any, search: bool = False) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DisaggDeployment:
+    """The disaggregated serving stage's record: the plan, its configuration and the
+    deployment's EnergyReport (what ``wattlas plan`` hands to the energy and siting stages)."""
+
+    plan: DisaggPlan
+    config: inf.ServingConfig
+    energy: Any
+
+
+def pools_power_w(cfg: inf.ServingConfig, plan: DisaggPlan, load_requests_per_s: float
+                  ) -> float:
+    """Mean power of both pools' GPUs [W] at `load_requests_per_s`: each GPU at its step power
+    for the share of time its pool is busy (load / pool capacity), at idle otherwise."""
+    idle = float(inf.device_power_w(cfg.accelerator, 0.0))
+    p_busy = min(load_requests_per_s / plan.prefill_requests_per_s, 1.0)
+    d_busy = min(load_requests_per_s / plan.decode_requests_per_s, 1.0)
+    return (plan.prefill_gpus * (p_busy * plan.prefill_power_w + (1 - p_busy) * idle)
+            + plan.decode_gpus * (d_busy * plan.decode_power_w + (1 - d_busy) * idle))
+
+
+def from_scenario(scen: Any, search: bool = False, hours: float = 8760.0
+                  ) -> tuple[dict[str, Any], Any]:
     """The disaggregated plan of a scenario's ``serving.disaggregated`` section as a dict
     (JSON keys with unit suffixes; ``prefill_input_tokens_per_s_per_gpu`` and
     ``output_tokens_per_s_per_gpu`` for the two pools). With ``serving.rate_per_s`` it adds the
     load against the capacity; ``search`` adds ``comparison`` (aggregated vs the cheapest
-    disaggregated split for that rate and SLO, :func:`compare_with_aggregated`)."""
+    disaggregated split for that rate and SLO, :func:`compare_with_aggregated`). Returns
+    (that dict, a :class:`DisaggDeployment` whose EnergyReport covers `hours` with both pools
+    at the offered rate, or at capacity without one; the report's keys are in the dict as
+    ``wattlas serve`` prints them)."""
+    from .. import energy
+    from .serving_plan import deployment_energy
     from .serving_scenario import config_from_scenario
 
     sv = scen.serving
@@ -412,4 +439,14 @@ def from_scenario(scen: Any, search: bool = False) -> dict[str, Any]:
         out["comparison"] = compare_with_aggregated(cfg, sv.prompt_tokens, sv.output_tokens,
                                                     rate, slo, ep=d.ep,
                                                     dp_attention=d.dp_attention)
-    return out
+    load = min(rate, plan.capacity_requests_per_s) if rate else plan.capacity_requests_per_s
+    power = pools_power_w(cfg, plan, load)
+    out["mean_power_w"] = power
+    report = deployment_energy(cfg, plan.gpus, power / plan.gpus * cfg.tp,
+                               load * sv.output_tokens, energy.inputs_from_scenario(scen), hours)
+    keys = report.as_keys()
+    keys["deployment_energy_per_token_j"] = keys.pop("energy_per_token_j", None)
+    keys["deployment_duration_s"] = report.duration_s
+    out.update(keys)
+    out["energy_summary"] = report.summary_lines()
+    return out, DisaggDeployment(plan=plan, config=cfg, energy=report)

@@ -110,5 +110,10 @@ def serving_stage(scen: Any, hours: float = 8760.0) -> tuple[dict[str, Any], Any
     scenario's serving section over `hours` of operation."""
     from ..perf.serving_scenario import plan_from_scenario
 
+    if scen.serving.disaggregated is not None:  # prefill and decode pools (serve --disaggregated)
+        from ..perf.serving_disagg import from_scenario
+
+        out, deployment = from_scenario(scen, hours=hours)
+        return plain(out), deployment
     plan = plan_from_scenario(scen, hours=hours)
     return plain(serving_result(plan, scen)), plan
