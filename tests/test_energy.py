@@ -272,13 +272,14 @@ def test_embodied_method_is_named():
     assert "die-area" in with_die.embodied_method and "LCA" in with_die.embodied_method
     assert with_die.as_keys()["embodied_method"] == with_die.embodied_method
     line = [x for x in with_die.summary_lines() if x.startswith("embodied")][0]
-    assert "die-area" in line and "server LCA" in line
+    # two boundaries, each named: whole servers (LCA) and GPU dies (die area)
+    assert "die area" in line and "whole servers (EcoLogits LCA" in line
     no_die = en.training_energy(dataclasses.replace(make_plan(), accelerator=H100_IDLE),
                                 en.EnergyInputs(), DGX)
     assert no_die.embodied_co2e_kg_low is None
     assert "no die_area_mm2" in no_die.embodied_method
     line = [x for x in no_die.summary_lines() if x.startswith("embodied")][0]
-    assert "die-area" not in line and "server LCA" in line
+    assert "die area" not in line and "whole servers (EcoLogits LCA" in line
 
 
 def test_serving_names_an_unapplied_cap():

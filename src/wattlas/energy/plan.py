@@ -190,11 +190,13 @@ class EnergyReport:
                          + (f", {show_co2e(self.co2e_market_kg)} market-based"
                             if self.co2e_market_kg is not None else ""))
         if self.embodied_co2e_kg_high is not None:
+            # two boundaries, not an uncertainty range (docs/energy.md, "Which embodied number")
             low = self.embodied_co2e_kg_low
-            lines.append("embodied (run's share of 4-year hardware life) "
-                         + (f"{show_co2e(low)} die-area (LLMCarbon) to " if low is not None
-                            else "≤ ")
-                         + f"{show_co2e(self.embodied_co2e_kg_high)} server LCA (EcoLogits)")
+            lines.append("embodied, run's share of a 4-year life: "
+                         f"{show_co2e(self.embodied_co2e_kg_high)} whole servers (EcoLogits "
+                         "LCA; the boundary of node and facility energy)"
+                         + (f"; GPU dies alone {show_co2e(low)} (LLMCarbon die area)"
+                            if low is not None else ""))
         costs = [(n, v) for n, v in (("energy", self.energy_cost_usd),
                                      ("capacity", self.capacity_cost_usd),
                                      ("hardware", self.hardware_cost_usd)) if v is not None]
