@@ -144,3 +144,21 @@ def test_serving_hints_name_serve_flags_or_serving_keys():
     assert hint_for_command(msg, _flags_of("serve"), "serving") == msg
     got = hint_for_command(msg, _flags_of("plan"), "serving")
     assert "raise serving.tp (now 1)" in got and "--set serving.kv_precision=fp8" in got
+
+
+def test_searched_mfu_above_anything_measured_says_so_and_stack_efficiency_clears_it(wattlas):
+    from wattlas.perf.calibration import MFU_MAX_VALIDATED
+
+    args = ["train", "--model", "llama3-70b", "--accelerator", "h100-sxm", "--gpus", "1024",
+            "--tokens", "2e12", "--seq-len", "8192", "--global-batch", "1024", "--search",
+            "-f", "json"]
+    code, out, err = wattlas(*args)
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["mfu"] > MFU_MAX_VALIDATED
+    assert any("above the highest measured" in n and "--stack-efficiency" in n
+               for n in res["notes"])
+    code, out, err = wattlas(*args, "--stack-efficiency", "0.734")
+    res = json.loads(out)
+    assert res["mfu"] < MFU_MAX_VALIDATED
+    assert not any("above the highest measured" in n for n in res["notes"])
