@@ -81,7 +81,9 @@ def read_text(path: str | Path, what: str, max_bytes: int = MAX_FILE_BYTES) -> s
 def _loader_class():
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where built
+
+    class Loader(base):  # type: ignore[misc, valid-type]
         """SafeLoader with the YAML 1.2 core schema's implicit types and no duplicate keys."""
 
     Loader.yaml_implicit_resolvers = {}
@@ -159,11 +161,18 @@ _CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", 
 
 
 def _check_events(text: str, loader: Any) -> None:
-    """Bound the nesting depth before any node is built (the composer recurses)."""
+    """Bound the nesting depth and the number of values before any node is built (the
+    composer recurses)."""
     import yaml
 
-    depth = 0
+    depth = nodes = 0
     for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise InputError(f"more than {MAX_NODES:,} values (line "
+                                 f"{event.start_mark.line + 1}); allowed: at most "
+                                 f"{MAX_NODES:,}")
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
