@@ -25,9 +25,18 @@ def test_campus_example_plan_and_charts(tmp_path):
     assert trade["fracs"] == [0.0, 0.0025, 0.005, 0.01]
     assert trade["training_slowdown_frac"][-1] == 0.01 / 0.99
     by = {(r["region"], r["curtailment_frac"]): r for r in trade["rows"]}
-    # no candidate publishes curtailable headroom: the time to power is the firm one throughout
-    for (rid, _f), r in by.items():
-        assert r["time_to_power_years_high"] == by[(rid, 0.0)]["time_to_power_years_high"]
+    pub = trade["headroom_published"]
+    assert pub["us-va"] and pub["us-tx-west"] and not pub["is"]  # Norris et al. Figure 1: BAs
+    for (rid, f), r in by.items():
+        firm = by[(rid, 0.0)]["time_to_power_years_high"]
+        if f == 0 or not pub[rid] or firm is None:
+            assert r["time_to_power_years_high"] == firm or firm is None
+        else:
+            assert r["time_to_power_years_high"] <= firm
+    # PJM's 13.3 GW at 0.25 % holds 100 MW: Northern Virginia connects at build time, 3 years
+    # at the high end instead of queue + build, 8
+    assert by[("us-va", 0.0)]["time_to_power_years_high"] == 8.0
+    assert by[("us-va", 0.0025)]["time_to_power_years_high"] == 3.0
     best = site["regions"][0]
     assert best["rank"] == 1 and not best["data_missing"]
     supplies = [o["supply"] for o in best["supply_options"]]

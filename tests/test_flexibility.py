@@ -95,3 +95,18 @@ def test_cli_flag_and_bad_value():
     res = CliRunner().invoke(app, ["site", "--power-mw", "10", "--rack-kw", "40",
                                    "--curtailment-frac", "0.9"])
     assert res.exit_code != 0 and "curtailment" in str(res.exception)
+
+
+def test_region_points_from_norris_figure_1():
+    """PJM (Figure 1): 13.3 / 17.8 / 23.6 GW at 0.25 / 0.5 / 1 %; the catalog's us-va carries
+    them and the headroom at 0.75 % is the straight line between 0.5 and 1 %."""
+    va = rg.region("us-va")
+    assert (va.curtailable_headroom_0p25pct_w, va.curtailable_headroom_w,
+            va.curtailable_headroom_1pct_w) == (13.3e9, 17.8e9, 23.6e9)
+    h = fx.flexible_headroom_w(va.curtailable_headroom_w, 0.0075,
+                               va.curtailable_headroom_0p25pct_w, va.curtailable_headroom_1pct_w)
+    assert h == pytest.approx((17.8e9 + 23.6e9) / 2)
+    assert fx.event_hours(0.005) == 2.1 and fx.event_hours(0.001) is None
+    out = rank_sites(SiteDemand(100e6, 40e3, "air", curtailment_frac=0.0025), regions=[va])[0]
+    assert out["power_path"] == "flexible" and out["time_to_power_years_high"] == 3.0
+    assert out["time_to_power_firm_years_high"] == 8.0 and "transmission" in out["flexible_note"]

@@ -8,12 +8,17 @@ Duke University (hdl.handle.net/10161/32077): across the 22 largest US balancing
 share of its maximum annual energy — *curtailment-enabled headroom* of 76 GW at 0.25 %, 98 GW at
 0.5 % and 126 GW at 1 % curtailment (:data:`NORRIS_2025_HEADROOM_W`).
 
-wattlas uses that curve for its *shape* only: a region's ``curtailable_headroom_w`` (the
-headroom at 0.5 % published for its balancing area, empty where not published) is scaled to
-the accepted share f by H(f) / H(0.5 %), linear between the study's points and through 0 at
-f = 0, and not extrapolated beyond 1 % (:func:`headroom_scale`). Within that headroom the load
-connects at build time, without the network-upgrade queue; above it, the rest waits for the
-queue (a phased connection).
+The study's Figure 1 gives the headroom per balancing authority (e.g. PJM 13.3 / 17.8 /
+23.6 GW, ERCOT 6.5 / 10.0 / 14.7 GW at 0.25 / 0.5 / 1 %): the regions catalog carries them
+(``curtailable_headroom_0p25pct_w``, ``curtailable_headroom_w``, ``curtailable_headroom_1pct_w``).
+A region's headroom at the accepted share f is linear between its points and through 0 at
+f = 0, flat beyond 1 % (not extrapolated); with only the 0.5 % value the national curve's
+shape H(f) / H(0.5 %) scales it (:func:`headroom_scale`). Within that headroom the load connects
+at build time, without the network-upgrade queue; above it, the rest waits for the queue (a
+phased connection). The headroom is area-wide and shared by every new flexible load there, and
+the study counts no transmission constraint (its Limitations): a local connection can still
+take longer than the build. Mean curtailment event: 1.7, 2.1 and 2.5 h at 0.25, 0.5 and 1 %
+(:data:`NORRIS_2025_EVENT_HOURS`).
 
 What the curtailment costs (a flat load, curtailed hours spread over the year):
 
@@ -31,6 +36,9 @@ from ..errors import InputError
 NORRIS_2025_HEADROOM_W = ((0.0025, 76e9), (0.005, 98e9), (0.01, 126e9))
 #: the curtailment share a region's ``curtailable_headroom_w`` refers to
 REFERENCE_FRAC = 0.005
+#: (curtailment share [-], mean duration of a curtailment event [h]) (Norris et al. 2025,
+#: Summary of Analysis and Findings)
+NORRIS_2025_EVENT_HOURS = ((0.0025, 1.7), (0.005, 2.1), (0.01, 2.5))
 
 
 def check_frac(frac: float, name: str = "site.curtailment_frac") -> float:
@@ -59,13 +67,45 @@ def headroom_scale(frac: float) -> float:
     return 0.0  # unreachable: f in [0, 1 %] lies in one segment
 
 
-def flexible_headroom_w(curtailable_headroom_w: float | None, frac: float) -> float | None:
+def _interp(points: tuple[tuple[float, float], ...], f: float) -> float:
+    """Linear through (0, 0) and `points` (share, value), flat beyond the last point."""
+    pts = ((0.0, 0.0), *points)
+    if f >= pts[-1][0]:
+        return pts[-1][1]
+    for (f0, h0), (f1, h1) in zip(pts, pts[1:], strict=False):
+        if f0 <= f <= f1:
+            return h0 + (h1 - h0) * (f - f0) / (f1 - f0)
+    return 0.0
+
+
+def flexible_headroom_w(curtailable_headroom_w: float | None, frac: float,
+                        at_0p25pct_w: float | None = None,
+                        at_1pct_w: float | None = None) -> float | None:
     """Headroom [W] a load accepting curtailment share `frac` can connect to without waiting for
-    network upgrades: the region's published headroom at 0.5 % × :func:`headroom_scale`; None
-    where the region publishes none."""
+    network upgrades: linear through the region's published points (0.25, 0.5, 1 %), or its
+    0.5 % value × :func:`headroom_scale` when only that is known; None where none is
+    published."""
+    f = check_frac(frac)
     if curtailable_headroom_w is None:
         return None
-    return float(curtailable_headroom_w) * headroom_scale(frac)
+    if at_0p25pct_w is not None and at_1pct_w is not None:
+        return _interp(((0.0025, float(at_0p25pct_w)), (REFERENCE_FRAC,
+                                                         float(curtailable_headroom_w)),
+                        (0.01, float(at_1pct_w))), f)
+    return float(curtailable_headroom_w) * headroom_scale(f)
+
+
+def event_hours(frac: float) -> float | None:
+    """Mean duration of a curtailment event [h] at share `frac` (Norris et al. 2025), linear
+    between the study's points, None outside 0.25-1 %."""
+    f = check_frac(frac)
+    pts = NORRIS_2025_EVENT_HOURS
+    if not (pts[0][0] <= f <= pts[-1][0]):
+        return None
+    for (f0, h0), (f1, h1) in zip(pts, pts[1:], strict=False):
+        if f0 <= f <= f1:
+            return h0 + (h1 - h0) * (f - f0) / (f1 - f0)
+    return None
 
 
 def training_slowdown_frac(frac: float) -> float:

@@ -154,7 +154,9 @@ class Region:
     liquid_cooling: bool | None = None
     available_w: float | None = None
     headroom_added_w_per_year: float | None = None
+    curtailable_headroom_0p25pct_w: float | None = None
     curtailable_headroom_w: float | None = None
+    curtailable_headroom_1pct_w: float | None = None
     climate: str | None = None
     source: str | None = None
     source_detail: str | None = None

@@ -182,7 +182,8 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
     # build time (no network-upgrade queue); the rest follows the firm path (phased)
     f = float(demand.curtailment_frac)
     flex = np.array([np.nan if f <= 0 or (v := flexibility.flexible_headroom_w(
-        r.curtailable_headroom_w, f)) is None else v for r in regs], dtype=float)
+        r.curtailable_headroom_w, f, r.curtailable_headroom_0p25pct_w,
+        r.curtailable_headroom_1pct_w)) is None else v for r in regs], dtype=float)
     flex_ok = flex > 0  # NaN: no curtailment asked or no headroom published
     flex_all = flex_ok & (facility <= flex)
     flex_part = flex_ok & ~flex_all
@@ -313,6 +314,11 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
             "time_to_power_firm_years_high": val(firm_hi),
             "curtailment_training_slowdown_frac": flexibility.training_slowdown_frac(f),
             "curtailment_serving_shift_frac": flexibility.serving_shift_frac(f),
+            "curtailment_event_hours_mean": flexibility.event_hours(f) if f > 0 else None,
+            "flexible_note": ("curtailable headroom is area-wide, shared by every new flexible "
+                              "load, and counts no transmission constraint (Norris et al. "
+                              "2025): a local connection can still take longer"
+                              if flex_ok[i] else None),
             "time_to_power_years_low": val(ttp_lo),
             "time_to_power_years_high": val(ttp_hi),
             "energy_j_per_year": float(energy_j[i]),
