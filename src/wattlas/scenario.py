@@ -24,7 +24,7 @@ from . import bounds
 from .errors import InputError, ScenarioError
 from .routing.spec import RoutingSpec
 
-Precision = Literal["bf16", "fp16", "fp8", "fp4", "int8", "int4"]
+Precision = Literal["bf16", "fp16", "fp8", "fp4", "nvfp4", "mxfp4", "int8", "int4"]
 Recompute = Literal["none", "selective", "full"]
 
 

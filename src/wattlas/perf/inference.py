@@ -78,14 +78,20 @@ from ..workload.transformer import ModelSpec
 from . import comm
 
 DEFAULT_ENGINE = "trtllm-2025"
-PRECISIONS = ("bf16", "fp16", "fp8", "fp4", "int4")
+PRECISIONS = ("bf16", "fp16", "fp8", "fp4", "nvfp4", "mxfp4", "int4")
 KV_PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
 # math precision used for each weight format (INT4 is weight-only: dequantised to bf16)
-COMPUTE_PRECISION = {"bf16": "bf16", "fp16": "fp16", "fp8": "fp8", "fp4": "fp4", "int4": "bf16"}
-# scale overhead of each weight format as a fraction of its payload bytes:
+COMPUTE_PRECISION = {"bf16": "bf16", "fp16": "fp16", "fp8": "fp8", "fp4": "fp4", "nvfp4": "fp4",
+                     "mxfp4": "fp4", "int4": "bf16"}
+#: weight formats that run weight-only (dequantised in the GEMM, 16-bit math) on an accelerator
+#: without their tensor-core math: MXFP4 on Hopper and Ampere, as gpt-oss's MXFP4 kernels do
+WEIGHT_ONLY_FALLBACK = {"mxfp4": "bf16"}
+# scale overhead of each weight format as a fraction of its payload bytes (``fp4`` is NVFP4;
+# MXFP4, the OCP microscaling format, has one E8M0 scale per 32 values = 1 B / 16 B = 0.0625):
 # FP8 one fp32 scale per tensor (≈0); NVFP4 one fp8 scale per 16 values = 1 B / 8 B = 0.125;
 # INT4 (GPTQ/Marlin, group 128) one fp16 scale per 128 values = 2 B / 64 B = 0.03125.
-SCALE_OVERHEAD_FRAC = {"bf16": 0.0, "fp16": 0.0, "fp8": 0.0, "fp4": 0.125, "int4": 0.03125}
+SCALE_OVERHEAD_FRAC = {"bf16": 0.0, "fp16": 0.0, "fp8": 0.0, "fp4": 0.125, "nvfp4": 0.125,
+                       "mxfp4": 0.0625, "int4": 0.03125}
 ACT_BYTES = 2.0  # activations and all-reduce payloads stay 16-bit in every engine modelled
 CHUNK_TOKENS = 8192  # engine token budget per step (TRT-LLM max_num_tokens default) [tokens]
 # Power (see :func:`activity_frac`): a step's activity a = A_busy + (1 − A_busy)·max(u_c,
@@ -187,10 +193,13 @@ class ServingConfig:
         if self.tp > 1 and self.tp > dom:
             raise InputError(f"--tp {self.tp}: exceeds the scale-up domain of "
                              f"{self.accelerator.id} ({dom}); tensor parallelism stays in it")
-        for p in {COMPUTE_PRECISION[self.precision], self.kv}:
+        for p in {math_precision(self.precision, self.accelerator), self.kv}:
             if p in ("fp8", "fp4") and not self.accelerator.supports(p):
-                raise InputError(f"precision {p} needs {p} tensor cores; {self.accelerator.id} "
-                                 f"has none (use bf16 or int4)")
+                flag = (f"--precision {self.precision}: " if p != self.precision
+                        and p != self.kv else "")
+                alt = "bf16, int4 or mxfp4 (weight-only)" if p == "fp4" else "bf16 or int4"
+                raise InputError(f"{flag}precision {p} needs {p} tensor cores; "
+                                 f"{self.accelerator.id} has none (use {alt})")
             if not self.accelerator.supports(p):
                 try:
                     self.accelerator.peak_flop_per_s(p)
@@ -216,7 +225,7 @@ class ServingConfig:
     def kv(self) -> str:
         if self.kv_precision:
             return self.kv_precision
-        if self.precision in ("fp8", "fp4"):
+        if self.precision in ("fp8", "fp4", "nvfp4", "mxfp4") and self.accelerator.supports("fp8"):
             return "fp8"
         return "fp16" if self.precision == "fp16" else "bf16"
 
@@ -347,8 +356,17 @@ def weights_read_bytes(cfg: ServingConfig, tokens) -> np.ndarray:
 
 # steps ------------------------------------------------------------------------------------------
 
+def math_precision(precision: str, acc: Accelerator) -> str:
+    """The tensor-core math a weight format runs on `acc`: :data:`COMPUTE_PRECISION`, or for a
+    format in :data:`WEIGHT_ONLY_FALLBACK` without that math on `acc`, weight-only 16-bit."""
+    p = COMPUTE_PRECISION[precision]
+    if precision in WEIGHT_ONLY_FALLBACK and not acc.supports(p):
+        return WEIGHT_ONLY_FALLBACK[precision]
+    return p
+
+
 def _peak(cfg: ServingConfig) -> float:
-    p = COMPUTE_PRECISION[cfg.precision]
+    p = math_precision(cfg.precision, cfg.accelerator)
     eff = cfg.eng.fp8_compute_eff_frac if p in ("fp8", "fp4") else cfg.eng.eff_compute_frac
     if p == "fp4" and cfg.eng.fp4_compute_eff_frac is not None:
         eff = cfg.eng.fp4_compute_eff_frac
@@ -375,7 +393,7 @@ def _step(cfg: ServingConfig, tokens, context, kv_read_tokens, new_kv_tokens):
     act = tokens * s.hidden * ACT_BYTES * s.layers * 4.0 / t  # in/out of the 2 blocks per layer
     byts = w_b + kv_r + kv_w + act
     acc = cfg.accelerator
-    low = COMPUTE_PRECISION[cfg.precision] in ("fp8", "fp4")
+    low = math_precision(cfg.precision, cfg.accelerator) in ("fp8", "fp4")
     bw_hbm = acc.require("hbm_bytes_per_s")
     eff_w = (cfg.eng.fp8_mem_eff_frac or cfg.eng.eff_mem_frac) if low else cfg.eng.eff_mem_frac
     # one roofline per operator class, run one after the other: the linears (weights and

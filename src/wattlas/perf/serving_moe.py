@@ -240,7 +240,7 @@ def _attention_peak(cfg: inf.ServingConfig) -> float:
 
 
 def _roofline(cfg, flop, weight_bytes, other_bytes, peak):
-    low = inf.COMPUTE_PRECISION[cfg.precision] in ("fp8", "fp4")
+    low = inf.math_precision(cfg.precision, cfg.accelerator) in ("fp8", "fp4")
     bw = cfg.accelerator.require("hbm_bytes_per_s")
     eff_w = (cfg.eng.fp8_mem_eff_frac or cfg.eng.eff_mem_frac) if low else cfg.eng.eff_mem_frac
     mem = weight_bytes / (bw * eff_w) + other_bytes / (bw * cfg.eng.eff_mem_frac)
