@@ -37,7 +37,7 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
                 "lora_rank", "rollout_tokens", "software_year", "stack_efficiency_frac"):
         put(f"training.{key}", flags[key])
     for key in ("tp", "pp", "dp", "cp", "ep", "vpp", "microbatch", "recompute", "zero",
-                "offload"):
+                "offload", "etp", "dp_shard"):
         put(f"training.layout.{key}", flags.get(key))
     for key, flag in (("facility_power_mw", "budget_mw"), ("days", "budget_days"),
                       ("gpus", "budget_gpus"), ("flop", "budget_flop"), ("mfu_frac", "mfu")):
@@ -108,6 +108,10 @@ def command(
     microbatch: int = typer.Option(None, "--microbatch", help="Micro-batch [sequences]."),
     recompute: str = typer.Option(None, "--recompute", help="none | selective | full"),
     zero: int = typer.Option(None, "--zero", help="ZeRO stage [0 | 1 | 2 | 3]"),
+    etp: int = typer.Option(None, "--etp", help="Expert tensor-parallel width [GPUs] (MoE; "
+                            "default: --tp)."),
+    dp_shard: int = typer.Option(None, "--dp-shard", help="Hybrid sharding: ZeRO/FSDP shard "
+                                 "group [GPUs] (default: all data-parallel ranks)."),
     offload: str = typer.Option(None, "--offload", help="Host offload: none | optimizer | "
                                 "optimizer+weights | activations"),
     precision: str = typer.Option(None, "--precision", help="bf16 | fp16 | fp8 | fp4"),
@@ -180,7 +184,8 @@ def command(
                            rollout_tokens=rollout_tokens, software_year=software_year,
                            stack_efficiency_frac=stack_efficiency_frac, tp=tp, pp=pp, dp=dp,
                            cp=cp, ep=ep, vpp=vpp, microbatch=microbatch, recompute=recompute,
-                           zero=zero, offload=offload, budget_mw=budget_mw,
+                           zero=zero, offload=offload, etp=etp, dp_shard=dp_shard,
+                           budget_mw=budget_mw,
                            budget_days=budget_days, budget_gpus=budget_gpus,
                            budget_flop=budget_flop, mfu=mfu, power_basis=power_basis, pue=pue,
                            grid_intensity_g_per_kwh=grid_intensity, price_usd_per_mwh=price,
