@@ -98,3 +98,15 @@ def test_cli_search_reports_fixed(capsys):
     assert d["parallelism"]["pp"] == 2 and d["parallelism"]["recompute"] == "full"
     free = json.loads(CliRunner().invoke(app, args[:-6] + ["--format", "json"]).output)
     assert free["search_fixed"] == {}
+
+
+def test_fixing_the_free_best_layout_gives_the_same_plan():
+    job = TrainingJob(M, 1e12, 4096, 512)
+    free = search_layouts(job, H100, 64, FAB)
+    lay = free.best.layout
+    fixed = {k: getattr(lay, k) for k in ("tp", "pp", "dp", "cp", "vpp", "microbatch",
+                                          "recompute", "zero", "sequence_parallel")}
+    res = search_layouts(job, H100, 64, FAB, fixed=fixed)
+    assert res.best.layout == lay
+    assert res.best.step_time_s == free.best.step_time_s
+    assert res.candidates == 1
