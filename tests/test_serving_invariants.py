@@ -164,6 +164,8 @@ def test_route_and_serve_agree_on_replica_capacity(acc, precision, tp, prompt, o
     assert site.batch_cap == plan.max_batch
     assert site.service.capacity_per_s(prompt, output) == pytest.approx(
         plan.capacity_requests_per_s, rel=1e-9)
+    assert site.capacity_requests_per_s == pytest.approx(
+        site.replicas * plan.capacity_requests_per_s, rel=1e-9)
     # the site's step and TTFT at full batch are serve's TPOT and TTFT
     assert float(site.service.decode_step_s(plan.batch)) == pytest.approx(plan.tpot_s)
     assert float(site.service.ttft_s(prompt, plan.batch)) == pytest.approx(plan.ttft_s)

@@ -234,6 +234,7 @@ def summarize(policy: str, log: Log, sites: list[Site], slo: dict[str, float] | 
         ll = mx.littles_law(log.site_arrival_s[m], log.end_s[m])
         loads.append({"site": s.name, "kind": s.kind, "requests": int(m.sum()),
                       "replicas": s.replicas, "slots": s.slots,
+                      "capacity_requests_per_s": s.capacity_requests_per_s,
                       "utilisation_frac": float(np.mean(en["series_utilisation_frac"])),
                       "mean_power_w": en["mean_power_w"], "max_power_w": en["max_power_w"],
                       "power_cap_w": s.power_cap_w, "energy_j": en["energy_j"],

@@ -45,6 +45,9 @@ class ServiceModel:
     #: TTFT at the site [s], index (b − 1, prompt grid point); None: prefill_table_s at
     #: every batch
     ttft_table_s: np.ndarray | None = field(default=None, repr=False)
+    #: the mean request lengths the tables were built for [tokens] (from_inference)
+    prompt_tokens: float | None = None
+    output_tokens: float | None = None
 
     def ttft_table(self) -> np.ndarray:
         """(max_batch, prompt grid) table of TTFT [s] at occupancy b = 1 … max_batch."""
@@ -152,7 +155,7 @@ class ServiceModel:
         return cls(prefill_tokens=toks, prefill_table_s=table[0].copy(),
                    decode_table_s=step, power_table_w=np.concatenate([[idle],
                                                                      np.maximum(busy, idle)]),
-                   ttft_table_s=table)
+                   ttft_table_s=table, prompt_tokens=p_mean, output_tokens=n_out)
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,20 @@ class Site:
     def slots(self) -> int:
         """Concurrent sequences the site serves: replicas × batch_cap."""
         return self.replicas * self.batch_cap
+
+    @property
+    def capacity_requests_per_s(self) -> float | None:
+        """Requests/s the site completes at its batch cap with requests of the mean lengths
+        its service tables were built for: replicas × ServiceModel.capacity_per_s (what
+        ``wattlas serve`` reports per replica when no power cap binds); None for service
+        models without lengths (exponential, tabulated callables)."""
+        svc = self.service
+        if svc.exponential_mean_s is not None:
+            return self.replicas * self.batch_cap / svc.exponential_mean_s
+        if svc.prompt_tokens is None or svc.output_tokens is None:
+            return None
+        return self.replicas * svc.capacity_per_s(svc.prompt_tokens, svc.output_tokens,
+                                                  self.batch_cap)
 
 
 def replicas_for_cap(service: ServiceModel, power_cap_w: float, pue: float = 1.0) -> int:
