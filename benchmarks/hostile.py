@@ -566,7 +566,8 @@ def misc_cases() -> list[Case]:
                                                    else "train", f"@{base}", "--set", s,
                                                    "--format", "json"],
                       {base: r if base == "base-route.yaml" else t}, must_reject=must,
-                      names=("--set",), values=(s[:6], s.split("=")[0] or "=")))
+                      names=("--set", s.split("=")[0] or "--set"),
+                      values=(s[:6], s.split("=")[0] or "=")))
     c.append(Case("--draft llama-nope", "flag", [*FLAG_BASE["serve"], "--draft",
                                                  "llama-nope"], names=("--draft", "draft"),
                   values=("llama-nope",)))
@@ -893,6 +894,7 @@ def run(limit: int | None = None, memory: bool = True, verbose: bool = False) ->
         "peak_rss_rejected_mb": round(peak_rejected, 1), "peak_rss_rejected_case": peak_case,
         "slowest_s": round(max((r.seconds for r in results), default=0.0), 2),
         "total_s": round(sum(r.seconds for r in results), 1),
+        "accepted_cases": [r.case.id for r in results if r.code == 0],
         "problems": [{"case": r.case.id, "verdict": r.verdict, "exit": r.code,
                       "message": r.message[:300]} for r in results if r.verdict],
     }

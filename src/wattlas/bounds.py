@@ -310,7 +310,7 @@ def check_field(section: str, field: str, annotation: Any, value: Any) -> Any:
 FLAG_LIMITS: dict[str, Limit] = {
     "--hours": Limit(1e-3, 876_000, "h", why="100 years"),
     "--tokens": LIMITS["tokens"], "--seq-len": LIMITS["seq_len"],
-    "--training-flop": _pos(1e35, "FLOP"),
+    "--training-flop": LIMITS["flop"],
     "--requests": _pos(MAX_REQUESTS, "requests", "memory grows with the requests simulated"),
     "--seed": _nonneg(2**32 - 1),
     "--samples": _pos(1e6),
