@@ -16,8 +16,10 @@ from wattlas.stages.training import capped_with_report, search_result
 
 JOBS = [("llama3-8b", "h100-sxm", 64, 8192, 256), ("llama3-70b", "h100-sxm", 256, 4096, 256),
         ("llama3-405b", "h100-sxm", 1024, 8192, 1024), ("llama3-405b", "b200", 256, 4096, 256)]
-# the cap moves this job off full recompute (compute slows by the whole clock ratio)
-CHANGED = ("llama3-405b", "b200", 256, 4096, 256)
+# a 250 W cap moves this job off full recompute (compute slows by the whole clock ratio,
+# communication less): tp 1 with full recompute uncapped, tp 4 / pp 2 with selective under the cap
+CHANGED = ("llama3-405b", "h100-sxm", 512, 4096, 512)
+CHANGED_CAP_W = 250.0
 
 
 def _data(model: str, acc: str, gpus: int, seq: int, batch: int,
@@ -70,30 +72,30 @@ def test_without_a_cap_the_search_is_unchanged(job):
 
 
 def test_a_cap_changes_the_chosen_layout():
-    scen = _scen(*CHANGED, cap_w=500.0)
+    scen = _scen(*CHANGED, cap_w=CHANGED_CAP_W)
     uncapped = search_result(_scen(*CHANGED)).best
     res = search_result(scen)
     assert res.best.layout != uncapped.layout
-    assert uncapped.layout.recompute == "full" and res.best.layout.recompute == "none"
+    assert uncapped.layout.recompute == "full" and res.best.layout.recompute == "selective"
     assert res.best.step_time_s > uncapped.step_time_s  # slower uncapped ...
     assert _capped_step_s(res.best, scen) < 0.97 * _capped_step_s(uncapped, scen)  # ... faster
     note = res.best.notes[-1]
-    assert note.startswith("power cap 500 W: layout tp=8 ")
-    assert "recompute=none" in note and "chosen over uncapped-best tp=4 " in note
+    assert note.startswith("power cap 250 W: layout tp=4 ")
+    assert "recompute=selective" in note and "chosen over uncapped-best tp=1 " in note
 
 
 def test_train_and_plan_report_the_cap_aware_layout(tmp_path):
     args = ["train", "--model", CHANGED[0], "--accelerator", CHANGED[1], "--gpus",
             str(CHANGED[2]), "--tokens", "1e12", "--seq-len", str(CHANGED[3]),
             "--global-batch", str(CHANGED[4]), "--search", "--format", "json"]
-    r = CliRunner().invoke(app, [*args, "--power-cap-w", "500"])
+    r = CliRunner().invoke(app, [*args, "--power-cap-w", "250"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
-    assert out["parallelism"]["recompute"] == "none"
+    assert out["parallelism"]["recompute"] == "selective"
     assert out["step_time_s"] == pytest.approx(out["pareto"][0]["step_time_s"], rel=1e-12)
     assert out["power_cap_slowdown_frac"] > 0
-    assert any(n.startswith("power cap 500 W: layout ") for n in out["notes"])
-    plan = run_plan(_scen(*CHANGED, cap_w=500.0))
+    assert any(n.startswith("power cap 250 W: layout ") for n in out["notes"])
+    plan = run_plan(_scen(*CHANGED, cap_w=CHANGED_CAP_W))
     assert plan["training"]["parallelism"] == out["parallelism"]
     assert plan["training"]["step_time_s"] == out["step_time_s"]
-    assert any(n.startswith("training: power cap 500 W: layout ") for n in plan["notes"])
+    assert any(n.startswith("training: power cap 250 W: layout ") for n in plan["notes"])
