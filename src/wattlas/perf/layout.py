@@ -210,6 +210,9 @@ def job_shape(job: TrainingJob) -> dict[str, Any]:
             "ffn_act": ffn_act, "ffn_mats": tf.FFN_MATRICES[m.ffn_type],
             "moe_frac": m.moe_layers / L, "top_k": m.moe_top_k or 0, "lora": lora,
             "experts": float(m.moe_experts or 1), "expert_ffn": float(m.moe_expert_ffn or 0),
+            "mla_up": _mla_up_params(m), "mla_latent": float(
+                (m.mla_q_lora_rank or 0) + (m.mla_kv_lora_rank or 0)
+                + (m.mla_qk_rope_head_dim or 0)) if m.is_mla else 0.0,
             "passes": 2.0 if job.job == "lora" else 3.0,
             "update_models": 2.0 if job.job == "rlhf" else 1.0,
             "frozen_fwd": {"rlhf": 2.0, "grpo": 1.0}.get(job.job, 0.0),
@@ -219,6 +222,16 @@ def job_shape(job: TrainingJob) -> dict[str, Any]:
             "w_total_bytes": float(tf.params_total(m)) * memory.WEIGHT_BYTES,
             "kv_per_tok": tf.kv_cache_bytes_per_token(m, "bf16"),
             "software_year": job.software_year}
+
+
+def _mla_up_params(m: tf.ModelSpec) -> float:
+    """Parameters of one layer's MLA up-projections (latent → per-head q, k and v), which a
+    stack recomputing them runs again in the backward; 0 without MLA."""
+    if not m.is_mla:
+        return 0.0
+    q_up = (m.mla_q_lora_rank or 0) * m.heads * m.d_qk
+    kv_up = (m.mla_kv_lora_rank or 0) * m.heads * ((m.mla_qk_nope_head_dim or 0) + m.d_v)
+    return float(q_up + kv_up)
 
 
 def _etp(a: dict[str, np.ndarray], tp: np.ndarray) -> np.ndarray:

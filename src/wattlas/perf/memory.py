@@ -45,7 +45,7 @@ FRAMEWORK_OVERHEAD_BYTES = 2.0 * GIB  # CUDA context, NCCL buffers, allocator sl
 
 
 def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute, flash,
-                           cp=1, gemm_input_bytes=2.0):
+                           cp=1, gemm_input_bytes=2.0, modules=False, mla_latent=0.0):
     """Activation bytes kept per transformer layer per micro-batch [bytes] (arrays allowed).
 
     ``s`` sequence length, ``b`` micro-batch, ``h`` hidden, ``a`` heads, ``kvd`` = kv_heads ·
@@ -55,7 +55,11 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
     the four GEMM inputs kept for the backward (QKV input h, projection input h, fc1 input h,
     fc2 input ffn per token): 2 in 16-bit training; 1 when the GEMMs run in FP8, since
     Transformer Engine saves the FP8 cast of a GEMM's input for its weight gradient instead of
-    the 16-bit tensor (:data:`FP8_GEMM_INPUT_BYTES`)."""
+    the 16-bit tensor (:data:`FP8_GEMM_INPUT_BYTES`). ``modules``: selective recompute also
+    recomputes the norms, the activation function and, for MLA (``mla_latent`` = q and kv
+    latent plus rotary width per token, > 0), the up-projections (DeepSeek-V3 report §3.2.3;
+    Megatron-Core ``recompute_modules``), so the QKV and fc1 inputs, the fc2 input and the
+    per-head q, k, v are not kept (the latents are, in 16 bits)."""
     s_loc = s / cp
     sb = s_loc * b
     attn = sb * (7.0 * h + 4.0 * kvd)  # QKV input 2h, Q 2h, K,V 4·kvd, proj input 2h, mask h
@@ -76,6 +80,14 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
     stored_tp = replicated - save_rep + (split - save_split) / tp
     stored_none = np.where(sp, stored_sp + scores / tp, stored_tp + scores / tp)
     selective = np.where(sp, stored_sp, stored_tp)
+    if np.any(modules):
+        gib = np.asarray(gemm_input_bytes, dtype=float)
+        mla = np.asarray(mla_latent, dtype=float)
+        mla_cut = np.where(mla > 0, np.maximum(2.0 * h + 4.0 * kvd - 2.0 * mla, 0.0), 0.0)
+        rep = sb * 2.0 * gib * h  # norm outputs = QKV and fc1 inputs (replicated without SP)
+        spl = sb * (gib * ffn + mla_cut)
+        selective_mod = np.where(sp, stored_sp - (rep + spl) / tp, stored_tp - rep - spl / tp)
+        selective = np.where(modules, selective_mod, selective)
     full = np.where(sp, 2.0 * sb * h / tp, 2.0 * sb * h)
     return (np.where(recompute == 0, stored_none, np.where(recompute == 1, selective, full)),
             none)

@@ -119,10 +119,14 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     t_att = np.where(fa, att_fused, passes * f_att / rate)  # all passes of one micro-batch
     # memory-bound elementwise work (norms, GELU, softmax, dropout, residuals): traffic
     # proportional to the activations a layer produces, at HBM bandwidth
+    # selective recompute of a stack with recompute modules (feature recompute_modules) also
+    # redoes the norms, the activation function and the MLA up-projections
+    mods = available("recompute_modules", job.software_year)
     per_layer, none_layer = memory.layer_activation_bytes(
         s, mb, h, sh["a"], sh["kvd"], sh["ffn_act"], sh["ffn_mats"], tp, sp, rc, fa, cp,
         gemm_input_bytes=(memory.FP8_GEMM_INPUT_BYTES if job.precision in ("fp8", "fp4")
-                          else memory.ACT_BYTES))
+                          else memory.ACT_BYTES),
+        modules=mods, mla_latent=sh["mla_latent"])
     hbm_bw = acc.require("hbm_bytes_per_s")
     t_elem = c["elem_traffic"] * none_layer / hbm_bw
     # selective recompute redoes the attention core: its two batched GEMMs (f_att) and the
@@ -131,6 +135,12 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     scores = np.where(fa, 0.0, 5.0 * sh["a"] * (s / cp) * s * mb / tp)
     t_sel = (np.where(fa, calibration.ATTN_CAUSAL_FRAC * f_att / att_rate, f_att / rate)
              + n_ls * c["elem_traffic"] * scores / hbm_bw)
+    # recompute modules: the two norm outputs (2h each), the activation output (2·ffn) written
+    # again (elementwise, at HBM bandwidth) and the MLA up-projection GEMMs run again
+    f_mla = 2.0 * tok * sh["mla_up"] / tp * n_ls
+    if mods:
+        t_sel = t_sel + (n_ls * c["elem_traffic"] * tok * (4.0 * h + 2.0 * sh["ffn_act"]) / tp
+                         / hbm_bw + f_mla / rate)
     # one layer's forward-equivalent pass on the GPU (its attention is 1/passes of the
     # attention over all passes); the host launches its kernels asynchronously, so a layer
     # takes the longer of GPU time and host launch time (launch-bound small layers; adding the
@@ -158,7 +168,8 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     recompute_mb = np.where(rc == 2, n_ls * t_layer,
                             np.where(rc == 1, t_sel, 0.0))
     flop_mb = passes * (f_mm + f_att + f_log)
-    reflop_mb = np.where(rc == 2, f_mm + f_att, np.where(rc == 1, f_att, 0.0))
+    reflop_mb = np.where(rc == 2, f_mm + f_att,
+                         np.where(rc == 1, f_att + (f_mla if mods else 0.0), 0.0))
 
     # tensor parallel: 2 all-reduce equivalents per layer per pass (AG+RS with SP), exposed
     # (hiding a fitted share under the GEMMs was tried: docs/training.md)

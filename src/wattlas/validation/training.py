@@ -299,7 +299,8 @@ def memory_cases() -> list[Case]:
             model = gpt(int(sh["layers"]), int(sh["hidden"]), int(sh["heads"]), s)
             layout["vpp"] = vpp[r["model"]]
             B = int(r["dp"]) * int(r["mbs"]) * int(r["pp"])  # enough micro-batches to fill
-            p = _plan(model, a100(), int(r["gpus"]), layout, B, s, "fp16", 0.0)
+            p = _plan(model, a100(), int(r["gpus"]), layout, B, s, "fp16", 0.0,
+                      software_year=2022)  # Megatron of 2022: selective = attention core
             mem = p.memory_bytes
             if r["item"] == "weights+grads+optimizer":
                 # the figure counts the 12·l·h² block parameters of one stage (a middle stage:
@@ -327,7 +328,7 @@ def memory_cases() -> list[Case]:
         B = int(bloom["gbs"])
         # Megatron-DeepSpeed BF16 optimizer: bf16 .grad plus an fp32 accumulation buffer
         p = _plan(model, a100(), int(r["gpus"]), layout, B, s, "bf16", 0.0,
-                  grad_bytes=DEEPSPEED_BF16_GRAD_BYTES)
+                  grad_bytes=DEEPSPEED_BF16_GRAD_BYTES, software_year=2022)
         out.append(Case("BLOOM measured memory", label, "memory_per_gpu", float(r["value_gib"]),
                         p.memory_per_gpu_bytes / 1e9, "GB"))
     return out
