@@ -132,3 +132,22 @@ def test_fp8_plans_store_less_activation_memory():
     bf16 = _plan(DENSE, lay, 64)
     fp8 = _plan(DENSE, lay, 64, precision="fp8")
     assert fp8.memory_bytes["activations"] < bf16.memory_bytes["activations"]
+
+
+def test_recompute_modules_keep_less_and_only_from_their_year():
+    from wattlas.scenario import resolve_model
+
+    lay = Layout(tp=1, pp=16, dp=8, microbatch=1, recompute="selective")
+    j_new = TrainingJob(resolve_model("deepseek-v3"), 1e12, 4096, 256, precision="fp8")
+    j_old = TrainingJob(resolve_model("deepseek-v3"), 1e12, 4096, 256, precision="fp8",
+                        software_year=2023)
+    kw = dict(fabric=FAB, gpus=128, allow_oom=True, allow_uneven_pp=True)
+    new = plan_training(j_new, H100, lay, **kw)
+    old = plan_training(j_old, H100, lay, **kw)
+    none = plan_training(j_new, H100, Layout(tp=1, pp=16, dp=8, microbatch=1,
+                                             recompute="none"), **kw)
+    # norms, activation and MLA up-projections recomputed: less stored, more recompute time
+    assert new.memory_bytes["activations"] < 0.7 * old.memory_bytes["activations"]
+    assert old.memory_bytes["activations"] == pytest.approx(none.memory_bytes["activations"])
+    assert new.breakdown_s["recompute"] > old.breakdown_s["recompute"]
+    assert new.hfu > new.mfu
