@@ -51,7 +51,7 @@ def _summary(plan: dict, paths: list[str]) -> None:
     from ..report import best_region, compare_line, summary_rows
 
     table = Table(title=f"wattlas plan: {plan['scenario']}", header_style="bold")
-    table.add_column("quantity")
+    table.add_column("quantity", no_wrap=True)
     table.add_column("value", overflow="fold")
     # the key is what a reader greps plan.json for: whole, never cut to "training.trai…"
     table.add_column("plan.json key", no_wrap=True, overflow="fold",
