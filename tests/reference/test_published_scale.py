@@ -85,13 +85,21 @@ def test_scale_buckets_carry_a_signed_median(cases):
 
 
 def test_errors_above_512_gpus_do_not_drift(cases):
-    """Dense rows above 512 GPUs (all out of sample): median |error| and signed median."""
+    """Dense rows above 512 GPUs (all out of sample): median |error| ≤ 7 % and signed median
+    within ±3 % (issue targets; 2.6 % and −0.8 % when written)."""
     errs = [c.error_frac for c in cases if c.detail["gpus"] > 512 and not c.detail["moe"]]
     assert len(errs) >= 10
-    assert statistics.median(abs(e) for e in errs) <= 0.08
-    assert abs(statistics.median(errs)) <= 0.05
+    assert statistics.median(abs(e) for e in errs) <= 0.07
+    assert abs(statistics.median(errs)) <= 0.03
 
 
-def test_megatron_weak_scaling_out_of_sample(cases):
-    s = summarize([c for c in cases if c.source == "Megatron-LM README"])
-    assert s["Megatron-LM README"]["median_abs_error_frac"] <= 0.08
+@pytest.mark.parametrize("source,limit", [
+    ("Megatron-LM README", 0.05),   # 4.1 % when written
+    ("NeMo 25.09-26.08", 0.05),     # 4.4 %
+    ("NeMo 24.07", 0.05),           # 3.1 %
+    ("NeMo 25.02-25.07", 0.07),     # 6.1 % (target 5 % not met: Nemotron-4 15B +19 %)
+])
+def test_megatron_core_sources_out_of_sample(cases, source, limit):
+    """Median |error| of the out-of-sample dense rows of the Megatron-Core-class sources."""
+    s = summarize([c for c in cases if c.source == source])
+    assert s[source]["median_abs_error_frac"] <= limit
