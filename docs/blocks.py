@@ -159,20 +159,27 @@ def _commands(body: list[str]) -> list[tuple[str, list[int]]]:
     return cmds
 
 
-def run_shell(block: Block, cwd: Path) -> Outcome:
+def _run(cmd: str, cwd: Path) -> tuple[int, str]:
     env = {**os.environ, **ENV,
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(["bash", "-c", cmd], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def run_shell(block: Block, cwd: Path,
+              ran: dict[str, tuple[int, str]] | None = None) -> Outcome:
+    """Run (or take from `ran`, command → (exit status, output)) each command of a shell
+    block and check its shown output."""
     problems: list[str] = []
     body: list[str | None] = list(block.body)
     for cmd, shown in _commands(block.body):
         if SETUP.match(cmd):
             continue
-        proc = subprocess.run(["bash", "-c", cmd], cwd=cwd, env=env, capture_output=True,
-                              text=True, timeout=600)
-        output = proc.stdout + proc.stderr
+        code, output = ran[cmd] if ran and cmd in ran else _run(cmd, cwd)
         expect_error = bool(shown) and block.body[shown[0]].startswith("error:")
-        if expect_error != (proc.returncode != 0) and "echo $?" not in cmd:
-            problems.append(f"$ {cmd}: exit {proc.returncode}; {output.strip()[-400:]}")
+        if expect_error != (code != 0) and "echo $?" not in cmd:
+            problems.append(f"$ {cmd}: exit {code}; {output.strip()[-400:]}")
             continue
         whole = norm(output)
         used: set[int] = set()
@@ -257,19 +264,29 @@ def run_python(block: Block, cwd: Path, namespace: dict) -> Outcome:
 
 
 def run_page(blocks: list[Block], base: Path, skip_slow: bool = False) -> dict[str, Outcome]:
-    """Run the blocks of one page in order in `base` (files written, namespace shared)."""
+    """Run the blocks of one page in `base`: its files written first, its shell commands run
+    concurrently (each is independent; a page's commands write distinct --out folders), its
+    Python blocks in page order in one namespace."""
+    from concurrent.futures import ThreadPoolExecutor
+
     cwd = workdir(base)
-    namespace: dict = {"__name__": "__docs__"}
-    out: dict[str, Outcome] = {}
-    for b in blocks:
-        if (b.marker == "illustrative" or b.marker.startswith("generated:")
-                or (skip_slow and b.marker.startswith("slow"))):
-            continue
+    todo = [b for b in blocks
+            if not (b.marker == "illustrative" or b.marker.startswith("generated:")
+                    or (skip_slow and b.marker.startswith("slow")))]
+    for b in todo:
         if b.lang == "file":
             (cwd / b.filename).write_text("\n".join(b.body) + "\n", encoding="utf-8")
-            continue
-        out[b.id] = (run_python(b, cwd, namespace) if b.lang == "python"
-                     else run_shell(b, cwd))
+    cmds = list(dict.fromkeys(c for b in todo if b.lang == "shell"
+                              for c, _ in _commands(b.body) if not SETUP.match(c)))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ran = dict(zip(cmds, pool.map(lambda c: _run(c, cwd), cmds), strict=True))
+    namespace: dict = {"__name__": "__docs__"}
+    out: dict[str, Outcome] = {}
+    for b in todo:
+        if b.lang == "python":
+            out[b.id] = run_python(b, cwd, namespace)
+        elif b.lang == "shell":
+            out[b.id] = run_shell(b, cwd, ran)
     return out
 
 
