@@ -208,3 +208,24 @@ def test_llama1_throughput_checks_the_llama2_stack_efficiency():
     assert per_gpu == pytest.approx(380.0, rel=0.05)
     days_at_full_goodput = best.training_time_s * best.goodput_frac / 86400
     assert days_at_full_goodput == pytest.approx(21.0, rel=0.05)
+
+
+def test_published_stack_efficiencies_are_the_fit():
+    """STACK_EFFICIENCY_FRAC holds what fit_stack_efficiency prints (never typed by hand); the
+    Megatron-Core stack, on whose rows the model is fitted, is within 3 % of the default 1.0, and
+    applying a stack's efficiency lowers its out-of-sample error."""
+    from wattlas.perf import calibration
+    from wattlas.validation.fit import fit_stack_efficiency
+
+    fit = fit_stack_efficiency()
+    keys = {"Megatron-Core (NeMo, Megatron-LM)": "megatron-core",
+            "torchtitan (FSDP2)": "torchtitan-fsdp2",
+            "NeMo AutoModel (FSDP2)": "nemo-automodel-fsdp2"}
+    for stack, key in keys.items():
+        assert calibration.STACK_EFFICIENCY_FRAC[key] == pytest.approx(
+            fit[stack]["stack_efficiency_frac"], abs=5e-4)
+    assert fit["Megatron-Core (NeMo, Megatron-LM)"]["stack_efficiency_frac"] == pytest.approx(
+        1.0, abs=0.03)
+    tt = fit["torchtitan (FSDP2)"]
+    assert (tt["out_of_sample_median_abs_error_frac_with_efficiency"]
+            < tt["out_of_sample_median_abs_error_frac_model"])
