@@ -31,8 +31,9 @@ def _flags_into(data: dict[str, Any], flags: dict[str, Any]) -> None:
     put("cluster.gpus", flags["gpus"])
     put("site.region", flags["region"])
     for key in (*_options.ENERGY_FLAG_KEYS, "power_cap_w", "gpu_hour_price_usd",
-                "capex_usd_per_gpu", "capex_life_years", "capacity_charge_usd_per_mw_year"):
-        put(f"energy.{key}", flags[key])
+                "capex_usd_per_gpu", "capex_life_years", "capacity_charge_usd_per_mw_year",
+                "boundary"):
+        put(f"energy.{key}", flags.get(key))
     for key in ("tokens", "seq_len", "global_batch", "precision", "job", "goodput_frac",
                 "lora_rank", "rollout_tokens", "software_year", "stack_efficiency_frac"):
         put(f"training.{key}", flags[key])
@@ -131,6 +132,9 @@ def command(
     region: str = _options.REGION,
     power_basis: str = _options.POWER_BASIS,
     pue: float = _options.PUE,
+    boundary: str = typer.Option(None, "--boundary", help="Accounting boundary: gpu "
+                                 "(accelerators only) | node (+ hosts, network) | facility "
+                                 "(× PUE, default)."),
     grid_intensity: float = _options.GRID_INTENSITY,
     price: float = _options.PRICE,
     power_cap_w: float = typer.Option(None, "--power-cap-w", help="Power cap per GPU [W]: "
@@ -192,7 +196,8 @@ def command(
                            power_cap_w=power_cap_w, gpu_hour_price_usd=gpu_hour_usd,
                            capex_usd_per_gpu=capex_usd_per_gpu,
                            capex_life_years=capex_life_years,
-                           capacity_charge_usd_per_mw_year=capacity_charge))
+                           capacity_charge_usd_per_mw_year=capacity_charge,
+                           boundary=boundary))
     scen = sc.prepare(_options.validate_cli(data, command), scenario)
     budget_flags = (budget_mw, budget_days, budget_gpus, budget_flop, mfu)
     if scen.budget is not None and (scen.training is None
