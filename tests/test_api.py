@@ -91,6 +91,18 @@ def test_site_rtt_and_check_are_their_commands() -> None:
     assert list(check.to_frame("export_control")["accelerator"]) == ["h100-sxm", "h20"]
 
 
+def test_route_and_validate_are_their_commands() -> None:
+    scen = ROOT / "examples" / "global-serving.yaml"
+    res = wattlas.route(str(scen), requests=300, seed=7)
+    assert res.to_dict() == _cli_json("route", str(scen), "--requests", "300", "--seed", "7")
+    frame = res.to_frame()
+    assert len(frame) == len(res.policies) > 1 and (frame["offered"] == 300).all()
+    val = wattlas.validate("energy")
+    assert val.to_dict() == _cli_json("validate", "energy")
+    cases = val.to_frame()
+    assert len(cases) == len(val.cases) > 0 and {"source", "error_frac"} <= set(cases.columns)
+
+
 def test_plan_is_plan_json(tmp_path: Path) -> None:
     from wattlas.plan import run_plan
 

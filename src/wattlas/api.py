@@ -149,13 +149,7 @@ def check(scenario: Any = None, *, model: Any = None, tokens: float | None = Non
 
 def validate(suite: str = "all") -> ValidationResult:
     """Every validation case of `suite` (training | energy | inference | all), predicted vs
-    published, and the summary per source (``wattlas validate --format json``)."""
-    from . import validation
-    from .stages._plain import plain
+    published, and the summary per source (``wattlas validate SUITE --format json``)."""
+    from .stages.validate import validate_stage
 
-    allowed = (*validation.SUITES, "all")
-    if suite not in allowed:
-        raise InputError(f"wattlas.validate('{suite}'): allowed {', '.join(allowed)}")
-    cases = validation.run(suite)
-    return ValidationResult(plain({"cases": [c.as_row() for c in cases],
-                                   "summary": validation.summarize(cases)}))
+    return ValidationResult(validate_stage(suite))

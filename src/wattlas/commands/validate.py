@@ -14,23 +14,14 @@ def command(
     summary_only: bool = typer.Option(False, "--summary",
                                       help="Only the error summary per source."),
 ) -> None:
-    from .. import validation
-    from ..errors import InputError
+    from ..stages.validate import validate_stage
     from ._common import check_format, print_csv, print_json, print_table
 
     check_format(fmt, ("table", "json", "csv", "markdown"))
     _options.load_catalogs(catalog_files)
-    if suite not in (*validation.SUITES, "all"):
-        raise InputError(f"validate '{suite}': allowed {', '.join(validation.SUITES)}, all")
-    cases = validation.run(suite)
-    rows = [c.as_row() for c in cases]
-    summary = validation.summarize(cases)
-    at_scale = {}
-    if suite in ("training", "all"):
-        from ..validation.published import summarize_by
-
-        at_scale = {"summary_by_generation": summarize_by(cases, "generation"),
-                    "summary_by_scale": summarize_by(cases, "scale")}
+    out = validate_stage(suite)
+    rows, summary = out["cases"], out["summary"]
+    at_scale = {k: v for k, v in out.items() if k.startswith("summary_by_")}
     if fmt == "json":
         print_json({"cases": rows, "summary": summary, **at_scale})
     elif fmt == "csv":
