@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wattlas
 from wattlas import errors
@@ -208,3 +210,30 @@ def test_the_notebook_example_executes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the MFU / MW figure
     text = " ".join(o.get("data", {}).get("text/plain", "") for o in outputs)
     assert "h100-sxm" in text and "h200-sxm" in text and "b200" in text
+
+
+@settings(max_examples=12, deadline=None)
+@given(tp=st.sampled_from([1, 2, 4, 8]), microbatch=st.sampled_from([1, 2]),
+       recompute=st.sampled_from(["none", "selective", "full"]), zero=st.integers(0, 3))
+def test_train_and_plan_answer_the_same_question_alike(tp: int, microbatch: int,
+                                                       recompute: str, zero: int) -> None:
+    """One code path: the train verb and the plan's training section agree, or both refuse
+    with the same error; a plan that runs stays under the physical bounds."""
+    kw = dict(TRAIN, tp=tp, dp=64 // tp, microbatch=microbatch, recompute=recompute, zero=zero)
+    scen = {"model": kw["model"], "hardware": {"accelerator": kw["accelerator"]},
+            "cluster": {"gpus": kw["gpus"]},
+            "training": {"tokens": kw["tokens"], "seq_len": kw["seq_len"],
+                         "global_batch": kw["global_batch"],
+                         "layout": {k: kw[k] for k in ("tp", "pp", "dp", "microbatch",
+                                                       "recompute", "zero")}}}
+    try:
+        res = wattlas.train(**kw)
+    except errors.WattlasError as err:
+        with pytest.raises(type(err), match=None) as again:
+            wattlas.plan(scen)
+        assert str(again.value) == str(err)
+        return
+    assert res.to_dict() == wattlas.plan(scen).training.to_dict()
+    assert 0 < res.mfu <= res.hfu <= 1
+    assert not res.fits or res.memory_per_gpu_bytes <= res.hbm_bytes
+    assert res.gpus == res.parallelism["tp"] * res.parallelism["pp"] * res.parallelism["dp"]
