@@ -113,7 +113,7 @@ def test_no_valid_layout_names_the_nearest_gpu_counts_and_they_run(wattlas):
 def test_plan_hints_use_set_and_the_hint_runs(wattlas, tmp_path):
     """`plan` has no --recompute or --search: its memory error says --set, and that runs."""
     args = ["plan", FRONTIER, "--out", str(tmp_path / "a"), "--set",
-            "training.layout.recompute=selective"]
+            "training.layout.recompute=none"]
     code, _, err = wattlas(*args)
     assert code == 1, err
     hints = _hints(err)
@@ -121,16 +121,16 @@ def test_plan_hints_use_set_and_the_hint_runs(wattlas, tmp_path):
     assert "--search" not in err and "--recompute" not in err
     for i, hint in enumerate(hints):
         code, _, err2 = wattlas("plan", FRONTIER, "--out", str(tmp_path / f"h{i}"),
-                                "--set", "training.layout.recompute=selective", *hint)
+                                "--set", "training.layout.recompute=none", *hint)
         assert code == 0, (hint, err2)
 
 
 def test_train_hints_are_train_flags_and_they_run(wattlas):
-    args = ["train", FRONTIER, "--set", "training.layout.recompute=selective"]
+    args = ["train", FRONTIER, "--set", "training.layout.recompute=none"]
     code, _, err = wattlas(*args)
     assert code == 1
     hints = _hints(err)
-    assert ["--recompute", "full"] in hints and ["--set", "training.layout=null"] in hints, err
+    assert ["--recompute", "selective"] in hints and ["--set", "training.layout=null"] in hints, err
     assert all(h[0] in _flags_of("train") for h in hints)
     for hint in hints:
         code, _, err2 = wattlas(*args, *hint, "-f", "json")
