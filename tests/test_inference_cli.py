@@ -194,3 +194,17 @@ def test_user_engine_row_from_scenario_catalog(tmp_path):
     finally:
         catalog.clear_user_rows()
     assert mine["engine"] == "my-engine" and mine["tpot_s"] > ref["tpot_s"]
+
+
+def test_load_curve_flag_prints_the_saturation_curve(monkeypatch, capsys):
+    out = _json(["serve", "--model", "llama3.1-8b", "--accelerator", "h100-sxm",
+                 "--prompt-tokens", "467", "--output-tokens", "256", "--load-curve"])
+    rows = out["load_curve"]
+    assert [r["utilization_frac"] for r in rows] == sorted(r["utilization_frac"] for r in rows)
+    assert rows[-1]["ttft_s"] > rows[0]["ttft_s"] and rows[-1]["tpot_s"] > rows[0]["tpot_s"]
+    assert all(r["capacity_requests_per_s"] == pytest.approx(out["capacity_requests_per_s"])
+               for r in rows)
+    code, err = _exit(monkeypatch, capsys, ["serve", "--model", "llama3.1-8b", "--prompt-tokens",
+                                            "467", "--output-tokens", "256", "--load-curve",
+                                            "--search"])
+    assert code == 2 and "--load-curve tabulates one given configuration" in err

@@ -104,6 +104,12 @@ def _table(out: dict[str, Any]) -> None:
         pairs.append(("note", n))
     print_pairs(pairs, title=f"wattlas serve: {out['model']} on {out['accelerator']} "
                              f"(TP {out['tp']})")
+    if out.get("load_curve"):
+        print_table(out["load_curve"], ["utilization_frac", "rate_per_s", "concurrency",
+                                        "ttft_s", "ttft_p99_s", "tpot_s",
+                                        "energy_per_token_j"],
+                    title="one replica against the offered load (TTFT includes the queue "
+                          "wait)")
     if out.get("ranked"):
         print_table(out["ranked"][:10], ["accelerator", "precision", "tp", "batch", "ttft_s",
                                          "tpot_s", "gpus", "energy_per_token_j",
@@ -170,6 +176,9 @@ def command(
                                 "compare.rows)."),
     search: bool = typer.Option(False, "--search", help="Search accelerator × precision × "
                                 "TP × batch for the lowest J/token meeting the SLO."),
+    load_curve: bool = typer.Option(False, "--load-curve",
+                                    help="Also tabulate TTFT and TPOT of one replica from 5 % "
+                                         "to 98 % of its capacity (JSON load_curve)."),
     gpu_hour_usd: float = typer.Option(None, "--gpu-hour-usd",
                                        help="GPU-hour price [USD] (energy.gpu_hour_price_usd): "
                                        "hardware cost; --search ranks by $/Mtoken."),
@@ -256,6 +265,15 @@ def command(
     else:
         plan = plan_from_scenario(scen, hours=hours)
     out = serving_result(plan, scen, extra)
+    if load_curve:
+        from ..perf.serving_load import load_curve as curve
+        from ..perf.serving_scenario import config_from_scenario
+
+        if search:
+            raise InputError("--load-curve tabulates one given configuration, not the result "
+                             "of a search: give --accelerator, --tp and --precision instead")
+        out["load_curve"] = curve(config_from_scenario(scen), scen.serving.prompt_tokens,
+                                  scen.serving.output_tokens)
     if entries:
         from ._compare import serve_compare
 
