@@ -153,9 +153,9 @@ def test_compare_without_training_is_a_note() -> None:
      r"gb200-nvl72"),
     ("compare.hardware=[{accelerator: gb200, system: dgx-b200}]",
      r"compare\.hardware\.0: system 'dgx-b200' holds b200, not gb200"),
-    ("compare.hardware=[{accelerator: gb200}]",
-     r"compare\.hardware\.0: scale-out bandwidth per GPU of gb200 in gb200-nvl72 is not in the "
-     r"catalog; give compare\.hardware\.0\.nic_bytes_per_s="),
+    ("compare.hardware=[{accelerator: mi300x}]",
+     r"compare\.hardware\.0: scale-out bandwidth per GPU of mi300x in mi300x-platform is not in "
+     r"the catalog; give compare\.hardware\.0\.nic_bytes_per_s="),
     ("compare.hardware=[{}]", r"compare\.hardware\.0: give accelerator and/or system"),
     ("compare.hardware=[{accelerator: b200, gpu: 8}]",
      r"unknown key 'compare\.hardware\.0\.gpu'; allowed here: accelerator, system, "
