@@ -166,6 +166,17 @@ def test_repr_and_html_show_the_headline() -> None:
     assert "<table>" in html and f"{res.mfu:.1%}" in html
 
 
+def test_train_days_is_train_days() -> None:
+    kw = {k: TRAIN[k] for k in ("model", "accelerator", "tokens", "seq_len", "global_batch")}
+    res = wattlas.train(**kw, days=2)
+    cli = _cli_json("train", *_flags(kw), "--days", "2")
+    wall = {"search_time_s": None}  # the search's own wall time, not a result
+    assert res.to_dict() | wall == cli | wall
+    assert res.training_time_s <= 2 * 86400 and res.gpus % 8 == 0
+    with pytest.raises(errors.InputError, match="drop gpus=64"):
+        wattlas.train(**kw, days=2, gpus=64)
+
+
 def test_train_search_keeps_fixed_fields_and_frames_the_pareto_front() -> None:
     kw = {k: v for k, v in TRAIN.items() if k not in ("pp", "dp", "microbatch", "recompute",
                                                       "zero")}

@@ -47,14 +47,15 @@ def plan(scenario: Any, set: Mapping[str, Any] | None = None) -> Plan:
     return Plan(run_plan(scenario_of(scenario, {}, {}, "plan", set)))
 
 
-def train(scenario: Any = None, *, search: bool = False, allow_uneven_pp: bool = False,
-          set: Mapping[str, Any] | None = None,
+def train(scenario: Any = None, *, search: bool = False, days: float | None = None,
+          allow_uneven_pp: bool = False, set: Mapping[str, Any] | None = None,
           **fields: Any) -> TrainResult | BudgetResult:
     """A training run (``wattlas train``): the given layout, or the layout search when
-    `search` is set or no layout is given. Keywords:
+    `search` is set or no layout is given; with `days`, the fewest GPUs (whole nodes) that
+    finish within that many days (``--days``, instead of ``gpus``). Keywords:
     :data:`wattlas.stages.inputs.TRAIN_KEYS`. A scenario with a ``budget`` section and no
     training section gives a :class:`BudgetResult`."""
-    from .stages.training import train_stage
+    from .stages.train import train_stage
 
     scen = scenario_of(scenario, fields, TRAIN_KEYS, "train", set)
     if scen.budget is not None and scen.training is None:
@@ -64,7 +65,11 @@ def train(scenario: Any = None, *, search: bool = False, allow_uneven_pp: bool =
     if scen.training is None:
         raise InputError("wattlas.train(): give a training section (tokens, seq_len, "
                          "global_batch) or a budget section")
-    return TrainResult(train_stage(scen, search=search, allow_uneven_pp=allow_uneven_pp))
+    if days is not None and fields.get("gpus") is not None:
+        raise InputError(f"wattlas.train(days={days:g}) solves for the GPU count: drop "
+                         f"gpus={fields['gpus']}")
+    return TrainResult(train_stage(scen, search=search, allow_uneven_pp=allow_uneven_pp,
+                                   days=days))
 
 
 def serve(scenario: Any = None, *, search: bool = False, hours: float = 8760.0,

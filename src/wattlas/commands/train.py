@@ -12,7 +12,8 @@ from typing import Any
 
 import typer
 
-from ..stages.training import layout_line, search_result, training_result
+from ..stages.train import run_training
+from ..stages.training import layout_line
 from . import _options
 
 NO_ARGS_IS_HELP = True
@@ -170,7 +171,6 @@ def command(
     overrides: list[str] = typer.Option(None, "--set", help="Override a scenario field a.b=c."),
 ) -> None:
     from .. import scenario as sc
-    from ..perf import training as tr
     from ._common import check_format, print_csv, print_json
 
     check_format(fmt)
@@ -209,38 +209,12 @@ def command(
         from ..errors import InputError
 
         raise InputError(f"--days {days:g} solves for the GPU count: drop --gpus {gpus}")
-    extra: dict[str, Any] = {}
-    # no layout at all (flags or training.layout): search, as `wattlas plan` does, and say so
-    search_by_default = not search and scen.training is not None and scen.training.layout is None
-    if days is not None:
-        from ._days import solve_days
-
-        res, solved, scen, _ = solve_days(scen, days, allow_uneven_pp=allow_uneven_pp)
-        plan = res.best
-        search_by_default = False
-        extra = {"search_candidates": res.candidates, "search_time_s": res.time_s,
-                 "search_feasible": res.feasible, "search_fixed": res.fixed,
-                 "pareto": res.pareto, "target_training_time_s":
-                 solved["target_training_time_s"], "gpus_tried": solved["gpus_tried"]}
-    elif search or search_by_default:
-        res = search_result(scen, allow_uneven_pp=allow_uneven_pp, progress=fmt == "table")
-        plan = res.best
-        extra = {"search_candidates": res.candidates, "search_time_s": res.time_s,
-                 "search_feasible": res.feasible, "search_fixed": res.fixed,
-                 "pareto": res.pareto}
-    else:
-        plan = tr.plan_from_scenario(scen, allow_uneven_pp=allow_uneven_pp)
-    out, _ = training_result(plan, scen)
+    out, scen = run_training(scen, search=search, allow_uneven_pp=allow_uneven_pp,
+                             progress=fmt == "table", days=days)
     if entries:
         from ._compare import train_compare
 
         out["compare"] = train_compare(scen, out, entries)
-    out.update(extra)
-    if days is not None:
-        out["notes"] = [*out["notes"], solved["notes"][-1]]
-    if search_by_default:
-        out["notes"] = [*out["notes"], "no layout given (--tp, --pp, … or training.layout): "
-                        "the layout search chose the fastest that fits"]
     if fmt == "json":
         print_json(out)
     elif fmt == "csv":

@@ -159,27 +159,3 @@ def training_stage(scen: Any) -> tuple[dict[str, Any], Any]:
     out.update(extra)
     return plain(out), report
 
-
-def train_stage(scen: Any, search: bool = False, allow_uneven_pp: bool = False,
-                progress: bool = False) -> dict[str, Any]:
-    """What ``wattlas train SCENARIO --format json`` prints for a training section: the given
-    layout, or the layout search (with its Pareto front) when `search` is set or the scenario
-    gives no layout."""
-    from ..perf import training as tr
-
-    extra: dict[str, Any] = {}
-    if search or scen.training.layout is None:
-        if scen.cluster is None:
-            from ..errors import InputError
-
-            raise InputError("--gpus (or cluster.gpus in the scenario) is needed")
-        res = search_result(scen, allow_uneven_pp=allow_uneven_pp, progress=progress)
-        plan = res.best
-        extra = {"search_candidates": res.candidates, "search_time_s": res.time_s,
-                 "search_feasible": res.feasible, "search_fixed": res.fixed,
-                 "pareto": res.pareto}
-    else:
-        plan = tr.plan_from_scenario(scen, allow_uneven_pp=allow_uneven_pp)
-    out, _ = training_result(plan, scen)
-    out.update(extra)
-    return plain(out)

@@ -1,5 +1,5 @@
-"""``wattlas train --days D``: the fewest GPUs (and their fastest layout) that finish the job in
-D days.
+"""The days stage (``wattlas train --days D``, ``wattlas.train(days=D)``): the fewest GPUs
+(and their fastest layout) that finish the job in D days.
 
 Training time falls with the GPU count until the global batch stops data parallelism from
 growing, but not strictly (a count's divisors decide which layouts exist), so the solver
@@ -52,7 +52,7 @@ def solve_days(scen: Any, days: float, allow_uneven_pp: bool = False
     from ..perf import training as tr
     from ..perf.search import enumerate_layouts
     from ..scenario import Cluster
-    from ..stages.training import fixed_layout, search_result, training_result
+    from .training import fixed_layout, search_result, training_result
 
     if not (math.isfinite(days) and days > 0):
         raise InputError(f"--days {days!r}: must be a number of days > 0")
