@@ -77,6 +77,18 @@ def test_serve_is_the_serve_command() -> None:
     assert res.ttft_s > 0 and res.tpot_s > 0 and res.gpus == 4
 
 
+def test_serve_search_is_serve_search() -> None:
+    kw = dict(model="llama3.1-8b", prompt_tokens=512, output_tokens=128, rate_per_s=5.0,
+              tpot_s=0.05)
+    res = wattlas.serve(**kw, accelerator="h100-sxm", search=True)
+    cli = _cli_json("serve", "--model", "llama3.1-8b", "--prompt-tokens", "512",
+                    "--output-tokens", "128", "--rate", "5", "--tpot-s", "0.05",
+                    "--accelerator", "h100-sxm", "--search")
+    wall = {"search_time_s": None}  # the search's own wall time, not a result
+    assert res.to_dict() | wall == cli | wall
+    assert len(res.to_frame()) == len(res.ranked) >= 1 and res.tpot_s <= 0.05
+
+
 def test_site_rtt_and_check_are_their_commands() -> None:
     site = wattlas.site(power_mw=50, rack_kw=40, cooling="liquid", regions="us-va,is,no")
     cli = _cli_json("site", "--power-mw", "50", "--rack-kw", "40", "--cooling", "liquid",
