@@ -159,7 +159,8 @@ def _table(out: dict[str, Any]) -> None:
     for r in ranked:
         ttp = ("—" if r["time_to_power_years_low"] is None else
                f"{r['time_to_power_years_low']:.1f}–{r['time_to_power_years_high']:.1f}"
-               + (" (on-site)" if r["power_path"] == "onsite" else ""))
+               + (" (on-site)" if r["power_path"] == "onsite" else
+                  " (flexible)" if str(r["power_path"]).startswith("flexible") else ""))
         if r.get("phased"):
             ttp += f", full +{r['phase_years']:.1f}"
         avail = r.get("available_w")
@@ -184,6 +185,10 @@ def _table(out: dict[str, Any]) -> None:
     alloc = out.get("allocation")
     if alloc is not None and alloc["feasible"]:
         _allocation_table(alloc)
+    flexible = [r for r in out["regions"] if r.get("flexible_note")]
+    if flexible:
+        typer.echo(f"flexible connection ({', '.join(r['region'] for r in flexible)}): "
+                   f"{flexible[0]['flexible_note']}")
     typer.echo("full reasons, unknown inputs and sources: --format json")
     for line in out["notes"] + default_lines(out["regions"]):
         typer.echo(line)
