@@ -20,7 +20,7 @@ $(STAMP): $(BASE)
 	touch $(STAMP)
 
 demo: $(BASE)
-	$(BIN)/wattlas plan examples/frontier-training.yaml --out out/frontier-training
+	$(BIN)/wattlas plan examples/frontier-training.yaml --out out/frontier-training --force
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks docs

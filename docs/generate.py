@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- generated:{name} start -->", "<!-- generated:{name} end -->"
-DEMO = ["plan", "examples/frontier-training.yaml", "--out", "out/frontier-training"]
+DEMO = ["plan", "examples/frontier-training.yaml", "--out", "out/frontier-training", "--force"]
 
 
 def demo_output() -> str:

@@ -42,3 +42,5 @@ def test_make_demo_installs_only_the_package():
     installs = [line for line in chain if "pip install" in line and "--upgrade pip" not in line]
     assert installs and all("[dev]" not in line for line in installs), installs
     assert any("wattlas plan" in line for line in chain)
+    # `make demo` twice in a row replaces its own report (plan refuses to overwrite otherwise)
+    assert any("wattlas plan" in line and "--force" in line for line in chain)
