@@ -178,6 +178,18 @@ def test_repr_and_html_show_the_headline() -> None:
     assert "<table>" in html and f"{res.mfu:.1%}" in html
 
 
+def test_compare_is_the_compare_flag() -> None:
+    res = wattlas.train(**TRAIN, compare="b200,dgx-h200")
+    assert res.to_dict() == _cli_json("train", *_flags(TRAIN), "--compare", "b200,dgx-h200")
+    rows = res.compare["rows"]
+    assert [r["baseline"] for r in rows] == [True, False, False]
+    served = wattlas.serve(**SERVE, compare=["h200-sxm"])
+    assert served.to_dict() == _cli_json("serve", *_flags(SERVE), "--compare", "h200-sxm")
+    assert [r["accelerator"] for r in served.compare["rows"]] == ["h100-sxm", "h200-sxm"]
+    with pytest.raises(errors.InputError, match="unknown id 'h300'"):
+        wattlas.train(**TRAIN, compare="h300")
+
+
 def test_train_days_is_train_days() -> None:
     kw = {k: TRAIN[k] for k in ("model", "accelerator", "tokens", "seq_len", "global_batch")}
     res = wattlas.train(**kw, days=2)

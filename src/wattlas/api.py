@@ -30,6 +30,7 @@ from .results import (
     TrainResult,
     ValidationResult,
 )
+from .stages._plain import plain
 from .stages.inputs import SERVE_KEYS, SITE_KEYS, TRAIN_KEYS, scenario_of
 
 __all__ = ["load", "plan", "train", "serve", "site", "route", "rtt", "check", "validate"]
@@ -48,15 +49,15 @@ def plan(scenario: Any, set: Mapping[str, Any] | None = None) -> Plan:
 
 
 def train(scenario: Any = None, *, search: bool = False, days: float | None = None,
-          allow_uneven_pp: bool = False, set: Mapping[str, Any] | None = None,
-          **fields: Any) -> TrainResult | BudgetResult:
+          compare: str | list[str] | None = None, allow_uneven_pp: bool = False,
+          set: Mapping[str, Any] | None = None, **fields: Any) -> TrainResult | BudgetResult:
     """A training run (``wattlas train``): the given layout, or the layout search when
     `search` is set or no layout is given; with `days`, the fewest GPUs (whole nodes) that
-    finish within that many days (``--days``, instead of ``gpus``). Keywords:
+    finish within that many days (``--days``, instead of ``gpus``); `compare` ('b200,gb200' or
+    a list of accelerator or system ids) adds the same job on that hardware (``--compare``).
+    Keywords:
     :data:`wattlas.stages.inputs.TRAIN_KEYS`. A scenario with a ``budget`` section and no
     training section gives a :class:`BudgetResult`."""
-    from .stages.train import train_stage
-
     scen = scenario_of(scenario, fields, TRAIN_KEYS, "train", set)
     if scen.budget is not None and scen.training is None:
         from .stages.budget import budget_stage
@@ -68,22 +69,44 @@ def train(scenario: Any = None, *, search: bool = False, days: float | None = No
     if days is not None and fields.get("gpus") is not None:
         raise InputError(f"wattlas.train(days={days:g}) solves for the GPU count: drop "
                          f"gpus={fields['gpus']}")
-    return TrainResult(train_stage(scen, search=search, allow_uneven_pp=allow_uneven_pp,
-                                   days=days))
+    from .stages.train import run_training
+
+    entries = None
+    if compare is not None:
+        from .stages.hardware_compare import compare_entries
+
+        entries = compare_entries(compare)
+    out, scen = run_training(scen, search=search, allow_uneven_pp=allow_uneven_pp, days=days)
+    if entries:
+        from .stages.hardware_compare import train_compare
+
+        out["compare"] = plain(train_compare(scen, out, entries))
+    return TrainResult(out)
 
 
 def serve(scenario: Any = None, *, search: bool = False, hours: float = 8760.0,
-          set: Mapping[str, Any] | None = None,
+          compare: str | list[str] | None = None, set: Mapping[str, Any] | None = None,
           **fields: Any) -> ServeResult:
     """A serving deployment (``wattlas serve``) over `hours` of operation; with `search` the
     configuration (accelerator × precision × TP × batch) with the lowest J/token meeting the
-    SLO. Keywords: :data:`wattlas.stages.inputs.SERVE_KEYS`."""
+    SLO; `compare` adds the same deployment on other hardware (``--compare``). A scenario
+    with ``serving.disaggregated`` gets the prefill/decode-disaggregated plan, as the CLI
+    does. Keywords: :data:`wattlas.stages.inputs.SERVE_KEYS`."""
     from .stages.serving import search_result, serving_result
 
     scen = scenario_of(scenario, fields, SERVE_KEYS, "serve", set)
     if scen.serving is None:
         raise InputError("wattlas.serve(): give prompt_tokens and output_tokens (or a serving "
                          "section)")
+    if scen.serving.disaggregated is not None:
+        from .perf.serving_disagg import from_scenario
+
+        return ServeResult(plain(from_scenario(scen, search=search, hours=hours)[0]))
+    entries = None
+    if compare is not None:
+        from .stages.hardware_compare import compare_entries
+
+        entries = compare_entries(compare)
     extra: dict[str, Any] = {}
     if search:
         s = scen.serving  # as the CLI: a precision or tp argument fixes it, else it is searched
@@ -96,9 +119,12 @@ def serve(scenario: Any = None, *, search: bool = False, hours: float = 8760.0,
         from .perf.serving_scenario import plan_from_scenario
 
         plan_ = plan_from_scenario(scen, hours=hours)
-    from .stages._plain import plain
+    out = serving_result(plan_, scen, extra)
+    if entries:
+        from .stages.hardware_compare import serve_compare
 
-    return ServeResult(plain(serving_result(plan_, scen, extra)))
+        out["compare"] = serve_compare(scen, out, entries, hours)
+    return ServeResult(plain(out))
 
 
 def site(scenario: Any = None, *, weights: Any = None, users: Any = None,
@@ -113,8 +139,6 @@ def site(scenario: Any = None, *, weights: Any = None, users: Any = None,
     if scen.site is None:
         raise InputError("wattlas.site(): give power_mw and rack_kw (or a site section)")
     check_ids(scen)
-    from .stages._plain import plain
-
     return SiteResult(plain(site_result(scen, weights=weights, users=users)))
 
 
