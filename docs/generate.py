@@ -79,14 +79,12 @@ def main(argv: list[str]) -> int:
 
 
 def run_command(args: list[str], tmp: Path, columns: int = 100) -> tuple[int, list[str]]:
-    """(exit code, stdout then stderr lines) of ``wattlas ARGS`` in a terminal of `columns`, an
-    ``--out`` folder moved into `tmp` (the shown command is unchanged)."""
-    args = list(args)
-    if "--out" in args:
-        i = args.index("--out") + 1
-        args[i] = str(tmp / Path(args[i]).name)
+    """(exit code, stdout then stderr lines) of ``wattlas ARGS`` in a terminal of `columns`,
+    run in the folder `tmp` (a relative ``--out`` lands there and prints as shown; the
+    repository's ``examples/`` files are read where they are)."""
+    args = [str(ROOT / a) if a.startswith("examples/") else a for a in args]
     env = {**os.environ, "COLUMNS": str(columns), "NO_COLOR": "1", "TERM": "dumb"}
-    proc = subprocess.run([sys.executable, "-m", "wattlas.cli", *args], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "wattlas.cli", *args], cwd=tmp, env=env,
                           capture_output=True, text=True)
     lines = (proc.stdout + proc.stderr).splitlines()
     return proc.returncode, [line.rstrip() for line in lines]

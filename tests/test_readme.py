@@ -34,4 +34,5 @@ def test_the_demo_generator_leaves_no_report_in_the_repository(tmp_path) -> None
     code, lines = gen.run_command(["plan", "examples/frontier-training.yaml", "--out",
                                    "out/frontier-training"], tmp_path)
     assert code == 0, lines[-2:]
-    assert (tmp_path / "frontier-training" / "plan.json").is_file()
+    assert (tmp_path / "out" / "frontier-training" / "plan.json").is_file()
+    assert any(line.startswith("wrote out/frontier-training/plan.json") for line in lines)
