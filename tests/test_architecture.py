@@ -25,14 +25,16 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
-# lowest first; a module belongs to the first layer one of whose prefixes it equals or extends
+# lowest first; a module belongs to the layer of the longest prefix it equals or extends
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("wattlas._version", "wattlas.errors", "wattlas.units", "wattlas.catalog",
               "wattlas.hardware", "wattlas.safeio", "wattlas.bounds", "wattlas.data",
-              "wattlas.results")),
+              "wattlas.results", "wattlas.uncertainty.inputs")),
     ("models", ("wattlas.scenario", "wattlas.workload", "wattlas.perf", "wattlas.energy",
                 "wattlas.grid", "wattlas.routing", "wattlas.governance")),
-    ("validation", ("wattlas.validation",)),
+    # intervals are built from validation residuals and read by the stages
+    ("validation", ("wattlas.validation", "wattlas.uncertainty.intervals",
+                    "wattlas.uncertainty.build")),
     ("report", ("wattlas.report",)),
     ("stages", ("wattlas.stages", "wattlas.compare", "wattlas.plan")),
     ("orchestration", ("wattlas.uncertainty", "wattlas.sweep")),
