@@ -284,6 +284,47 @@ def test_poisson_pmf_moments():
         assert ((k - m) ** 2 * w).sum() == pytest.approx(m, rel=1e-3)
 
 
+def test_poisson_pmf_of_an_element_does_not_depend_on_the_others():
+    """Small means evaluated in one array with large ones keep their own integer support
+    (a shared, thinned support once put k = 0, 5, 10, … under a mean of 0.3)."""
+    means = np.array([0.0, 0.3, 2.5, 60.0, 2048.0, 1e5])
+    k_all, w_all = inf._poisson_pmf(means)
+    for i, m in enumerate(means):
+        k1, w1 = inf._poisson_pmf(np.array([m]))
+        assert (k_all[:, i] * w_all[:, i]).sum() == pytest.approx((k1 * w1).sum(), rel=1e-12,
+                                                                  abs=1e-12)
+        assert ((k_all[:, i] - m) ** 2 * w_all[:, i]).sum() == pytest.approx(
+            ((k1 - m) ** 2 * w1).sum(), rel=1e-12, abs=1e-12)
+        assert w_all[:, i].sum() == pytest.approx(1.0)
+    assert (k_all[:, 1] * w_all[:, 1]).sum() == pytest.approx(0.3, rel=1e-9)
+    assert w_all[0, 0] == 1.0  # Poisson(0) is 0 surely
+    # the mixed step of a small batch is the same alone and beside a large one
+    cfg = ServingConfig(L8, H100, tp=1)
+    alone = inf.mixed_step_time_s(cfg, np.array([2.0]), 467, 256, poisson_arrivals=True)
+    mixed = inf.mixed_step_time_s(cfg, np.array([2.0, 1500.0]), 467, 256,
+                                  poisson_arrivals=True)
+    assert mixed[0] == pytest.approx(alone[0], rel=1e-12)
+    with pytest.raises(InputError, match="Poisson mean"):
+        inf._poisson_pmf(np.array([-1.0]))
+
+
+def test_engine_profile_is_built_once_and_follows_user_rows(tmp_path):
+    from wattlas import catalog
+
+    assert inf.engine("trtllm-2025") is inf.engine("trtllm-2025")
+    f = tmp_path / "engines-mine.csv"
+    f.write_text("id,eff_mem_frac,eff_compute_frac,fp8_compute_eff_frac,step_overhead_s,"
+                 "source,source_detail,as_of\n"
+                 "trtllm-2025,0.5,0.5,0.5,0.004,own profile,test,2026-12-05\n",
+                 encoding="utf-8")
+    try:
+        catalog.add_user_rows(f)
+        assert inf.engine("trtllm-2025").eff_mem_frac == 0.5
+    finally:
+        catalog.clear_user_rows()
+    assert inf.engine("trtllm-2025").eff_mem_frac == 0.70
+
+
 def test_poisson_arrivals_slow_the_mixed_step_only_below_the_ridge():
     """Whole prompts arriving in Poisson numbers: same mean tokens per step, but the step time
     is convex in tokens, so memory-bound batches slow down (Jensen) while compute-bound ones

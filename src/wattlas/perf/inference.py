@@ -137,6 +137,12 @@ def engine_ids() -> list[str]:
     return catalog.ids("engines")
 
 
+_ENGINE_FIELDS = frozenset(f.name for f in fields(Engine))
+#: engine id → (the catalog row it was built from, the Engine): a step asks for its engine
+#: many times; the row's identity changes when a user catalog overrides it
+_ENGINES: dict[str, tuple[dict[str, Any], Engine]] = {}
+
+
 def engine(key: str | Engine) -> Engine:
     """The engine profile `key` (an id of the engines catalog, data/engines.csv) or `key`."""
     if isinstance(key, Engine):
@@ -144,8 +150,12 @@ def engine(key: str | Engine) -> Engine:
     from .. import catalog
 
     row = catalog.get("engines", key)
-    names = {f.name for f in fields(Engine)}
-    return Engine(**{k: v for k, v in row.items() if k in names and v is not None})
+    hit = _ENGINES.get(key)
+    if hit is not None and hit[0] is row:
+        return hit[1]
+    eng = Engine(**{k: v for k, v in row.items() if k in _ENGINE_FIELDS and v is not None})
+    _ENGINES[key] = (row, eng)
+    return eng
 
 
 # configuration ----------------------------------------------------------------------------------
@@ -390,7 +400,9 @@ def _step(cfg: ServingConfig, tokens, context, kv_read_tokens, new_kv_tokens):
     kv_tok = kv_bytes_per_token(cfg)
     kv_r = np.asarray(kv_read_tokens, dtype=float) * kv_tok / t
     kv_w = np.asarray(new_kv_tokens, dtype=float) * kv_tok / t
-    act = tokens * s.hidden * ACT_BYTES * s.layers * 4.0 / t  # in/out of the 2 blocks per layer
+    # the residual stream (h values per token in and out of the 2 blocks per layer: norms,
+    # residual adds, all-reduce buffers) is replicated on every TP rank, not sharded
+    act = tokens * s.hidden * ACT_BYTES * s.layers * 4.0
     byts = w_b + kv_r + kv_w + act
     acc = cfg.accelerator
     low = math_precision(cfg.precision, cfg.accelerator) in ("fp8", "fp4")
@@ -452,18 +464,37 @@ def tpot_s(cfg: ServingConfig, batch, context_tokens):
     return decode_step_time_s(cfg, batch, context_tokens) / tokens_per_step(cfg)
 
 
+#: most support nodes of one Poisson expectation (:func:`_poisson_pmf`)
+POISSON_NODES = 129
+
+
 def _poisson_pmf(mean):
-    """Support and weights of Poisson(mean) per element of `mean` [1]: arrays (K, *mean.shape)
-    over mean ± (8·√mean + 12), every integer up to 129 nodes, then evenly thinned
-    (weights renormalised)."""
+    """Support and weights of Poisson(mean) per element of `mean` [1]: arrays (K, *mean.shape).
+
+    Each element has its own support, the integers in max(0, ⌊m⌋ − h) … ⌊m⌋ + h with
+    h = ⌈8·√m + 12⌉ (beyond it the mass is below 1e-12), thinned to at most
+    :data:`POISSON_NODES` evenly spaced nodes when wider; weights are the probabilities
+    (log-space, ``gammaln``) at the nodes, renormalised per element. An element's nodes and
+    weights depend on its own mean only, never on the other elements of the array; unused
+    nodes carry weight 0."""
     m = np.asarray(mean, dtype=float)
-    half = math.ceil(8.0 * math.sqrt(float(np.max(m))) + 12.0)
-    stride = max(1, math.ceil((2 * half + 1) / 129))
-    offs = np.arange(-half, half + 1, stride, dtype=float).reshape((-1,) + (1,) * m.ndim)
-    k = np.maximum(np.floor(m) + offs, 0.0)
-    logw = k * np.log(m) - m - gammaln(k + 1.0)
+    if np.any(~np.isfinite(m)) or np.any(m < 0):
+        raise InputError(f"Poisson mean {m.min() if m.size else m!r}: must be finite and ≥ 0")
+    half = np.ceil(8.0 * np.sqrt(m) + 12.0)
+    lo = np.maximum(np.floor(m) - half, 0.0)
+    span = np.floor(m) + half - lo + 1.0  # integers in the support
+    stride = np.maximum(np.ceil(span / POISSON_NODES), 1.0)
+    n_nodes = np.ceil(span / stride)
+    k_max = int(min(POISSON_NODES, float(np.max(n_nodes)) if m.size else 1))
+    j = np.arange(k_max, dtype=float).reshape((-1,) + (1,) * m.ndim)
+    k = lo + j * stride
+    used = j < n_nodes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logm = np.where(m > 0, np.log(np.where(m > 0, m, 1.0)), 0.0)
+        logw = np.where(m > 0, k * logm - m - gammaln(k + 1.0),
+                        np.where(k == 0, 0.0, -np.inf))
+    logw = np.where(used, logw, -np.inf)
     w = np.exp(logw - logw.max(axis=0))
-    w = np.where(np.diff(k, axis=0, prepend=-1.0) > 0, w, 0.0)  # clipped duplicates of k = 0
     return k, w / w.sum(axis=0)
 
 
