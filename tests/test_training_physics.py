@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from wattlas.hardware import Accelerator, Fabric
-from wattlas.perf import calibration, comm, memory
+from wattlas.perf import calibration, comm, memory, network
 from wattlas.perf.search import enumerate_layouts, search_layouts
 from wattlas.perf.training import Layout, TrainingJob, evaluate, job_shape, plan_training
 from wattlas.units import GIB
@@ -90,8 +90,11 @@ def test_moe_expert_gradients_reduced_over_expert_replicas():
     expert_par = sh["L"] * sh["routed"] / 8
     want_opt = memory.OPTIMIZER_BYTES * (dense_par / 8 + expert_par)
     assert out["memory_bytes"]["optimizer"][1] == pytest.approx(want_opt, rel=1e-9)
+    # the data-parallel all-reduce by the algorithm NCCL would pick (inside one node: ring)
     bw, al = comm.tier(FAB, 8, 1)
-    want_dp = sh["L"] * float(comm.all_reduce_s(dense_par * 2.0 / sh["L"], 8, bw, al))
+    want_dp = sh["L"] * float(network.ring_all_reduce_s(dense_par * 2.0 / sh["L"], 8, bw, al))
+    assert want_dp == pytest.approx(sh["L"] * float(network.all_reduce_s(
+        FAB, dense_par * 2.0 / sh["L"], 8, 1)), rel=1e-12)
     assert out["breakdown_s"]["dp_comm"][1] == pytest.approx(want_dp, rel=1e-9)
     assert out["breakdown_s"]["dp_comm"][0] > out["breakdown_s"]["dp_comm"][1]
 

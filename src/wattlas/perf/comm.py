@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..hardware import Fabric
+from . import network
 
 
 def tier(fabric: Fabric, size, stride=1) -> tuple[np.ndarray, np.ndarray]:
@@ -41,18 +42,11 @@ def tier(fabric: Fabric, size, stride=1) -> tuple[np.ndarray, np.ndarray]:
     `stride` ranks apart (Megatron rank order: tp innermost, then cp, dp, pp).
 
     The group stays in the scale-up domain when ``stride·size ≤ domain``; otherwise it crosses
-    nodes with ``max(1, domain // stride)`` members per node sharing the NIC tier in parallel.
+    nodes with ``max(1, domain // stride)`` members per node sharing the NIC tier in parallel,
+    times the pod factor of an oversubscribed fat-tree (:func:`.network.pod_factor`; 1 for a
+    plain Fabric or a non-blocking network).
     """
-    size = np.asarray(size, dtype=float)
-    stride = np.asarray(stride, dtype=float)
-    dom = float(fabric.scaleup_domain)
-    inside = stride * size <= dom
-    per_node = np.clip(np.floor(dom / np.maximum(stride, 1.0)), 1.0, np.maximum(size, 1.0))
-    out_bw = fabric.scaleout_bytes_per_s * per_node
-    bw = np.where(inside, fabric.scaleup_bytes_per_s, np.minimum(out_bw,
-                                                                 fabric.scaleup_bytes_per_s))
-    alpha = np.where(inside, fabric.scaleup_latency_s, fabric.scaleout_latency_s)
-    return bw, alpha
+    return network.group_tier(fabric, size, stride)
 
 
 def all_reduce_s(size_bytes, n, bw_bytes_per_s, alpha_s=0.0):

@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 
 from ..hardware import Fabric
-from . import calibration
+from . import calibration, network
 
 #: first software year whose expert dispatch deduplicates cross-node copies (DeepEP, released
 #: with the DeepSeek-V3 training stack, Feb. 2025; DeepSeek-V3 report Dec. 2024)
@@ -133,8 +133,11 @@ def all_to_all_pair_s(fabric: Fabric, tokens: Any, hidden: float, top_k: float, 
     inter = t * remote_copies(ep, k_node, top_k, deduplicated) * per_tok
     crosses = ep > k_node
     alpha = np.where(crosses, fabric.scaleout_latency_s, fabric.scaleup_latency_s)
+    # the share of the NIC traffic that leaves a pod of an oversubscribed fat-tree runs at
+    # NIC / oversubscription (perf.network; factor 1 on a non-blocking network)
+    nic_bw = fabric.scaleout_bytes_per_s * network.all_to_all_pod_factor(fabric, ep, stride)
     time = np.maximum(intra / fabric.scaleup_bytes_per_s,
-                      inter / fabric.scaleout_bytes_per_s) + 2.0 * (ep - 1.0) * alpha
+                      inter / nic_bw) + 2.0 * (ep - 1.0) * alpha
     return np.where(ep > 1, time * imbalance_factor(t, top_k, ep), 0.0)
 
 

@@ -45,7 +45,7 @@ import numpy as np
 from ..errors import InfeasibleError, InputError
 from ..hardware import Accelerator, Fabric, fabric_for
 from ..units import GIB, SECONDS_PER_HOUR
-from . import calibration, comm, memory, moe, sharding
+from . import calibration, comm, memory, moe, network, sharding
 from .layout import (  # noqa: F401  (re-exported: the public API lives here)
     BREAKDOWN,
     DEFAULT_GOODPUT_FRAC,
@@ -175,7 +175,13 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # (hiding a fitted share under the GEMMs was tried: docs/training.md)
     bw, al = comm.tier(fabric, tp, 1)
     n_ar = n_ls * (2.0 * (passes - 1.0) + np.where(rc == 2, 2.0, 0.0))
-    tp_mb = n_ar * comm.all_reduce_s(tok * h * act_b, tp, bw, al)
+    # (α–β ring bandwidth with the smaller of ring and tree latency: the intra-node ring's
+    # 2·(n−1)·α of perf.network was tried, docs/training.md "The cluster network"); a fabric
+    # with NVLink SHARP reduces in the switch when that is faster (perf.network)
+    tp_ar = comm.all_reduce_s(tok * h * act_b, tp, bw, al)
+    if getattr(fabric, "nvls", False):
+        tp_ar = np.minimum(tp_ar, network.all_reduce_s(fabric, tok * h * act_b, tp, 1))
+    tp_mb = n_ar * tp_ar
     # context parallel: ring exchange of K/V chunks, overlapped with attention compute
     bw, al = comm.tier(fabric, cp, tp)
     kv_chunk = 2.0 * tok * sh["kvd"] * act_b / tp
@@ -250,8 +256,11 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     gb = grad_reduce_bytes / n_ls
     grad_rs = (comm.reduce_scatter_s(dense_tr * gb, shard_g, bw_z, al_z)
                + comm.reduce_scatter_s(expert_dev * gb, e_shard, bw_e, al_e))
-    grad_ar = (comm.all_reduce_s(dense_tr * gb, shard, bw, al)
-               + comm.all_reduce_s(expert_dev * gb, e_shard, bw_e, al_e))
+    # all-reduce by the algorithm NCCL's cost model picks for the group (perf.network: ring,
+    # tree across nodes, NVLS / SHARP where the fabric has them)
+    grad_ar = (network.all_reduce_s(fabric, dense_tr * gb, shard, tp, (bw, al))
+               + network.all_reduce_s(fabric, expert_dev * gb, e_shard, etp * ep,
+                                      (bw_e, al_e)))
     grad_s = u * n_ls * np.where(zero >= 2, grad_rs, grad_ar)
     # a stack of a year before bucketed gradient overlap (feature dp_comm_overlap) reduces
     # after the last backward
