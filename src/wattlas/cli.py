@@ -79,6 +79,16 @@ def _register() -> None:
 _register()
 
 
+def _register_server() -> None:
+    """``wattlas server`` and its subcommands (the web stack loads inside the commands)."""
+    from .server.cli import app as server_app
+
+    app.add_typer(server_app, name="server")
+
+
+_register_server()
+
+
 def _command_func(argv: list[str]) -> object | None:
     """The function of the command `argv` runs (its flags decide how an error's hints read)."""
     for arg in argv[1:]:
