@@ -36,7 +36,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("validation", ("wattlas.validation", "wattlas.uncertainty.intervals",
                     "wattlas.uncertainty.build")),
     ("report", ("wattlas.report",)),
-    ("stages", ("wattlas.stages", "wattlas.compare", "wattlas.plan")),
+    # the plan draws input ranges and model error through the stage functions
+    ("stages", ("wattlas.stages", "wattlas.compare", "wattlas.plan",
+                "wattlas.uncertainty.montecarlo")),
     ("orchestration", ("wattlas.uncertainty", "wattlas.sweep")),
     ("api", ("wattlas.api",)),
     ("surfaces", ("wattlas.server",)),

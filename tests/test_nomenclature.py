@@ -40,7 +40,9 @@ def has_unit(key: str) -> bool:
     so do suffixes that end in a qualifier themselves (`time_to_power_years_low`)."""
     if key.endswith(SUFFIXES):
         return True
-    for qualifier in ("_low", "_high", "_total", "_mean", "_p50", "_p95", "_p99"):
+    # percentiles first (``cost_usd_total_p90``: the P90 of ``cost_usd_total``)
+    for qualifier in ("_p10", "_p50", "_p90", "_p95", "_p99", "_low", "_high", "_total",
+                      "_mean"):
         key = key.removesuffix(qualifier)
     return key.endswith(SUFFIXES) or key in DIMENSIONLESS or key in BARE_UNITS
 

@@ -139,11 +139,13 @@ def _map(scen: Any, site: dict[str, Any] | None) -> dict[str, Any]:
     return {"sites": sites, "users": users}
 
 
-def run_plan(scen: Any) -> dict[str, Any]:
+def run_plan(scen: Any, ranges: bool = True) -> dict[str, Any]:
     """Run every stage `scen` asks for; return the plan dict (the layout of ``plan.json``).
 
     Keys: scenario, wattlas_version, stages, notes, training, budget, serving, energy, site,
-    compare, route, governance, map. Absent stages are None.
+    compare, route, governance, map, uncertainty. Absent stages are None. With `ranges`, each
+    headline number ``k`` gets ``k_p10``, ``k_p50`` and ``k_p90`` and the plan an
+    ``uncertainty`` section (:func:`wattlas.uncertainty.montecarlo.add_ranges`).
     """
     check_ids(scen)
     notes: list[str] = []
@@ -194,6 +196,11 @@ def run_plan(scen: Any) -> dict[str, Any]:
         notes.extend(f"training: {n}" for n in training.get("notes", []))
     if serving is not None:
         notes.extend(f"serving: {n}" for n in serving.get("notes", []) or [])
+    out["uncertainty"] = None
+    if ranges and (training is not None or serving is not None):
+        from .uncertainty.montecarlo import add_ranges
+
+        add_ranges(scen, out)
     return out
 
 

@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -375,6 +376,14 @@ class Scenario(Section):
     site: Site | None = None
     routing: RoutingSpec | None = None
     compare: Compare | None = None
+    #: numbers given as a range or a distribution (wattlas.uncertainty.inputs); the fields
+    #: above hold their medians
+    _ranges: tuple[Any, ...] = PrivateAttr(default=())
+
+    @property
+    def ranges(self) -> tuple[Any, ...]:
+        """The scenario's uncertain inputs (:class:`wattlas.uncertainty.inputs.InputRange`)."""
+        return self._ranges
 
 
 _TAG = re.compile(r"^(?:function-|(?:str|int|float|bool|none)$|(?:list|dict|literal)\[|"
@@ -521,11 +530,57 @@ def load_data(path: str | Path | None, overrides: list[str] | None = None) -> di
     return data
 
 
-def validate(data: dict[str, Any]) -> Scenario:
+def _validate(data: dict[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_format_error(err)) from None
+
+
+def validate(data: dict[str, Any]) -> Scenario:
+    """The Scenario of a raw mapping. A number given as a range or a distribution
+    (:mod:`wattlas.uncertainty.inputs`) takes its median, and both ends of its support are
+    validated like any number, so no draw can leave the field's limits."""
+    from .uncertainty.inputs import RangeError, put, split
+
+    try:
+        nominal, ranges = split(data, _takes_int)
+    except RangeError as err:
+        raise ScenarioError(f"scenario: {err}") from None
+    scen = _validate(nominal)
+    for r in ranges:
+        for end in (r.low, r.high):
+            _validate(put(nominal, r.path, round(end) if r.integer else end))
+    if ranges:
+        scen._ranges = tuple(ranges)
+    return scen
+
+
+def _annotation_args(ann: Any) -> list[Any]:
+    """The types a field annotation admits, unions and lists unpacked."""
+    import typing
+
+    args = typing.get_args(ann)
+    if not args:
+        return [ann]
+    return [t for a in args for t in _annotation_args(a)]
+
+
+def _takes_int(path: tuple[Any, ...]) -> bool:
+    """Whether the scenario field at `path` takes whole numbers only."""
+    model: Any = Scenario
+    for i, key in enumerate(path):
+        if not isinstance(key, str):
+            continue  # a list index
+        field = model.model_fields.get(key) if model is not None else None
+        if field is None:
+            return False
+        args = _annotation_args(field.annotation)
+        if i == len(path) - 1 or (i == len(path) - 2 and not isinstance(path[-1], str)):
+            return int in args and float not in args
+        model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)),
+                     None)
+    return False
 
 
 def load(path: str | Path | None, overrides: list[str] | None = None) -> Scenario:

@@ -216,8 +216,61 @@ def labelled_rows(plan: dict[str, Any], spec: tuple[tuple[str, str, Any], ...]
 
 
 def summary_rows(plan: dict[str, Any]) -> list[dict[str, str]]:
-    """Headline numbers present in `plan`: {path, label, value (exact), human}."""
-    return labelled_rows(plan, _SUMMARY)
+    """Headline numbers present in `plan`: {path, label, value (exact), human}; a number
+    with ``_p10``/``_p50``/``_p90`` beside it shows them after its value."""
+    rows = labelled_rows(plan, _SUMMARY)
+    render = {path: human for path, _, human in _SUMMARY}
+    for r in rows:
+        ps = [lookup(plan, f"{r['path']}_p{q}") for q in (10, 50, 90)]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in ps):
+            show = render[r["path"]]
+            r["human"] += f" (P10 / P50 / P90: {' / '.join(show(v) for v in ps)})"
+    return rows
+
+
+#: what the ranges section of a report says first
+UNCERTAINTY_INTRO = (
+    "Each headline number carries P10, P50 and P90 (keys k_p10, k_p50, k_p90 beside k): input "
+    "ranges drawn on a Latin hypercube and re-run through the stages, times the model's error "
+    "factor (true / predicted) from the out-of-sample validation cases of its stage and regime "
+    "(split conformal; coverage measured on held-back cases, docs/uncertainty.md).")
+INTERVAL_COLUMNS = ("factor", "stage", "regime", "n_fit", "factor_p10", "factor_p50",
+                    "factor_p90", "n_held_back", "coverage_held_back_frac")
+TORNADO_COLUMNS = ("input", "low", "high", "swing_frac", "days", "MW", "MWh", "cost", "tCO2e")
+
+
+def interval_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The model-error intervals a plan used (``uncertainty.intervals``), for report tables."""
+    return [dict(r) for r in (plan.get("uncertainty") or {}).get("intervals", [])]
+
+
+def tornado_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """``uncertainty.tornado`` flattened: input, its P10 and P90 value, the relative swing,
+    and per output the change [%] from the plan's value at the input's P10 and P90."""
+    nominal = tornado_nominal(plan)
+    out = []
+    for r in (plan.get("uncertainty") or {}).get("tornado", []):
+        row: dict[str, Any] = {"input": r["input"], "low": r["low"], "high": r["high"],
+                               "swing_frac": r["swing_frac"]}
+        for lab, (a, b) in r["swings"].items():
+            v0 = nominal.get(lab)
+            if v0:
+                row[lab] = f"{100 * (a / v0 - 1):+.1f} % … {100 * (b / v0 - 1):+.1f} %"
+        out.append(row)
+    return out
+
+
+def tornado_nominal(plan: dict[str, Any]) -> dict[str, float]:
+    """The plan's value of each tornado output (days, MW, MWh, cost, tCO2e) in SI units."""
+    spec = (("training.training_time_s", "days"), ("energy.facility_power_w", "MW"),
+            ("energy.energy_j", "MWh"), ("energy.energy_cost_usd", "cost"),
+            ("energy.co2e_kg", "tCO2e"))
+    out = {}
+    for path, lab in spec:
+        v = lookup(plan, path)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            out[lab] = float(v)
+    return out
 
 
 def with_human(rows: list[dict[str, Any]], columns: tuple[str, ...]

@@ -594,3 +594,93 @@ def cost_by_payer(cost: Mapping[str, Any] | None, region: str = "") -> str:
                         "capacity": c.get("capacity_usd_per_year"),
                         "minimum take": c.get("minimum_take_usd_per_year")},
                        "M$/year", scale=1e6)
+
+
+#: tornado outputs in the order drawn, with their colour index
+TORNADO_OUTPUTS = ("days", "MW", "MWh", "cost", "tCO2e")
+
+
+def tornado(rows: Sequence[Mapping[str, Any]] | None,
+            nominal: Mapping[str, float | None] | None = None, top: int = 8,
+            width: int = 720) -> str:
+    """Inputs ranked by how far each moves days, MW, MWh, cost and tCO2e on its own (the
+    plan's ``uncertainty.tornado``): per input one thin bar per output, from its value with the
+    input at P10 to its value at P90, as a change [%] from the plan's value (`nominal`, by
+    output label; without it the midpoint of the two)."""
+    rows = [r for r in rows or [] if r.get("swings")][:top]
+    if not rows:
+        return not_asked("What moves the answer most (tornado)")
+    bars: list[tuple[int, str, float, float]] = []
+    for i, r in enumerate(rows):
+        for lab, (a, b) in r["swings"].items():
+            v0 = (nominal or {}).get(lab) or (a + b) / 2
+            if v0:
+                bars.append((i, lab, 100 * (a / v0 - 1), 100 * (b / v0 - 1)))
+    if not bars:
+        return not_asked("What moves the answer most (tornado)")
+    lo = min(min(a, b) for _, _, a, b in bars + [(0, "", 0.0, 0.0)])
+    hi = max(max(a, b) for _, _, a, b in bars + [(0, "", 0.0, 0.0)])
+    ticks = nice_ticks(lo, hi, 6)
+    left, right, top_y, band = 250, width - 20, 44, 30
+    bottom = top_y + band * len(rows)
+
+    def sx(v: float) -> float:
+        return left + (right - left) * (v - ticks[0]) / (ticks[-1] - ticks[0])
+
+    body = _x_axis(left, right, bottom, ticks, sx, "change from the plan's value [%]",
+                   grid_top=top_y)
+    body.append(f'<line x1="{sx(0):.1f}" y1="{top_y}" x2="{sx(0):.1f}" y2="{bottom}" '
+                f'stroke="#333"/>')
+    for i, r in enumerate(rows):
+        y = top_y + band * i
+        name = str(r["input"])
+        body.append(_text(left - 6, y + band / 2 + 4, name if len(name) <= 40
+                          else name[:39] + "…", "end"))
+    slot = (band - 6) / len(TORNADO_OUTPUTS)
+    for i, lab, a, b in bars:
+        j = TORNADO_OUTPUTS.index(lab) if lab in TORNADO_OUTPUTS else 0
+        y = top_y + band * i + 3 + j * slot
+        x0, x1 = sorted((sx(a), sx(b)))
+        body.append(f'<rect x="{x0:.1f}" y="{y:.1f}" width="{max(x1 - x0, 1.0):.1f}" '
+                    f'height="{slot * 0.8:.1f}" fill="{PALETTE[j]}"><title>{escape(lab)}: '
+                    f'{a:+.1f} % at P10, {b:+.1f} % at P90</title></rect>')
+    body += [x for j, lab in enumerate(TORNADO_OUTPUTS)
+             for x in _legend([(lab, PALETTE[j])], 20 + j * 120, bottom + 52)]
+    return _svg(width, bottom + 70, "What moves the answer most (tornado, P10 → P90)", body)
+
+
+def pareto_scatter(points: Sequence[Mapping[str, Any]] | None, x_key: str, y_key: str,
+                   c_key: str, width: int = 720) -> str:
+    """A sweep's points: `x_key` [s → days] against `y_key` [W → MW], coloured by the third
+    objective `c_key` (light: low, dark: high); Pareto points (``pareto`` true) ringed."""
+    pts = [p for p in points or [] if all(isinstance(p.get(k), int | float)
+                                          and math.isfinite(p[k]) for k in (x_key, y_key))]
+    if not pts:
+        return not_asked("Sweep: time vs power vs cost")
+    xs = [p[x_key] / SECONDS_PER_DAY for p in pts]
+    ys = [p[y_key] / W_PER_MW for p in pts]
+    cs = [p.get(c_key) if isinstance(p.get(c_key), int | float) else None for p in pts]
+    known = [c for c in cs if c is not None]
+    cmin, cmax = (min(known), max(known)) if known else (0.0, 1.0)
+    xt, yt = nice_ticks(0.0, max(xs) * 1.05, 5), nice_ticks(0.0, max(ys) * 1.05, 5)
+    left, right, top, bottom = 70, width - 20, 40, 330
+
+    def sx(v: float) -> float:
+        return left + (right - left) * v / xt[-1]
+
+    def sy(v: float) -> float:
+        return bottom - (bottom - top) * v / yt[-1]
+
+    body = _x_axis(left, right, bottom, xt, sx, "training time [days]", grid_top=top)
+    body += _y_axis(bottom, top, left, yt, sy, "facility power [MW]", grid_right=right)
+    for p, x, y, c in zip(pts, xs, ys, cs, strict=True):
+        shade = 0.5 if c is None or cmax == cmin else (c - cmin) / (cmax - cmin)
+        grey = int(200 - 170 * shade)
+        ring = ' stroke="#D55E00" stroke-width="2"' if p.get("pareto") else ""
+        body.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="4" '
+                    f'fill="rgb({grey},{grey},{min(255, grey + 40)})"{ring}><title>point '
+                    f'{escape(str(p.get("point", "")))}: {x:,.1f} days, {y:,.2f} MW'
+                    + (f", {c_key} {c:,.4g}" if c is not None else "") + "</title></circle>")
+    body.append(_text(left, bottom + 48, f"shade: {c_key} (light low, dark high); ringed: "
+                      "Pareto-optimal", "start", 11))
+    return _svg(width, bottom + 60, "Sweep: time vs power vs cost", body)

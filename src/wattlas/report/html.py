@@ -15,7 +15,10 @@ from . import (
     GEO,
     GEO_SITE_COLUMNS,
     HUMAN_COLUMNS,
+    INTERVAL_COLUMNS,
     OBJECTIVE_COLUMNS,
+    TORNADO_COLUMNS,
+    UNCERTAINTY_INTRO,
     best_region,
     budget_lines,
     charts,
@@ -26,10 +29,13 @@ from . import (
     hardware_label,
     has_human,
     human,
+    interval_rows,
     labelled_rows,
     markdown,
     site_demand_text,
     summary_rows,
+    tornado_nominal,
+    tornado_rows,
     with_human,
 )
 
@@ -248,6 +254,17 @@ def render(plan: dict[str, Any]) -> str:
             charts.site_load(times, per_site, "utilisation [fraction of slots]",
                              f"Per-site load over time ({policy})" if policy else None),
             "</div>"))
+
+    unc = plan.get("uncertainty")
+    if unc:
+        parts.append(_section(
+            "Ranges and what moves them",
+            f"<p>{escape(UNCERTAINTY_INTRO)} {unc['samples']:,} draws, seed {unc['seed']}.</p>",
+            _table(interval_rows(plan), INTERVAL_COLUMNS),
+            _table(unc["inputs"], ("key", "dist", "low", "median", "high"))
+            if unc.get("inputs") else "",
+            '<div class="charts">', charts.tornado(unc.get("tornado"), tornado_nominal(plan)),
+            "</div>", _table(tornado_rows(plan), TORNADO_COLUMNS)))
 
     gov = plan.get("governance") or {}
     gparts = []

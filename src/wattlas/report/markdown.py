@@ -19,7 +19,10 @@ from . import (
     GEO_SITE_COLUMNS,
     GIB,
     HUMAN_COLUMNS,
+    INTERVAL_COLUMNS,
     OBJECTIVE_COLUMNS,
+    TORNADO_COLUMNS,
+    UNCERTAINTY_INTRO,
     best_region,
     budget_lines,
     compare_line,
@@ -29,10 +32,12 @@ from . import (
     hardware_label,
     has_human,
     human,
+    interval_rows,
     labelled_rows,
     lookup,
     site_demand_text,
     summary_rows,
+    tornado_rows,
     with_human,
 )
 
@@ -247,6 +252,16 @@ def render(plan: dict[str, Any]) -> str:
             md += ["", ROUTE_COST_NOTE]
         note = session_note(route["policies"])
         md += ["", note] if note else []
+    unc = plan.get("uncertainty")
+    if unc:
+        md += ["", "## Ranges and what moves them", "",
+               f"{UNCERTAINTY_INTRO} {unc['samples']:,} draws, seed {unc['seed']}.", ""]
+        md += table(interval_rows(plan), INTERVAL_COLUMNS)
+        if unc.get("inputs"):
+            md += [""] + table(unc["inputs"], ("key", "dist", "low", "median", "high"))
+        if unc.get("tornado"):
+            md += ["", "What moves the answer most (one input at a time, P10 … P90):", ""]
+            md += table(tornado_rows(plan), TORNADO_COLUMNS)
     gov = plan.get("governance") or {}
     if gov.get("compute") or gov.get("accelerators"):
         md += ["", "## Governance", ""]

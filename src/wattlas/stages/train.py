@@ -46,7 +46,9 @@ def run_training(scen: Any, search: bool = False, allow_uneven_pp: bool = False,
     if search_by_default:
         out["notes"] = [*out["notes"], "no layout given (--tp, --pp, … or training.layout): "
                         "the layout search chose the fastest that fits"]
-    return plain(out), scen
+    from ..uncertainty.montecarlo import train_ranges
+
+    return train_ranges(scen, plain(out)), scen
 
 
 def train_stage(scen: Any, search: bool = False, allow_uneven_pp: bool = False,
