@@ -296,7 +296,12 @@ def _row_cases(name: str, src: str) -> list[Case]:
         if moe and not etp and (tp * dp * cp) % (ep * tp):
             etp = 1
         mb = _int(r["micro_batch"], 1)
-        gbs = _int(r["global_batch"]) or dp * mb
+        # a blank global batch is the per-data-parallel-rank batch the row states ("local bs
+        # 8", torchtitan's local_batch_size: sequences per dp rank, CP ranks share them) × dp,
+        # else one micro-batch per dp rank
+        local = re.search(r"local (?:bs|batch size) (\d+)",
+                          f"{r['table_section']} {r['other_opts']}")
+        gbs = _int(r["global_batch"]) or (int(local.group(1)) * dp if local else dp * mb)
         fsdp = r["fsdp_or_zero"]
         m_fsdp = re.search(r"FSDP=(\d+)", fsdp)
         zero = 3 if ((m_fsdp and int(m_fsdp.group(1)) > 0) or "FSDP2" in fsdp
