@@ -73,10 +73,12 @@ def _summary(plan: dict, paths: list[str]) -> None:
     if crossed:
         table.add_row("compute thresholds crossed", ", ".join(crossed), "governance.compute")
     for p in (plan.get("route") or {}).get("policies", []):
+        ttft = ("no request completed" if p.get("ttft_p99_s") is None
+                else f"TTFT p99 {p['ttft_p99_s'] * 1e3:,.0f} ms")
+        co2 = p.get("co2e_g_per_request")
         table.add_row(f"route: {p['policy']}",
-                      f"TTFT p99 {p['ttft_p99_s'] * 1e3:,.0f} ms, SLO "
-                      f"{p['slo_attainment_frac']:.1%}, {p['co2e_g_per_request']:.3g} g/req",
-                      "route.policies")
+                      f"{ttft}, SLO {p['slo_attainment_frac']:.1%}"
+                      + ("" if co2 is None else f", {co2:.3g} g/req"), "route.policies")
     console = Console()
     console.print(table)
     for n in plan.get("notes", []):

@@ -86,9 +86,11 @@ def site_energy(site, start_s: np.ndarray, end_s: np.ndarray, horizon_s: float,
             "series_utilisation_frac": occ / site.slots}
 
 
-def percentiles(x: np.ndarray, qs=(50, 95, 99)) -> list[float]:
+def percentiles(x: np.ndarray, qs=(50, 95, 99)) -> list[float | None]:
+    """The `qs` percentiles of `x`; None for each when `x` is empty (no request or session
+    completed: a latency quantile is undefined, never NaN in an output)."""
     if len(x) == 0:
-        return [float("nan")] * len(qs)
+        return [None] * len(qs)
     return [float(v) for v in np.percentile(x, qs)]
 
 
