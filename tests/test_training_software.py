@@ -229,3 +229,21 @@ def test_published_stack_efficiencies_are_the_fit():
     tt = fit["torchtitan (FSDP2)"]
     assert (tt["out_of_sample_median_abs_error_frac_with_efficiency"]
             < tt["out_of_sample_median_abs_error_frac_model"])
+
+
+def test_a_slower_stack_shows_the_ideal_beside_the_plan():
+    """With a stack efficiency below 1 (torchtitan-class 0.701) the plan's note gives the same
+    layout at stack efficiency 1: the MFU and GPU-hours the calibrated model plans for it."""
+    import re
+
+    acc = hardware.accelerator("h100-sxm")
+    lay = Layout(tp=1, pp=1, dp=64, recompute="selective")
+    slow = plan_training(_job(eff=0.701, model="llama3-8b"), acc, lay, gpus=64)
+    ideal = plan_training(_job(model="llama3-8b"), acc, lay, gpus=64)
+    note = next(n for n in slow.notes if n.startswith("stack efficiency 0.701"))
+    mfu, hours = re.search(r"MFU ([\d.]+)% and ([\d,]+) GPU-hours", note).groups()
+    assert float(mfu) == pytest.approx(100 * ideal.mfu, abs=0.05)
+    assert float(hours.replace(",", "")) == pytest.approx(ideal.gpu_hours, rel=1e-3)
+    assert slow.gpu_hours > ideal.gpu_hours
+    # the default stack (efficiency 1) has no such note
+    assert not any(n.startswith("stack efficiency") for n in ideal.notes)

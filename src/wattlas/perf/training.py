@@ -454,16 +454,22 @@ def build_plan(job: TrainingJob, acc: Accelerator, fabric: Fabric, layout: Layou
     if job.software_year is not None:
         notes.append(f"software of {job.software_year}: layout features published later are "
                      "not used (wattlas catalog features)")
-    if job.stack_efficiency_frac != 1.0:
-        notes.append(f"stack efficiency {job.stack_efficiency_frac:g}: every phase of the step "
-                     "takes 1/stack_efficiency as long as in the calibrated model")
     mfu = model_step / (step * gpus * peak)
+    goodput = job.goodput_frac if job.goodput_frac is not None else DEFAULT_GOODPUT_FRAC
+    if job.stack_efficiency_frac != 1.0:
+        # the ideal beside the plan: the same layout at stack efficiency 1 (the calibrated
+        # Megatron-Core model), every phase 1/stack_efficiency shorter
+        k = job.stack_efficiency_frac
+        ideal_h = gpus * steps * step * k / goodput / SECONDS_PER_HOUR
+        notes.append(f"stack efficiency {k:g}: every phase of the step takes 1/stack_efficiency "
+                     f"as long as in the calibrated model; at stack efficiency 1 (ideal) the "
+                     f"same layout reaches MFU {mfu / k:.1%} and {ideal_h:,.0f} GPU-hours "
+                     f"({k - 1.0:+.0%}), before any power cap")
     if mfu > calibration.MFU_MAX_VALIDATED:
         notes.append(f"MFU {mfu:.1%} is above the highest measured in the validation data "
                      f"({calibration.MFU_MAX_VALIDATED:.1%}, Korthikanti et al. 2022 Table 5): "
                      "read it as an upper bound; production stacks reach less "
                      "(--stack-efficiency, docs/training.md)")
-    goodput = job.goodput_frac if job.goodput_frac is not None else DEFAULT_GOODPUT_FRAC
     time_s = steps * step / goodput
     return TrainingPlan(
         job=job, accelerator=acc, fabric=fabric, layout=layout, gpus=gpus, step_time_s=step,
