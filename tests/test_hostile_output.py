@@ -238,3 +238,56 @@ def test_report_md_escapes_injected_text(monkeypatch, capsys, tmp_path: Path) ->
     assert not re.search(r"(?<!\\)`rm -rf", md)  # no code span
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
     assert "<script>" not in Path("r/report.html").read_text()
+
+
+def test_latency_quantiles_of_nothing_are_none() -> None:
+    import numpy as np
+
+    from wattlas.routing.metrics import percentiles
+
+    assert percentiles(np.array([])) == [None, None, None]
+
+
+@FAST
+@given(demand=st.floats(1e-3, 1e5), replicas=st.integers(1, 20),
+       calls=st.integers(1, 4), ttft=st.floats(1e-4, 10), admission=st.booleans(),
+       cap=st.one_of(st.none(), st.floats(500, 1e6)), requests=st.integers(1, 400))
+def test_route_outputs_are_finite_or_refused(monkeypatch, capsys, tmp_path_factory, demand,
+                                             replicas, calls, ttft, admission, cap,
+                                             requests) -> None:
+    import yaml
+
+    site = {"name": "va", "region": "us-va", "accelerator": "h100-sxm", "precision": "fp8",
+            "tp": 2, "replicas": replicas}
+    if cap is not None:
+        site["power_cap_w"] = cap
+    scen = {"model": "llama3.1-8b", "routing": {
+        "users": [{"name": "na", "lat": 40.7, "lon": -74.0, "demand_rps": demand}],
+        "sites": [site], "session": {"calls": calls, "tool_s": 0.5},
+        "slo": {"ttft_s": ttft}, "admission": admission, "requests": requests}}
+    path = tmp_path_factory.mktemp("route") / "r.yaml"
+    path.write_text(yaml.safe_dump(scen))
+    code, out, err = cli(monkeypatch, capsys, "route", str(path), "--format", "json")
+    assert code in (0, 1, 2), err
+    assert "internal error" not in err and "Traceback" not in err
+    if code == 0:
+        _assert_finite_json(out)
+
+
+def test_route_with_every_request_refused_writes_no_nan(monkeypatch, capsys,
+                                                        tmp_path: Path) -> None:
+    import yaml
+
+    scen = {"model": "llama3.1-8b", "routing": {
+        "users": [{"name": "na", "lat": 40.7, "lon": -74.0, "demand_rps": 50}],
+        "sites": [{"name": "va", "region": "us-va", "accelerator": "h100-sxm", "tp": 1,
+                   "replicas": 1}],
+        "session": {"calls": 2, "tool_s": 0.5}, "slo": {"ttft_s": 1e-4},
+        "admission": True, "requests": 200}}
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(scen))
+    code, out, err = cli(monkeypatch, capsys, "route", str(tmp_path / "r.yaml"), "--format",
+                         "json")
+    assert code == 0, err
+    _assert_finite_json(out)
+    rows = json.loads(out)["policies"]
+    assert any(r["completed"] == 0 and r["ttft_p99_s"] is None for r in rows), rows
