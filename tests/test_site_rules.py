@@ -26,9 +26,10 @@ def _reg(id_, **kw):
     return rg.Region(**base)
 
 
-def test_unknown_rack_density_is_not_ranked_even_when_it_looks_better():
-    """The region without a published rack density is cheaper, cleaner and faster, yet it is
-    neither scored nor placed above the known one (the old 140 kW default ceiling did)."""
+def test_default_rack_density_is_stated_and_ranked_after_published_density():
+    """Without a published rack density the cooling class's technology ceiling (140 kW liquid)
+    is applied, named in defaults_used, and the region is ranked after the region whose density
+    is published, even though it is cheaper, cleaner and faster (each group scored apart)."""
     known = _reg("known", rack_density_high_w=140e3)
     blank = _reg("blank", rack_density_low_w=None, rack_density_high_w=None, queue_years_low=0,
                  queue_years_high=1, price_usd_per_mwh=20.0, carbon_intensity_g_per_kwh=10.0)
@@ -36,10 +37,22 @@ def test_unknown_rack_density_is_not_ranked_even_when_it_looks_better():
     assert [r["region"] for r in out] == ["known", "blank"]
     k, b = out
     assert k["status"] == "feasible" and k["rank"] == 1 and k["score"] == 0
-    assert b["status"] == "unknown" and b["feasible"] is None
-    assert b["rank"] is None and b["score"] is None and b["pareto"] is False
-    assert b["rack_limit_w"] is None and b["data_missing"] == ["rack_density (liquid)"]
-    assert not any("rack_ceiling_w" in d for d in b["defaults_used"])
+    assert k["rack_limit_basis"] == "region" and k["pareto"]
+    assert b["status"] == "feasible" and b["rank"] == 2 and b["score"] == 0
+    assert b["rack_limit_basis"] == "default" and b["rack_limit_w"] == rg.LIQUID_RACK_CEILING_W
+    assert not b["data_missing"]
+    assert any(d.startswith("liquid_rack_ceiling_w=140000") for d in b["defaults_used"])
+    assert not any("rack_ceiling_w" in d for d in k["defaults_used"])
+
+
+def test_default_rack_density_still_refuses_a_rack_above_the_class_ceiling():
+    """The stated default is a limit too: a 150 kW rack exceeds the 140 kW liquid ceiling and a
+    70 kW rack the 60 kW air ceiling in a region without a published density."""
+    blank = _reg("blank", rack_density_low_w=None, rack_density_high_w=None)
+    liq = rank_sites(SiteDemand(10e6, 150e3, "liquid"), regions=[blank])[0]
+    air = rank_sites(SiteDemand(10e6, 70e3, "air"), regions=[blank])[0]
+    assert liq["status"] == "infeasible" and "140 kW liquid-cooled" in liq["reasons"][0]
+    assert air["status"] == "infeasible" and "60 kW air-cooled" in air["reasons"][0]
 
 
 def test_known_refusal_wins_over_missing_data():
@@ -111,6 +124,8 @@ def test_no_unknown_region_sits_above_a_known_one(spec):
     status = [r["status"] for r in out]
     first_unknown = status.index("unknown") if "unknown" in status else len(status)
     assert all(s == "unknown" for s in status[first_unknown:])
+    basis = [r["rack_limit_basis"] for r in out if r["rank"] is not None]
+    assert basis == sorted(basis, key=lambda b: b == "default")  # published density first
     for r in out:
         assert (r["rank"] is None) == (r["status"] != "feasible")
         if r["status"] == "unknown":
@@ -160,7 +175,33 @@ def test_cli_300_mw_132_kw_liquid_rules():
     assert by["sg"]["status"] == "infeasible"  # 300 MW > the 200 MW of DC-CFA2
     assert by["ie"]["status"] == "infeasible"  # Dublin connections paused (available 0)
     assert by["us-va"]["status"] == "infeasible"  # 132 kW > 60 kW
+    assert by["nl-ams"]["status"] == "infeasible"  # Amsterdam: no new permits before 2035
+    assert by["us-tx"]["status"] == "feasible" and by["us-tx"]["rank"] == 1
+    assert by["us-tx"]["rack_limit_basis"] == "default"  # 140 kW liquid ceiling, stated
+    assert any("liquid_rack_ceiling_w" in d for d in by["us-tx"]["defaults_used"])
+    for r in rows:  # a rack density is never "missing": published, or the stated default
+        assert not any("rack_density" in m for m in r["data_missing"])
     if not any(r["feasible"] for r in rows):
         assert rc == 1 and "not assessed (data unknown)" in err
     else:
         assert rc == 0
+
+
+def test_docs_coverage_table_is_generated_from_the_catalog():
+    """docs/siting.md holds the table `regions.coverage_markdown()` prints for the shipped
+    catalog (regenerate it with that function after editing data/regions.csv)."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "siting.md").read_text()
+    assert rg.coverage_markdown() in doc
+
+
+def test_coverage_counts_fields():
+    a = _reg("a", available_w=1e8)
+    b = _reg("b", queue_years_low=None, price_band_low_j_per_year=2 * GWH_J,
+             price_band_high_j_per_year=20 * GWH_J)
+    cov = {label: (n, t) for label, n, t in rg.coverage([a, b])}
+    assert cov["large-load queue years"] == (1, 2)
+    assert cov["price (any band)"] == (2, 2)
+    assert cov["price for a 300 MW campus (2,628 GWh/y)"] == (1, 2)
+    assert cov["available headroom"] == (1, 2)

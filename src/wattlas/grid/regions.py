@@ -206,8 +206,8 @@ def rack_limit_w(reg: Region, cooling: str) -> tuple[float | None, list[str], li
     high, 80 kW); liquid: region rack_density_liquid_high_w, else rack_density_high_w, unless the
     catalog says liquid_cooling false (unknown is assumed available and listed in the defaults).
     Where the region's density is unknown the cooling class's technology ceiling is returned
-    and named in the defaults; :func:`rack_density_known` tells the two apart, and siting never
-    ranks a region on such a ceiling.
+    and named in the defaults; :func:`rack_limit_basis` tells the two apart, and siting ranks a
+    region assessed on such a ceiling only after the regions with a published density.
     """
     check_cooling(cooling)
     reasons: list[str] = []
@@ -244,6 +244,18 @@ def rack_density_known(reg: Region, cooling: str) -> bool:
     if cooling == "liquid" and reg.rack_density_liquid_high_w is not None:
         return True
     return reg.rack_density_high_w is not None
+
+
+def rack_limit_basis(reg: Region, cooling: str) -> str:
+    """Where the rack limit of `reg` for `cooling` comes from: ``"region"`` (a density the
+    catalog publishes for the region) or ``"default"`` (the cooling class's technology ceiling,
+    which is the same in every region and is named in ``defaults_used``).
+
+    A rack's power limit is set by the hall's cooling plant, not by the grid: where no regional
+    figure is published, the technology ceiling is a statement about the cooling class, not
+    about the region. Siting assesses such a region on that ceiling but ranks it after every
+    region whose rack density is published (:func:`wattlas.grid.siting.rank`)."""
+    return "region" if rack_density_known(reg, cooling) else "default"
 
 
 def build_years(reg: Region) -> tuple[tuple[float, float], list[str]]:
@@ -352,3 +364,36 @@ def price_band_holds(reg: Region, energy_j_per_year: float) -> bool:
     lo, hi = reg.price_band_low_j_per_year, reg.price_band_high_j_per_year
     return not ((lo is not None and energy_j_per_year < lo)
                 or (hi is not None and energy_j_per_year >= hi))
+
+
+#: (label, test) of each field the coverage table counts; a 300 MW campus uses 2,628 GWh/year
+COVERAGE_CAMPUS_J_PER_YEAR = 300e6 * 8760 * 3600.0
+COVERAGE_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("grid intensity (annual)", lambda r: r.carbon_intensity_g_per_kwh is not None),
+    ("large-load queue years", lambda r: r.queue_years_low is not None
+     and r.queue_years_high is not None),
+    ("rack density, air (published)", lambda r: rack_density_known(r, "air")),
+    ("rack density, liquid (published)", lambda r: rack_density_known(r, "liquid")),
+    ("price (any band)", lambda r: r.price_usd_per_mwh is not None),
+    ("price for a 300 MW campus (2,628 GWh/y)", lambda r: r.price_usd_per_mwh is not None
+     and price_band_holds(r, COVERAGE_CAMPUS_J_PER_YEAR)),
+    ("capacity price", lambda r: r.capacity_charge_usd_per_mw_year is not None),
+    ("PUE (air or liquid)", lambda r: r.pue_air is not None or r.pue_liquid is not None),
+    ("available headroom", lambda r: r.available_w is not None),
+    ("curtailable headroom", lambda r: r.curtailable_headroom_w is not None),
+    ("large-load tariff terms", lambda r: r.tariff is not None),
+)
+
+
+def coverage(regs: list[Region] | None = None) -> list[tuple[str, int, int]]:
+    """(field, regions with a value, regions) for each of :data:`COVERAGE_FIELDS`."""
+    regs = all_regions() if regs is None else regs
+    return [(label, sum(bool(test(r)) for r in regs), len(regs))
+            for label, test in COVERAGE_FIELDS]
+
+
+def coverage_markdown(regs: list[Region] | None = None) -> str:
+    """The coverage table of docs/siting.md (Markdown), from the shipped catalog by default."""
+    lines = ["| field | regions with a value |", "|---|---|"]
+    lines += [f"| {label} | {n} of {total} |" for label, n, total in coverage(regs)]
+    return "\n".join(lines)

@@ -8,11 +8,13 @@ For each candidate region (vectorised over regions with numpy):
   the catalog publishes the power added per year as upgrades land
   (``headroom_added_w_per_year``): available(t) = available_w + added × t, full power after
   (facility − available_w) / added years; without that it is infeasible;
-* status: ``feasible`` | ``phased`` | ``infeasible`` | ``unknown``. A region whose rack density
-  for the cooling class, connection queue, price or carbon intensity is not in the catalog is
-  ``unknown`` (``feasible`` None, ``data_missing`` names the fields) unless a known limit already
-  refuses it: it is listed apart and never ranked or scored, so it can never look better than a
-  region with data;
+* status: ``feasible`` | ``phased`` | ``infeasible`` | ``unknown``. A region whose connection
+  queue, price or carbon intensity is not in the catalog is ``unknown`` (``feasible`` None,
+  ``data_missing`` names the fields) unless a known limit already refuses it: it is listed apart
+  and never ranked or scored, so it can never look better than a region with data. A region
+  without a published rack density for the cooling class is assessed on the class's technology
+  ceiling (``rack_limit_basis`` "default", named in ``defaults_used``) and ranked after every
+  region whose density is published;
 * time-to-power [years] = connection queue + build (low/high), or, where the region allows
   on-site generation, max(build, on-site generation build); the faster path is reported;
 * annual energy [J] = facility power × 8760 h × (1 − curtailment share); cost [USD] = energy ×
@@ -207,7 +209,7 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
         latency = np.full(n, np.nan)
 
     dens_known = np.array([rg.rack_density_known(r, demand.cooling) for r in regs])
-    rack_ok = (demand.rack_power_w <= limit) | ~dens_known  # unknown density: not refused
+    rack_ok = demand.rack_power_w <= limit  # published density, or the stated class ceiling
     growth = arr("headroom_added_w_per_year")
     over = facility > avail  # NaN (unknown availability) counts as not refused
     phased = over & (growth > 0)
@@ -221,9 +223,6 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
     phase_years = np.where(flex_part, full_hi - ttp_hi, phase_years)
     for i, (reg, row) in enumerate(zip(regs, out, strict=True)):
         kw, lim_kw = demand.rack_power_w / 1e3, limit[i] / 1e3
-        if not dens_known[i]:
-            row["defaults_used"] = [d for d in row["defaults_used"]
-                                    if "rack_ceiling_w" not in d]
         if not rack_ok[i]:
             band = (f"{reg.rack_density_low_w / 1e3:.0f}–{reg.rack_density_high_w / 1e3:.0f} kW"
                     if reg.rack_density_low_w and reg.rack_density_high_w else "unknown")
@@ -249,8 +248,6 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
             row["unknown"].append("available_w")
         if f > 0 and reg.curtailable_headroom_w is None:
             row["unknown"].append("curtailable_headroom_w (curtailment shortens nothing here)")
-        if not dens_known[i]:
-            row["unknown"].append(f"rack_density ({demand.cooling})")
         if np.isnan(q_lo[i]) or np.isnan(q_hi[i]):
             row["unknown"].append("queue_years")
         if no_build[i]:
@@ -280,7 +277,6 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
             return None if np.isnan(a[i]) else float(a[i])
 
         missing = [k for k, bad in (
-            (f"rack_density ({demand.cooling})", not dens_known[i]),
             ("queue_years", np.isnan(q_lo[i]) or np.isnan(q_hi[i])),
             ("price_usd_per_mwh" if reg.price_usd_per_mwh is None
              else "price_usd_per_mwh for this load size", np.isnan(price[i])),
@@ -300,7 +296,8 @@ def evaluate(demand: SiteDemand, regs: Sequence[rg.Region],
             "headroom_added_w_per_year": val(growth),
             "cooling": demand.cooling,
             "rack_power_w": float(demand.rack_power_w),
-            "rack_limit_w": float(limit[i]) if dens_known[i] else None,
+            "rack_limit_w": float(limit[i]),
+            "rack_limit_basis": "region" if dens_known[i] else "default",
             "facility_power_w": float(facility[i]),
             "available_w": val(avail),
             "pue": float(pue[i]) if demand.it_power_w is not None else None,
@@ -392,9 +389,12 @@ def rank(rows: list[dict[str, Any]], weights: dict[str, float] | None = None,
     """Mark the Pareto front and score `rows` from :func:`evaluate`; sorted best first.
 
     Candidates are feasible or phased rows with every ranked metric known (time is the time
-    to full power); the others get ``pareto = False``, ``score = None`` and ``rank = None`` and
-    follow them: infeasible regions first, then the ``unknown`` ones (``data_missing`` says why),
-    so a region without data never sits above one with data.
+    to full power); those whose rack limit is the cooling class's stated default
+    (``rack_limit_basis`` "default") are ordered after those with a published rack density, and
+    each of the two groups has its own Pareto front and score. The others get ``pareto =
+    False``, ``score = None`` and ``rank = None`` and follow them: infeasible regions first, then
+    the ``unknown`` ones (``data_missing`` says why), so a region without data never sits above
+    one with data.
     """
     w = parse_weights(weights)
     keys = ["time", "cost", "carbon"] + (["latency"] if with_latency else [])
@@ -408,14 +408,17 @@ def rank(rows: list[dict[str, Any]], weights: dict[str, float] | None = None,
     unknown = np.array([r.get("status") == "unknown" for r in rows], dtype=bool)
     front = np.zeros(len(rows), dtype=bool)
     score = np.full(len(rows), np.nan)
-    if cand.any():
-        xc = x[cand]
-        front[cand] = pareto_mask(xc)
+    by_default = np.array([r.get("rack_limit_basis") == "default" for r in rows], dtype=bool)
+    for tier in (cand & ~by_default, cand & by_default):  # each tier its own front and score
+        if not tier.any():
+            continue
+        xc = x[tier]
+        front[tier] = pareto_mask(xc)
         lo, hi = xc.min(axis=0), xc.max(axis=0)
         span = np.where(hi > lo, hi - lo, 1.0)
         wv = np.array([w[k] for k in keys])
-        score[cand] = ((xc - lo) / span) @ wv
-    order = np.lexsort((np.where(np.isnan(score), np.inf, score), unknown, ~cand))
+        score[tier] = ((xc - lo) / span) @ wv
+    order = np.lexsort((np.where(np.isnan(score), np.inf, score), by_default, unknown, ~cand))
     out = []
     for rank_i, i in enumerate(order, start=1):
         r = dict(rows[i])
