@@ -16,7 +16,8 @@ from typer.core import TyperArgument, TyperCommand
 from ._version import __version__
 from .commands._options import error_text, plain_metavars
 
-COMMANDS = ("catalog", "train", "serve", "site", "rtt", "route", "plan", "validate", "check")
+COMMANDS = ("catalog", "train", "serve", "site", "rtt", "route", "plan", "validate", "check",
+            "sweep")
 
 app = typer.Typer(
     name="wattlas",

@@ -292,9 +292,10 @@ def check_out_dir(out_dir: str | Path, flag: str = "--out") -> Path:
     return p
 
 
-def write_files(out_dir: str | Path, files: dict[str, str], force: bool = False,
+def write_files(out_dir: str | Path, files: dict[str, str | bytes], force: bool = False,
                 flag: str = "--out") -> list[str]:
-    """Write `files` (name -> text) into `out_dir`; return their paths.
+    """Write `files` (name -> text, or bytes for a binary file) into `out_dir`; return their
+    paths.
 
     Refuses before writing anything when a report file exists (unless `force`) or is a
     symbolic link or a folder; each file is written to a temporary file in the same folder and
@@ -325,8 +326,12 @@ def write_files(out_dir: str | Path, files: dict[str, str], force: bool = False,
         for name, text in files.items():
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
             try:
-                with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                    fh.write(text)
+                if isinstance(text, bytes):  # a binary file (a sweep's Parquet table)
+                    with os.fdopen(fd, "wb") as fh:
+                        fh.write(text)
+                else:
+                    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                        fh.write(text)
                 os.replace(tmp, out / name)
             except BaseException:
                 if os.path.lexists(tmp):

@@ -176,8 +176,8 @@ def put(data: Any, path: tuple[str | int, ...], value: Any) -> Any:
     head, rest = path[0], path[1:]
     if isinstance(data, list):
         out = list(data)
-        out[head] = put(data[head], rest, value)  # type: ignore[index]
+        out[head] = put(data[head], rest, value) if rest else value  # type: ignore[index]
         return out
     out = dict(data)
-    out[head] = put(data[head], rest, value)
+    out[head] = put(data[head], rest, value) if rest else value
     return out
