@@ -291,3 +291,13 @@ def test_route_with_every_request_refused_writes_no_nan(monkeypatch, capsys,
     _assert_finite_json(out)
     rows = json.loads(out)["policies"]
     assert any(r["completed"] == 0 and r["ttft_p99_s"] is None for r in rows), rows
+
+
+def test_a_planted_out_link_is_not_followed(monkeypatch, capsys, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("s.yaml").write_text("name: s\n" + SITE_ONLY)
+    Path("elsewhere").mkdir()
+    Path("out").symlink_to(tmp_path / "elsewhere")
+    code, _, err = cli(monkeypatch, capsys, "plan", "s.yaml")
+    assert code == 2 and "output folder 'out/s': 'out' is a symbolic link" in err
+    assert not any(Path("elsewhere").iterdir())

@@ -285,8 +285,14 @@ def check_out_dir(out_dir: str | Path, flag: str = "--out") -> Path:
         if resolved == Path(root) or Path(root) in resolved.parents:
             raise InputError(f"{flag} '{shown_path(s)}' is under {root}; give a folder on a "
                              "normal file system")
-    if p.is_symlink():
-        raise InputError(f"{flag} '{shown_path(s)}' is a symbolic link; give a real folder")
+    # a relative path is checked at every level (a planted ``out`` link would carry the
+    # report elsewhere); an absolute one at its last level (the user chose its parents)
+    levels = [Path(*p.parts[:i]) for i in range(1, len(p.parts) + 1)] \
+        if not p.is_absolute() else [p]
+    for level in levels:
+        if level.is_symlink():
+            raise InputError(f"{flag} '{shown_path(s)}': '{shown_path(level)}' is a symbolic "
+                             "link; give a real folder")
     if p.exists() and not p.is_dir():
         raise InputError(f"{flag} '{shown_path(s)}' is a file, not a folder; give a folder")
     return p

@@ -15,7 +15,8 @@ from . import _options
 NO_ARGS_IS_HELP = True
 
 
-def write_outputs(plan: dict, resolved: dict, out_dir: str, force: bool = False) -> list[str]:
+def write_outputs(plan: dict, resolved: dict, out_dir: str, force: bool = False,
+                  flag: str = "--out") -> list[str]:
     """Write the four report files into `out_dir` (created); return their paths. An existing
     report is replaced only with `force`; files are written atomically and a symbolic link is
     never followed (:func:`wattlas.safeio.write_files`)."""
@@ -31,7 +32,7 @@ def write_outputs(plan: dict, resolved: dict, out_dir: str, force: bool = False)
         "report.html": html.render(plan),
         "scenario.resolved.yaml": yaml.safe_dump(resolved, sort_keys=False),
     }
-    return write_files(out_dir, files, force=force)
+    return write_files(out_dir, files, force=force, flag=flag)
 
 
 def default_out_dir(name: str | None, scenario_path: str) -> str:
@@ -112,7 +113,8 @@ def command(
     out_dir = out if out is not None else default_out_dir(scen.name, scenario)
     result = pl.run_plan(scen)
     paths = write_outputs(result, pl.resolved_scenario(scen, str(Path(scenario).parent)),
-                          out_dir, force=force)
+                          out_dir, force=force,
+                          flag="--out" if out is not None else "output folder")
     if fmt == "json":
         print_json(result)
     else:
