@@ -28,7 +28,7 @@ def test_bad_literal_lists_allowed_values():
     bad = {**BASE, "training": {"tokens": 1e12, "seq_len": 4096, "global_batch": 512,
                                 "layout": {"recompute": "some"}}}
     with pytest.raises(ScenarioError, match=r"training.layout.recompute = 'some': Input should "
-                                            r"be 'none', 'selective' or 'full'"):
+                                            r"be 'none', 'selective', 'full' or 'op'"):
         scenario.validate(bad)
 
 

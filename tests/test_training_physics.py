@@ -135,3 +135,32 @@ def test_rl_rollout_is_flagged_uncalibrated():
     p = plan_training(job, H100, Layout(tp=8, pp=1, dp=2, zero=1), FAB, allow_oom=True)
     assert p.breakdown_s["rollout"] > 0
     assert any("not calibrated" in n for n in p.notes)
+
+
+def test_op_level_checkpointing_recomputes_every_second_matmul():
+    """torchtitan's op-level selective checkpointing (recompute "op") saves every compute op's
+    output except every second matmul's: the K projection, the output projection and the third
+    MLP matmul run again (plus the elementwise ops), attention does not. HFU − MFU is exactly
+    those FLOPs; its memory and time lie between no recompute and full recompute."""
+    job = TrainingJob(DENSE, 1e9, 8192, 64)
+    sh = job_shape(job)
+    rcs = np.array([0, 1, 3, 2])  # none, selective, op, full
+    out = evaluate(job, H100, FAB, _arrays(4, tp=2, dp=4, recompute=rcs,
+                                           sequence_parallel=True))
+    h, kvd, ffn, L = sh["h"], sh["kvd"], sh["ffn_act"], sh["L"]
+    tok = 8192.0  # micro-batch 1
+    f_op = 2.0 * tok * h * (kvd + h + ffn) / 2 * L  # per micro-batch per GPU (tp 2)
+    m = out["microbatches"][2]
+    extra = out["hardware_flop_per_step"][2] - out["hardware_flop_per_step"][0]
+    assert extra == pytest.approx(m * 8 * f_op, rel=1e-9)
+    acts = out["memory_bytes"]["activations"]
+    assert acts[3] < acts[2] < acts[1] < acts[0]
+    rec = out["breakdown_s"]["recompute"]
+    assert rec[0] == 0.0 < rec[2] < rec[3]
+
+
+def test_the_search_tries_op_level_checkpointing_only_when_fixed():
+    job = TrainingJob(DENSE, 1e9, 4096, 64)
+    assert 3 not in set(enumerate_layouts(job, 16, FAB)["recompute"])
+    res = search_layouts(job, H100, 16, FAB, fixed={"recompute": "op"})
+    assert res.best.layout.recompute == "op"

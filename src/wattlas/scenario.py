@@ -26,7 +26,7 @@ from .errors import InputError, ScenarioError
 from .routing.spec import RoutingSpec
 
 Precision = Literal["bf16", "fp16", "fp8", "fp4", "nvfp4", "mxfp4", "int8", "int4"]
-Recompute = Literal["none", "selective", "full"]
+Recompute = Literal["none", "selective", "full", "op"]
 
 
 class Section(BaseModel):

@@ -10,7 +10,8 @@ GPU name to the catalog id and ``hbm_gib`` records a non-standard memory size th
 (torchtitan's H100 96 GB HBM2e).
 
 Test: the planner, given every layout field the source states (tp, pp, dp, cp, vpp,
-micro-batch, ZeRO stage, and recompute where stated), finds a configuration of the fields the
+micro-batch, ZeRO stage, and recompute where stated: torchtitan's op-level selective
+checkpointing is recompute "op"), finds a configuration of the fields the
 source leaves unstated (recompute, sequence parallelism) that fits in the accelerator's memory,
 without host offload. A run that ran cannot need more memory than its GPU had.
 """
@@ -32,12 +33,11 @@ from wattlas.workload.transformer import ModelSpec
 
 with (Path(__file__).parent / "published_layouts.csv").open(encoding="utf-8") as _f:
     ROWS = list(csv.DictReader(_f))
-# measured runs the memory model still refuses (the reason each is not yet modelled)
-_SAC = ("torchtitan's selective op-level checkpointing keeps every other matmul output; it is "
-        "planned as selective recompute of the attention core, norms and activation")
-KNOWN_GAPS = {  # (row_label, gpus) → reason
-    ("70B bs1 selective op", "64"): _SAC + ": 88.2 GiB planned on an 80 GiB A100",
-}
+# measured runs the memory model still refuses (the reason each is not yet modelled). None
+# today: torchtitan's op-level selective checkpointing (recompute "op": every other matmul
+# output kept) was the last, 88.2 GiB planned on an 80 GiB A100 for Llama 2 70B when planned as
+# Megatron's selective recompute, 65.1 GiB as op-level
+KNOWN_GAPS: dict[tuple[str, str], str] = {}  # (row_label, gpus) → reason
 
 
 def _fabric(acc):

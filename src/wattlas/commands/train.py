@@ -108,7 +108,8 @@ def command(
     vpp: int = typer.Option(None, "--vpp", help="Virtual pipeline stages per GPU "
                             "[stages] (interleaved 1F1B)."),
     microbatch: int = typer.Option(None, "--microbatch", help="Micro-batch [sequences]."),
-    recompute: str = typer.Option(None, "--recompute", help="none | selective | full"),
+    recompute: str = typer.Option(None, "--recompute",
+                                  help="none | selective | full | op (op-level, torchtitan)"),
     zero: int = typer.Option(None, "--zero", help="ZeRO stage [0 | 1 | 2 | 3]"),
     etp: int = typer.Option(None, "--etp", help="Expert tensor-parallel width [GPUs] (MoE; "
                             "default: --tp)."),

@@ -62,7 +62,7 @@ class Layout:
                 raise InputError(f"layout.{f} = {v!r}: must be a positive integer")
         if self.recompute not in RECOMPUTE_CODE:
             raise InputError(f"layout.recompute = '{self.recompute}': allowed none, selective, "
-                             "full")
+                             "full, op")
         if self.zero not in (0, 1, 2, 3):
             raise InputError(f"layout.zero = {self.zero!r}: allowed 0, 1, 2, 3")
         if not isinstance(self.etp, int | np.integer) or self.etp < 0:
@@ -204,7 +204,9 @@ def job_shape(job: TrainingJob) -> dict[str, Any]:
             "kvd": m.n_kv_heads * m.d_head, "V": V,
             "flop_per_tok": tf.training_flop_per_token(m, job.seq_len),
             "s": job.seq_len, "B": job.global_batch, "layer_mm": layer_mm,
-            "att_per_tok": 2.0 * m.heads * (m.d_qk + m.d_v) * job.seq_len,
+            "att_per_tok": 2.0 * m.heads * (m.d_qk + m.d_v) * job.seq_len
+            * (m.attention_layers / L),
+            **_hybrid_shape(m),
             "layer_total": layer_total, "routed": routed, "emb": emb,
             "head": 0.0 if m.tied_embeddings else head_mm, "tied": m.tied_embeddings,
             "ffn_act": ffn_act, "ffn_mats": tf.FFN_MATRICES[m.ffn_type],
@@ -222,6 +224,22 @@ def job_shape(job: TrainingJob) -> dict[str, Any]:
             "w_total_bytes": float(tf.params_total(m)) * memory.WEIGHT_BYTES,
             "kv_per_tok": tf.kv_cache_bytes_per_token(m, "bf16"),
             "software_year": job.software_year}
+
+
+def _hybrid_shape(m: tf.ModelSpec) -> dict[str, Any]:
+    """Per-layer shares of a hybrid Mamba–Transformer's layer pattern (workload.mamba): the
+    fractions of layers with attention, with an MLP (dense or MoE) and with a Mamba-2 mixer,
+    the Mamba scan FLOPs per token averaged over the layers, and the tensor-parallel
+    all-reduces per layer and pass relative to a transformer block's two (a hybrid layer has one
+    mixer). A transformer: 1, 1, 0, 0 and 1."""
+    if not m.is_hybrid:
+        return {"attn_frac": 1.0, "mlp_frac": 1.0, "mamba_frac": 0.0, "mamba": None,
+                "ssd_per_tok": 0.0, "tp_ar_scale": 1.0}
+    L = m.layers
+    return {"attn_frac": m.attention_layers / L,
+            "mlp_frac": (m.dense_layers + m.moe_layers) / L,
+            "mamba_frac": m.mamba_layers / L, "mamba": m.mamba,
+            "ssd_per_tok": tf.mamba_flop_per_token(m) / L, "tp_ar_scale": 0.5}
 
 
 def _mla_up_params(m: tf.ModelSpec) -> float:

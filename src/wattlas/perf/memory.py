@@ -31,7 +31,7 @@ import numpy as np
 
 from ..units import GIB
 
-RECOMPUTE = ("none", "selective", "full")
+RECOMPUTE = ("none", "selective", "full", "op")
 WEIGHT_BYTES = 2.0  # bf16/fp16 weights (FP8/FP4 training keeps 16-bit weights, casting per GEMM)
 GRAD_BYTES = 4.0  # fp32 main gradients (Megatron-LM default)
 OPTIMIZER_BYTES = 12.0  # fp32 master weights + Adam m + v
@@ -50,8 +50,9 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
 
     ``s`` sequence length, ``b`` micro-batch, ``h`` hidden, ``a`` heads, ``kvd`` = kv_heads ·
     d_head, ``ffn`` inner size (MoE: tokens' routed expert width), ``recompute`` 0 none,
-    1 selective, 2 full; ``sp`` sequence parallel, ``flash`` FlashAttention, ``cp`` context
-    parallel (each rank holds s/cp tokens). ``gemm_input_bytes`` is the size of the copies of
+    1 selective, 2 full, 3 op-level (torchtitan); ``sp`` sequence parallel, ``flash``
+    FlashAttention, ``cp`` context parallel (each rank holds s/cp tokens).
+    ``gemm_input_bytes`` is the size of the copies of
     the four GEMM inputs kept for the backward (QKV input h, projection input h, fc1 input h,
     fc2 input ffn per token): 2 in 16-bit training; 1 when the GEMMs run in FP8, since
     Transformer Engine saves the FP8 cast of a GEMM's input for its weight gradient instead of
@@ -89,8 +90,16 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
         selective_mod = np.where(sp, stored_sp - (rep + spl) / tp, stored_tp - rep - spl / tp)
         selective = np.where(modules, selective_mod, selective)
     full = np.where(sp, 2.0 * sb * h / tp, 2.0 * sb * h)
-    return (np.where(recompute == 0, stored_none, np.where(recompute == 1, selective, full)),
-            none)
+    # op-level selective checkpointing (torchtitan "op" SAC, code 3): the layer input (2h) and
+    # the outputs of the saved compute ops, the Q and V projections (2h, 2·kvd), the attention
+    # output (2h), the first MLP matmul (2·ffn) and the last (2h); the K projection, the output
+    # projection, the third MLP matmul and every elementwise op are recomputed. Without sequence
+    # parallelism the layer input and the last matmul's output are replicated on the tp ranks.
+    op_split = sb * (4.0 * h + 2.0 * kvd + 2.0 * ffn)
+    op = np.where(sp, (op_split + 4.0 * sb * h) / tp, 4.0 * sb * h + op_split / tp)
+    rc = np.asarray(recompute)
+    return (np.where(rc == 0, stored_none, np.where(rc == 1, selective,
+                                                     np.where(rc == 3, op, full))), none)
 
 
 def pipeline_inflight(pp, vpp, m):

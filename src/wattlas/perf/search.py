@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import InfeasibleError
 from ..hardware import Accelerator, Fabric, fabric_for
 from ..units import GIB
+from .codes import SEARCHED_RECOMPUTE
 from .software import available
 from .training import (
     FIELDS,
@@ -159,7 +160,7 @@ def enumerate_layouts(job: TrainingJob, gpus: int, fabric: Fabric,
         zero = (int(fx["zero"]),)
     if "offload" in fx:
         offload = (fx["offload"],)
-    rcs = np.array([RECOMPUTE_CODE[r] for r in (recompute or tuple(RECOMPUTE_CODE))])
+    rcs = np.array([RECOMPUTE_CODE[r] for r in (recompute or SEARCHED_RECOMPUTE)])
     zs = np.array(zero if zero is not None else (0, 1, 2, 3))
     n_b, n_r, n_z = len(base), len(rcs), len(zs)
     idx = np.repeat(np.arange(n_b), n_r * n_z)

@@ -165,11 +165,19 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
         t_bal = np.maximum(slots * t_layer, (slots - 1.0) * t_layer + f_log / rate)
         t_fwd = np.where(pp > 1, np.minimum(t_fwd, t_bal), t_fwd)
     compute_mb = passes * t_fwd
+    # op-level selective checkpointing (torchtitan, code 3): every second matmul of the layer
+    # runs again (K projection, output projection, third MLP matmul: torchtitan's policy "saves
+    # output of all compute ops, except every second mm") with the elementwise ops (norms, RoPE,
+    # activation), whose outputs are written again at HBM bandwidth; attention is saved
+    f_op = 2.0 * tok * h * (sh["kvd"] + h + sh["ffn_act"]) / tp * n_ls
+    t_op = f_op / rate + n_ls * c["elem_traffic"] * tok * (4.0 * h + 2.0 * sh["ffn_act"]) / tp \
+        / hbm_bw
     recompute_mb = np.where(rc == 2, n_ls * t_layer,
-                            np.where(rc == 1, t_sel, 0.0))
+                            np.where(rc == 1, t_sel, np.where(rc == 3, t_op, 0.0)))
     flop_mb = passes * (f_mm + f_att + f_log)
     reflop_mb = np.where(rc == 2, f_mm + f_att,
-                         np.where(rc == 1, f_att + (f_mla if mods else 0.0), 0.0))
+                         np.where(rc == 1, f_att + (f_mla if mods else 0.0),
+                                  np.where(rc == 3, f_op, 0.0)))
 
     # tensor parallel: 2 all-reduce equivalents per layer per pass (AG+RS with SP), exposed
     # (hiding a fitted share under the GEMMs was tried: docs/training.md)

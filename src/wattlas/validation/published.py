@@ -169,7 +169,9 @@ def recompute_for(text: str) -> str:
         return "none"
     if "full" in t:
         return "full"
-    return "selective"  # selective AC, per-op SAC, "recompute mlp ..." (partial)
+    if re.search(r"\bop\b|per-op", t):  # torchtitan op-level SAC (per-op, "selective op AC")
+        return "op"
+    return "selective"  # selective AC, selective layer AC, "recompute mlp ..." (partial)
 
 
 def power_cap_w(gpu_type: str) -> float | None:
