@@ -56,3 +56,17 @@ def test_catalog_models_match_their_published_counts():
             spec = resolve_model(row["id"])
             got = tf.params_total(spec)
             assert got == pytest.approx(row["params_published"], rel=0.03), row["id"]
+
+
+def test_nemotron_3_nano_hybrid_counts():
+    """NVIDIA Research, Nemotron 3 page / Nemotron 3 Nano report (arXiv:2512.20848): "a 3.2B
+    active (3.6B with embeddings), 31.6B total parameter model" — the hybrid Mamba-2 /
+    attention / MoE count of its Hugging Face config (52 layers, 23 Mamba-2, 23 MoE, 6 GQA)."""
+    spec = resolve_model("nemotron-3-nano-30b-a3b")
+    parts = tf.param_parts(spec)
+    assert tf.params_total(spec) == pytest.approx(31.6e9, rel=0.005)
+    assert tf.params_active(spec) == pytest.approx(3.6e9, rel=0.01)
+    assert tf.params_active(spec) - parts["embedding"] == pytest.approx(3.2e9, rel=0.01)
+    # the Mamba-2 mixers by named part: 23 × (in_proj h·(2d + 2GN + H) + out_proj d·h)
+    assert parts["mamba_in_proj"] == 23 * 2688 * (2 * 4096 + 2 * 8 * 128 + 64)
+    assert parts["mamba_out_proj"] == 23 * 4096 * 2688

@@ -8,6 +8,7 @@ Megatron-LM parallel layout), ``TrainingJob`` (what is trained), ``TrainingPlan`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,13 +234,20 @@ def _hybrid_shape(m: tf.ModelSpec) -> dict[str, Any]:
     all-reduces per layer and pass relative to a transformer block's two (a hybrid layer has one
     mixer). A transformer: 1, 1, 0, 0 and 1."""
     if not m.is_hybrid:
-        return {"attn_frac": 1.0, "mlp_frac": 1.0, "mamba_frac": 0.0, "mamba": None,
-                "ssd_per_tok": 0.0, "tp_ar_scale": 1.0}
+        return {"attn_frac": 1.0, "mlp_frac": 1.0, "mamba_frac": 0.0, "mamba_rep_b": 0.0,
+                "mamba_split_b": 0.0, "ssd_per_tok": 0.0, "tp_ar_scale": 1.0,
+                "mamba_tp_div": 0}
+    from ..workload import mamba
+
     L = m.layers
+    rep, split = (mamba.activation_bytes_per_token(m.mamba, memory.ACT_BYTES)
+                  if m.mamba else (0.0, 0.0))
     return {"attn_frac": m.attention_layers / L,
             "mlp_frac": (m.dense_layers + m.moe_layers) / L,
-            "mamba_frac": m.mamba_layers / L, "mamba": m.mamba,
-            "ssd_per_tok": tf.mamba_flop_per_token(m) / L, "tp_ar_scale": 0.5}
+            "mamba_frac": m.mamba_layers / L, "mamba_rep_b": rep, "mamba_split_b": split,
+            "ssd_per_tok": tf.mamba_flop_per_token(m) / L, "tp_ar_scale": 0.5,
+            # tp splits a Mamba layer by heads and groups (Megatron-Core MambaMixer)
+            "mamba_tp_div": math.gcd(m.mamba.heads, m.mamba.groups) if m.mamba else 0}
 
 
 def _mla_up_params(m: tf.ModelSpec) -> float:
@@ -282,6 +290,9 @@ def layout_rules(shape: dict[str, Any], a: dict[str, np.ndarray], gpus: int,
             (g == 0) | ((dp * cp) % np.maximum(g, 1) == 0))
     rules[f"tp must divide kv_heads ({int(n_kv)}) or be a multiple of it"] = (
         (n_kv % tp == 0) | (tp % n_kv == 0))
+    if np.any(shape.get("mamba_tp_div", 0)):
+        rules[f"tp must divide mamba_heads and mamba_groups (gcd {int(shape['mamba_tp_div'])})"
+              ] = shape["mamba_tp_div"] % tp == 0
     from .software import feature_rules
 
     rules.update(feature_rules(a, shape.get("software_year")))

@@ -45,7 +45,8 @@ FRAMEWORK_OVERHEAD_BYTES = 2.0 * GIB  # CUDA context, NCCL buffers, allocator sl
 
 
 def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute, flash,
-                           cp=1, gemm_input_bytes=2.0, modules=False, mla_latent=0.0):
+                           cp=1, gemm_input_bytes=2.0, modules=False, mla_latent=0.0,
+                           attn_frac=1.0, mlp_frac=1.0):
     """Activation bytes kept per transformer layer per micro-batch [bytes] (arrays allowed).
 
     ``s`` sequence length, ``b`` micro-batch, ``h`` hidden, ``a`` heads, ``kvd`` = kv_heads ·
@@ -60,14 +61,24 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
     recomputes the norms, the activation function and, for MLA (``mla_latent`` = q and kv
     latent plus rotary width per token, > 0), the up-projections (DeepSeek-V3 report §3.2.3;
     Megatron-Core ``recompute_modules``), so the QKV and fc1 inputs, the fc2 input and the
-    per-head q, k, v are not kept (the latents are, in 16 bits)."""
+    per-head q, k, v are not kept (the latents are, in 16 bits).
+
+    ``attn_frac``, ``mlp_frac``: a hybrid model's average layer (:mod:`wattlas.workload.mamba`)
+    has an attention sublayer in ``attn_frac`` of its layers and an MLP in ``mlp_frac``, each
+    with its own norm and residual: the attention and MLP terms scale by them, the norm and
+    replicated terms by their mean (a transformer block: 1 and 1). Full recompute keeps each
+    layer's input as before; the Mamba layers' bytes are added by the caller."""
+    wa, wm = attn_frac, mlp_frac
+    wn = (np.asarray(wa, dtype=float) + wm) / 2.0
     s_loc = s / cp
     sb = s_loc * b
-    attn = sb * (7.0 * h + 4.0 * kvd)  # QKV input 2h, Q 2h, K,V 4·kvd, proj input 2h, mask h
-    mlp = sb * (3.0 * h + np.where(ffn_matrices == 2, 4.0, 6.0) * ffn)
-    norms = 4.0 * sb * h
-    scores = np.where(flash, 0.0, 5.0 * a * s_loc * s * b)
-    replicated = 10.0 * sb * h  # norms' inputs, block inputs, dropout masks (Korthikanti §4.2.2)
+    # QKV input 2h, Q 2h, K,V 4·kvd, proj input 2h, mask h
+    attn = wa * sb * (7.0 * h + 4.0 * kvd)
+    mlp = wm * sb * (3.0 * h + np.where(ffn_matrices == 2, 4.0, 6.0) * ffn)
+    norms = wn * 4.0 * sb * h
+    scores = wa * np.where(flash, 0.0, 5.0 * a * s_loc * s * b)
+    # norms' inputs, block inputs, dropout masks (Korthikanti §4.2.2)
+    replicated = wn * 10.0 * sb * h
     split = attn + mlp + norms - replicated
     none_sp = (attn + mlp + norms + scores) / tp
     none_tp = replicated + (split + scores) / tp
@@ -75,8 +86,8 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
     # GEMM inputs kept at gemm_input_bytes instead of 2: without sequence parallelism the QKV
     # and fc1 inputs are replicated on every tp rank, the projection and fc2 inputs split
     cut = 1.0 - np.asarray(gemm_input_bytes, dtype=float) / ACT_BYTES
-    save_rep = cut * sb * 4.0 * h
-    save_split = cut * sb * 2.0 * (h + ffn)
+    save_rep = cut * sb * 2.0 * h * (wa + wm)
+    save_split = cut * sb * 2.0 * (wa * h + wm * ffn)
     stored_sp = (attn + mlp + norms - save_rep - save_split) / tp
     stored_tp = replicated - save_rep + (split - save_split) / tp
     stored_none = np.where(sp, stored_sp + scores / tp, stored_tp + scores / tp)
@@ -85,8 +96,8 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
         gib = np.asarray(gemm_input_bytes, dtype=float)
         mla = np.asarray(mla_latent, dtype=float)
         mla_cut = np.where(mla > 0, np.maximum(2.0 * h + 4.0 * kvd - 2.0 * mla, 0.0), 0.0)
-        rep = sb * 2.0 * gib * h  # norm outputs = QKV and fc1 inputs (replicated without SP)
-        spl = sb * (gib * ffn + mla_cut)
+        rep = sb * gib * h * (wa + wm)  # norm outputs = QKV and fc1 inputs (replicated w/o SP)
+        spl = sb * (wm * gib * ffn + wa * mla_cut)
         selective_mod = np.where(sp, stored_sp - (rep + spl) / tp, stored_tp - rep - spl / tp)
         selective = np.where(modules, selective_mod, selective)
     full = np.where(sp, 2.0 * sb * h / tp, 2.0 * sb * h)

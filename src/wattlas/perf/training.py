@@ -45,6 +45,7 @@ import numpy as np
 from ..errors import InfeasibleError, InputError
 from ..hardware import Accelerator, Fabric, fabric_for
 from ..units import GIB, SECONDS_PER_HOUR
+from ..workload import mamba
 from . import calibration, comm, memory, moe, network, sharding
 from .layout import (  # noqa: F401  (re-exported: the public API lives here)
     BREAKDOWN,
@@ -126,7 +127,19 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
         s, mb, h, sh["a"], sh["kvd"], sh["ffn_act"], sh["ffn_mats"], tp, sp, rc, fa, cp,
         gemm_input_bytes=(memory.FP8_GEMM_INPUT_BYTES if job.precision in ("fp8", "fp4")
                           else memory.ACT_BYTES),
-        modules=mods, mla_latent=sh["mla_latent"])
+        modules=mods, mla_latent=sh["mla_latent"], attn_frac=sh["attn_frac"],
+        mlp_frac=sh["mlp_frac"])
+    # hybrid Mamba–Transformer (workload.mamba): the Mamba-2 blocks' activations in their share
+    # of the layers (full recompute keeps every layer's input, already counted), and their SSD
+    # scans, run in 16 bits by fused kernels at the attention kernels' rate over 3 passes
+    f_ssd = tok * sh["ssd_per_tok"] / tp * n_ls
+    t_ssd = passes * f_ssd / (acc.peak_flop_per_s("fp16" if job.precision == "fp16" else "bf16")
+                              * c["attn_eff"] * calibration.accel_factor(acc.id, c))
+    if np.any(sh["mamba_frac"]):
+        mam = [mamba.activation_bytes(sh["mamba_rep_b"], sh["mamba_split_b"], h, s, mb, tp, sp,
+                                      r, cp, act_b) for r in (rc, 0)]
+        per_layer = per_layer + sh["mamba_frac"] * np.where(rc == 2, 0.0, mam[0])
+        none_layer = none_layer + sh["mamba_frac"] * mam[1]
     hbm_bw = acc.require("hbm_bytes_per_s")
     t_elem = c["elem_traffic"] * none_layer / hbm_bw
     # selective recompute redoes the attention core: its two batched GEMMs (f_att) and the
@@ -154,7 +167,7 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
         moe_extra = moe.expert_gemm_extra_s(
             tok * etp / tp, sh["top_k"], sh["experts"], sh["expert_ffn"], h, ep, etp, f_exp,
             rate, peak, c, eff / calibration.gemm_efficiency(h / tp, tok, c))
-    t_gpu_layer = (f_mm / rate + t_att / passes + moe_extra) / n_ls + t_elem
+    t_gpu_layer = (f_mm / rate + t_att / passes + t_ssd / passes + moe_extra) / n_ls + t_elem
     t_layer = np.maximum(t_gpu_layer, c["layer_overhead_s"])
     t_fwd = f_log / rate + n_ls * t_layer
     if available("balanced_pipeline_split", job.software_year):
@@ -174,15 +187,16 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
         / hbm_bw
     recompute_mb = np.where(rc == 2, n_ls * t_layer,
                             np.where(rc == 1, t_sel, np.where(rc == 3, t_op, 0.0)))
-    flop_mb = passes * (f_mm + f_att + f_log)
-    reflop_mb = np.where(rc == 2, f_mm + f_att,
+    flop_mb = passes * (f_mm + f_att + f_ssd + f_log)
+    reflop_mb = np.where(rc == 2, f_mm + f_att + f_ssd,
                          np.where(rc == 1, f_att + (f_mla if mods else 0.0),
                                   np.where(rc == 3, f_op, 0.0)))
 
     # tensor parallel: 2 all-reduce equivalents per layer per pass (AG+RS with SP), exposed
-    # (hiding a fitted share under the GEMMs was tried: docs/training.md)
+    # (hiding a fitted share under the GEMMs was tried: docs/training.md); one per layer of a
+    # hybrid, whose layers have one mixer each (tp_ar_scale 0.5)
     bw, al = comm.tier(fabric, tp, 1)
-    n_ar = n_ls * (2.0 * (passes - 1.0) + np.where(rc == 2, 2.0, 0.0))
+    n_ar = n_ls * sh["tp_ar_scale"] * (2.0 * (passes - 1.0) + np.where(rc == 2, 2.0, 0.0))
     # (α–β ring bandwidth with the smaller of ring and tree latency: the intra-node ring's
     # 2·(n−1)·α of perf.network was tried, docs/training.md "The cluster network"); a fabric
     # with NVLink SHARP reduces in the switch when that is faster (perf.network)
@@ -193,7 +207,7 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # context parallel: ring exchange of K/V chunks, overlapped with attention compute
     bw, al = comm.tier(fabric, cp, tp)
     kv_chunk = 2.0 * tok * sh["kvd"] * act_b / tp
-    cp_layer = 3.0 * (cp - 1.0) * comm.p2p_s(kv_chunk, bw, al)
+    cp_layer = sh["attn_frac"] * 3.0 * (cp - 1.0) * comm.p2p_s(kv_chunk, bw, al)
     cp_mb = np.where(cp > 1, n_ls * np.maximum(cp_layer - 3.0 * f_att / n_ls / rate, 0.0), 0.0)
     # expert parallel (perf.moe): a dispatch + combine all-to-all pair per MoE layer for the
     # forward (again for a recomputed forward) and for the backward; the ep ranks sit etp apart.

@@ -79,10 +79,12 @@ MODEL_IDS = {
     "qwen2.57b": "qwen2.5-7b", "qwen2.532b": "qwen2.5-32b",
     "qwen3235ba22b": "qwen3-235b-a22b", "gptoss120b": "gpt-oss-120b", "kimik2": "kimi-k2",
     "mixtral8x22b": "mixtral-8x22b",
+    "nemotron3nano": "nemotron-3-nano-30b-a3b", "nemotronv3nano30b": "nemotron-3-nano-30b-a3b",
 }
 #: models whose catalog rows came after GROUPED_GEMM_EFF was fitted: their rows are all out of
 #: sample and do not shift the calibration subset (even index among the other MoE rows)
-LATE_MODELS = frozenset({"qwen3-235b-a22b", "gpt-oss-120b", "kimi-k2", "mixtral-8x22b"})
+LATE_MODELS = frozenset({"qwen3-235b-a22b", "gpt-oss-120b", "kimi-k2", "mixtral-8x22b",
+                         "nemotron-3-nano-30b-a3b"})
 MOE_NAMES = ("deepseek", "qwen3_235b", "qwen3 moe", "qwen3_30b", "mixtral", "gpt oss", "gpt-oss",
              "kimi", "llama4", "scout", "nemotron_3", "nemotron v3", "moe", "grok", "maverick")
 GENERATION = (("gb300", "Blackwell"), ("gb200", "Blackwell"), ("b300", "Blackwell"),
@@ -220,10 +222,13 @@ def _is_moe(r: dict[str, str]) -> bool:
 
 def megatron_flop_per_token(model: Any, s: int) -> float:
     """Megatron-LM ``num_floating_point_operations`` per token (model FLOPs, 3 passes): 6 × the
-    matmul parameters of the blocks and the LM head + 12·L·s·h_q (full, non-causal attention)."""
-    from ..workload.transformer import matmul_params_active
+    matmul parameters of the blocks and the LM head + 12·L·s·h_q (full, non-causal attention,
+    over the attention layers) + 3 × a hybrid's Mamba-2 scan FLOPs."""
+    from ..workload.transformer import mamba_flop_per_token, matmul_params_active
 
-    return 6.0 * matmul_params_active(model) + 12.0 * model.layers * s * model.heads * model.d_qk
+    return (6.0 * matmul_params_active(model)
+            + 12.0 * model.attention_layers * s * model.heads * model.d_qk
+            + 3.0 * mamba_flop_per_token(model))
 
 
 def _published_tokens(r: dict[str, str], model: Any, s: int) -> float | None:

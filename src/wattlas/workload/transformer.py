@@ -16,6 +16,8 @@ References
   Megatron-LM", SC'21, eq. 3: 96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)) with full recompute.
 * Korthikanti et al., "Reducing Activation Recomputation in Large Transformer Models", 2022.
 * DeepSeek-AI, "DeepSeek-V2" (2024) §2.1 for Multi-head Latent Attention and its KV cache.
+* Hybrid Mamba–Transformer models (a layer pattern of Mamba-2, attention, MLP and MoE blocks):
+  :mod:`.mamba` (Dao & Gu 2024; Nemotron-H, arXiv:2504.03624).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..units import BYTES_PER_ELEMENT
+from . import mamba as mb
 
 FFN_MATRICES = {"gelu": 2, "relu": 2, "swiglu": 3}
 
@@ -59,6 +62,15 @@ class ModelSpec:
     mla_qk_nope_head_dim: int | None = None
     mla_qk_rope_head_dim: int | None = None
     mla_v_head_dim: int | None = None
+    #: hybrid Mamba–Transformer: one character per layer (M Mamba-2, * attention, - MLP,
+    #: E MoE; Nemotron-H hybrid_override_pattern); empty: a transformer of attention + MLP blocks
+    hybrid_pattern: str | None = None
+    mamba_heads: int | None = None
+    mamba_head_dim: int | None = None
+    mamba_state: int | None = None
+    mamba_groups: int | None = None
+    mamba_conv_kernel: int | None = None
+    mamba_chunk: int | None = None
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -79,13 +91,28 @@ class ModelSpec:
         if self.head_dim is None and not self.is_mla and self.hidden % self.heads:
             raise InputError(f"model.heads = {self.heads} does not divide hidden = "
                              f"{self.hidden}; give model.head_dim")
+        if self.hybrid_pattern is not None:
+            n = mb.pattern_counts(self.hybrid_pattern)
+            if len(self.hybrid_pattern) != self.layers:
+                raise InputError(f"model.hybrid_pattern has {len(self.hybrid_pattern)} "
+                                 f"characters but layers = {self.layers}; allowed: one "
+                                 "character per layer")
+            if n["mamba"] and not (self.mamba_heads and self.mamba_head_dim
+                                   and self.mamba_state):
+                raise InputError("model.hybrid_pattern has Mamba layers (M): mamba_heads, "
+                                 "mamba_head_dim and mamba_state are all needed")
+            if n["moe"] and not self.is_moe:
+                raise InputError("model.hybrid_pattern has MoE layers (E): model.moe "
+                                 "(experts, top_k, expert_ffn) is needed")
+            if self.mamba is not None:
+                self.mamba  # noqa: B018  (validates the Mamba-2 shape)
         if self.is_moe:
             if not self.moe_top_k or not self.moe_expert_ffn:
                 raise InputError("model.moe: experts, top_k and expert_ffn are all needed")
             if self.moe_top_k > self.moe_experts:
                 raise InputError(f"model.moe.top_k = {self.moe_top_k} exceeds experts = "
                                  f"{self.moe_experts}")
-        elif self.ffn <= 0:
+        elif self.ffn <= 0 and (self.hybrid_pattern is None or "-" in self.hybrid_pattern):
             raise InputError(f"model.ffn = {self.ffn}: a dense model needs a positive ffn")
         if self.position == "learned" and not self.max_context:
             raise InputError("model.max_context is needed for learned position embeddings")
@@ -119,18 +146,48 @@ class ModelSpec:
         return self.mla_v_head_dim if self.is_mla else self.d_head
 
     @property
+    def is_hybrid(self) -> bool:
+        return self.hybrid_pattern is not None
+
+    @property
     def moe_layers(self) -> int:
+        if self.is_hybrid:
+            return self.hybrid_pattern.count("E") if self.is_moe else 0
         return self.layers - (self.moe_dense_layers or 0) if self.is_moe else 0
 
     @property
     def dense_layers(self) -> int:
+        """Layers with a dense MLP (a hybrid's ``-`` layers)."""
+        if self.is_hybrid:
+            return self.hybrid_pattern.count("-")
         return self.layers - self.moe_layers
+
+    @property
+    def attention_layers(self) -> int:
+        """Layers with self-attention (and a KV cache): all of a transformer's, a hybrid's
+        ``*`` layers."""
+        return self.hybrid_pattern.count("*") if self.is_hybrid else self.layers
+
+    @property
+    def mamba_layers(self) -> int:
+        return self.hybrid_pattern.count("M") if self.is_hybrid else 0
+
+    @property
+    def mamba(self) -> mb.Mamba2 | None:
+        """The Mamba-2 mixer shape of a hybrid with Mamba layers, else None."""
+        if not self.mamba_layers:
+            return None
+        return mb.Mamba2(hidden=self.hidden, heads=self.mamba_heads,
+                         head_dim=self.mamba_head_dim, state=self.mamba_state,
+                         groups=self.mamba_groups or 1,
+                         conv_kernel=self.mamba_conv_kernel or mb.CONV_KERNEL_DEFAULT,
+                         chunk=self.mamba_chunk or mb.CHUNK_DEFAULT)
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], id: str = "inline") -> ModelSpec:
         """Build from a catalog row or an inline scenario mapping (``moe``/``mla`` nested)."""
         flat = dict(data)
-        for group in ("moe", "mla"):
+        for group in ("moe", "mla", "mamba"):
             sub = flat.pop(group, None) or {}
             for k, v in sub.items():
                 flat[f"{group}_{k}"] = v
@@ -202,8 +259,12 @@ def param_parts(spec: ModelSpec) -> dict[str, int]:
     if spec.position == "learned":
         parts["position"] = (spec.max_context or 0) * spec.hidden
     for name, n in attention_params(spec).items():
-        parts[name] = L * n
-    parts["norms"] = L * 2 * _norm_params(spec) + _norm_params(spec)  # 2 per block + final
+        parts[name] = spec.attention_layers * n
+    # 2 norms per transformer block (1 per single-mixer block of a hybrid) + the final norm
+    parts["norms"] = L * (1 if spec.is_hybrid else 2) * _norm_params(spec) + _norm_params(spec)
+    if spec.mamba is not None:
+        for name, n in mb.params(spec.mamba).items():
+            parts[name] = spec.mamba_layers * n
     if spec.dense_layers:
         parts["mlp"] = spec.dense_layers * mlp_params(spec, spec.ffn)
     if spec.is_moe:
@@ -237,10 +298,14 @@ def params_active(spec: ModelSpec) -> int:
 def matmul_params_active(spec: ModelSpec) -> int:
     """N of the 6·N rule: active parameters used in matrix multiplies per token."""
     parts = active_param_parts(spec)
-    n = sum(v for k, v in parts.items() if k not in ("embedding", "position", "norms"))
+    n = sum(v for k, v in parts.items() if k not in ("embedding", "position", "norms")
+            and k not in _MAMBA_NON_MATMUL)
     if spec.tied_embeddings:
         n += parts["embedding"]  # the LM head multiplies by the tied embedding
     return n
+
+
+_MAMBA_NON_MATMUL = ("mamba_conv1d", "mamba_a_d_dt_bias", "mamba_norm")
 
 
 def layer_params(spec: ModelSpec) -> float:
@@ -254,19 +319,29 @@ def layer_params(spec: ModelSpec) -> float:
 
 def attention_flop_per_token(spec: ModelSpec, context: float) -> float:
     """Forward FLOPs of the score (QKᵀ) and value (AV) products for one token attending over
-    `context` tokens, summed over layers: 2·L·H·(d_qk + d_v)·context."""
-    return 2.0 * spec.layers * spec.heads * (spec.d_qk + spec.d_v) * context
+    `context` tokens, summed over the attention layers: 2·L·H·(d_qk + d_v)·context."""
+    return 2.0 * spec.attention_layers * spec.heads * (spec.d_qk + spec.d_v) * context
+
+
+def mamba_flop_per_token(spec: ModelSpec) -> float:
+    """Forward FLOPs of one token in the Mamba-2 scans and convolutions beyond their
+    projections, summed over the Mamba layers (:func:`.mamba.scan_flop_per_token`); 0 for a
+    transformer. Independent of the context length."""
+    return spec.mamba_layers * mb.scan_flop_per_token(spec.mamba) if spec.mamba else 0.0
 
 
 def forward_flop_per_token(spec: ModelSpec, context: float) -> float:
     """Forward FLOPs of one token with `context` tokens of attention span (inference)."""
-    return 2.0 * matmul_params_active(spec) + attention_flop_per_token(spec, context)
+    return (2.0 * matmul_params_active(spec) + attention_flop_per_token(spec, context)
+            + mamba_flop_per_token(spec))
 
 
 def training_flop_per_token(spec: ModelSpec, seq_len: int) -> float:
     """Model FLOPs per trained token, PaLM App. B: 6·N + 12·L·H·Q·T (no recompute, full
-    attention matrix counted, as PaLM does)."""
-    return 6.0 * matmul_params_active(spec) + 3.0 * attention_flop_per_token(spec, seq_len)
+    attention matrix counted, as PaLM does); a hybrid adds 3× the forward FLOPs of its
+    Mamba-2 scans (Dao & Gu 2024 §6)."""
+    return (6.0 * matmul_params_active(spec) + 3.0 * attention_flop_per_token(spec, seq_len)
+            + 3.0 * mamba_flop_per_token(spec))
 
 
 def megatron_flop_per_iter(batch: int, seq_len: int, layers: int, hidden: int, vocab: int,
@@ -295,11 +370,23 @@ def bytes_per_element(precision: str) -> float:
 
 def kv_cache_bytes_per_token(spec: ModelSpec, precision: str = "bf16") -> float:
     """KV-cache bytes per token of context: 2·L·n_kv·d_head·bytes (MLA caches the latent:
-    L·(d_c + d_rope)·bytes)."""
+    L·(d_c + d_rope)·bytes), over the attention layers only (a hybrid's Mamba layers keep a
+    constant state instead: :func:`mamba_state_bytes_per_sequence`)."""
     b = bytes_per_element(precision)
+    L = spec.attention_layers
     if spec.is_mla:
-        return spec.layers * (spec.mla_kv_lora_rank + (spec.mla_qk_rope_head_dim or 0)) * b
-    return 2.0 * spec.layers * spec.n_kv_heads * spec.d_head * b
+        return L * (spec.mla_kv_lora_rank + (spec.mla_qk_rope_head_dim or 0)) * b
+    return 2.0 * L * spec.n_kv_heads * spec.d_head * b
+
+
+def mamba_state_bytes_per_sequence(spec: ModelSpec, precision: str = "bf16") -> float:
+    """Inference state of one sequence over all Mamba layers [bytes], constant in the sequence
+    length: SSM state in fp32 plus convolution state at `precision` (:mod:`.mamba`); 0 for a
+    transformer."""
+    if spec.mamba is None:
+        return 0.0
+    return spec.mamba_layers * mb.state_bytes_per_sequence(spec.mamba,
+                                                             bytes_per_element(precision))
 
 
 def weight_bytes(spec: ModelSpec, precision: str = "bf16", active: bool = False,
