@@ -29,7 +29,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
-docs: $(STAMP)  # generated blocks (README, docs/validation.md), then every block's shown output
+docs: $(STAMP)  # intervals from the validation cases, generated blocks (README, docs/validation.md), then every block's shown output
+	$(BIN)/python -m wattlas.uncertainty.build
 	$(BIN)/python docs/generate.py
 	$(BIN)/python docs/blocks.py
 

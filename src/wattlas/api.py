@@ -119,7 +119,9 @@ def serve(scenario: Any = None, *, search: bool = False, hours: float = 8760.0,
         from .perf.serving_scenario import plan_from_scenario
 
         plan_ = plan_from_scenario(scen, hours=hours)
-    out = serving_result(plan_, scen, extra)
+    from .uncertainty.montecarlo import serve_ranges
+
+    out = serve_ranges(scen, plain(serving_result(plan_, scen, extra)))
     if entries:
         from .stages.hardware_compare import serve_compare
 

@@ -264,7 +264,10 @@ def command(
             tps=(scen.serving.tp,) if tp else (1, 2, 4, 8), hours=hours)
     else:
         plan = plan_from_scenario(scen, hours=hours)
-    out = serving_result(plan, scen, extra)
+    from ..stages._plain import plain
+    from ..uncertainty.montecarlo import serve_ranges
+
+    out = serve_ranges(scen, plain(serving_result(plan, scen, extra)))
     if load_curve:
         from ..perf.serving_load import load_curve as curve
         from ..perf.serving_scenario import config_from_scenario

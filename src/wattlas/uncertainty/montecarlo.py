@@ -297,6 +297,15 @@ def train_ranges(scen: Any, result: dict[str, Any], samples: int | None = None,
     return result
 
 
+def serve_ranges(scen: Any, result: dict[str, Any], samples: int | None = None,
+                 seed: int = SEED) -> dict[str, Any]:
+    """P10/P50/P90 beside the headline keys of a ``serve`` result (the same draws as the
+    plan's serving section); in place."""
+    view = {"serving": result}
+    _put(view, draws(scen, view, samples, seed))
+    return result
+
+
 def add_ranges(scen: Any, plan: dict[str, Any], samples: int | None = None,
                seed: int = SEED) -> dict[str, Any]:
     """`plan` with ``k_p10``, ``k_p50``, ``k_p90`` beside each headline key ``k`` and an
