@@ -80,6 +80,12 @@ def _summary(plan: dict, paths: list[str]) -> None:
         table.add_row(f"route: {p['policy']}",
                       f"{ttft}, SLO {p['slo_attainment_frac']:.1%}"
                       + ("" if co2 is None else f", {co2:.3g} g/req"), "route.policies")
+    from ..report import tornado_rows
+
+    for i, r in enumerate(tornado_rows(plan)[:3]):  # the tornado's top inputs, P10 … P90
+        moved = ", ".join(f"{lab} {r[lab]}" for lab in ("days", "MW", "MWh", "cost", "tCO2e")
+                          if r.get(lab))
+        table.add_row(f"moves most #{i + 1}", f"{r['input']}: {moved}", "uncertainty.tornado")
     console = Console()
     console.print(table)
     for n in plan.get("notes", []):
