@@ -185,3 +185,61 @@ def test_nano_published_rows_are_modelled_out_of_sample():
     assert not any(c.calibration for c in rows)
     assert all(c.source.endswith("(MoE)") for c in rows)
     assert all(np.isfinite(c.predicted) and 0 < c.predicted < 1 for c in rows)
+
+
+def _serving(model, tp=1):
+    from wattlas.perf import inference as inf
+
+    return inf.ServingConfig(model=model, accelerator=accelerator("h100-sxm"), tp=tp,
+                             precision="bf16")
+
+
+def test_serving_holds_a_constant_state_per_sequence_beside_the_kv_cache():
+    from wattlas.perf import inference as inf
+
+    cfg = _serving(resolve_model(NANO))
+    state = inf.state_bytes_per_sequence(cfg)
+    assert state == tf.mamba_state_bytes_per_sequence(cfg.model, "bf16") > 0
+    cap = inf.kv_capacity_bytes(cfg)
+    for ctx in (1024, 32768):
+        b = inf.max_batch(cfg, ctx)
+        per_seq = inf.resident_kv_bytes_per_token(cfg) * ctx + state
+        assert b == min(int(cap // per_seq), cfg.eng.max_batch)
+    # the same model with attention in every layer's place caches far more per token
+    m = cfg.model
+    dense_kv = 2 * m.layers * m.n_kv_heads * m.d_head * 2
+    assert inf.kv_bytes_per_token(cfg) == dense_kv * m.attention_layers / m.layers
+
+
+def test_decode_reads_and_writes_the_state():
+    from wattlas.perf import inference as inf
+
+    cfg = _serving(resolve_model(NANO))
+    one, two = (inf.decode_parts(cfg, b, 1024.0) for b in (8, 16))
+    st = tf.mamba_state_bytes_per_sequence(cfg.model)
+    kv = inf.kv_bytes_per_token(cfg)
+    assert float(one["kv_read_bytes"]) == pytest.approx(8 * 1024 * kv + 8 * st)
+    assert float(two["kv_write_bytes"]) == pytest.approx(16 * kv + 16 * st)
+
+
+def test_serving_tp_must_split_mamba_heads_and_groups():
+    m = resolve_model(NANO)  # 64 Mamba heads, 8 groups; 32 attention heads
+    with pytest.raises(InputError, match="Mamba heads"):
+        _serving(m.with_(mamba_groups=2), tp=4)
+
+
+def test_context_parallel_mamba_layers_pay_their_all_to_alls():
+    """cp splits a Mamba layer's sequence; the scan needs whole sequences, so each Mamba layer
+    exchanges its in_proj output and scan output across the cp ranks: a hybrid's cp
+    communication exceeds that of the same pattern with attention in the Mamba layers' place,
+    whose K/V ring hides behind the attention compute."""
+    a = accelerator("h100-sxm")
+    fab = fabric_for(a, system("dgx-h100"))
+
+    def cp_s(model):
+        job = TrainingJob(model, tokens=1e12, seq_len=32768, global_batch=16)
+        lay = Layout(tp=1, pp=1, dp=2, cp=4, ep=1, vpp=1, microbatch=1, recompute="none",
+                     zero=1, sequence_parallel=False, flash_attention=True)
+        return plan_training(job, a, lay, fab, 8, allow_oom=True).breakdown_s["cp_comm"]
+
+    assert cp_s(_hybrid("M*M-" * 4)) > cp_s(_hybrid("**-*" * 4)) >= 0.0

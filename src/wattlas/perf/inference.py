@@ -199,6 +199,10 @@ class ServingConfig:
         if self.model.heads % self.tp:
             raise InputError(f"--tp {self.tp}: must divide the model's {self.model.heads} "
                              "attention heads")
+        if self.model.mamba is not None and (self.model.mamba.heads % self.tp
+                                             or self.model.mamba.groups % self.tp):
+            raise InputError(f"--tp {self.tp}: must divide the model's {self.model.mamba.heads} "
+                             f"Mamba heads and {self.model.mamba.groups} groups")
         dom = self.accelerator.scaleup_domain or 1
         if self.tp > 1 and self.tp > dom:
             raise InputError(f"--tp {self.tp}: exceeds the scale-up domain of "
@@ -313,6 +317,16 @@ def resident_kv_bytes_per_token(cfg: ServingConfig) -> float:
     return kv_bytes_per_token(cfg) + (kv_bytes_per_token(d) if d is not None else 0.0)
 
 
+def state_bytes_per_sequence(cfg: ServingConfig) -> float:
+    """Mamba-2 state of one sequence held by the whole replica [bytes] (target and draft): SSM
+    state in fp32 plus convolution state, constant in the context length; 0 for a transformer
+    (:func:`wattlas.workload.transformer.mamba_state_bytes_per_sequence`). TP splits it by
+    heads, so the replica holds it once."""
+    d = draft_config(cfg)
+    return (tf.mamba_state_bytes_per_sequence(cfg.model, "bf16")
+            + (tf.mamba_state_bytes_per_sequence(d.model, "bf16") if d is not None else 0.0))
+
+
 def activation_bytes(cfg: ServingConfig) -> float:
     """Activation workspace per GPU [bytes]: one chunk of CHUNK_TOKENS tokens through the widest
     layer (q,k,v + MLP up/gate, sharded by t) plus fp32 logits of the largest batch."""
@@ -332,12 +346,14 @@ def kv_capacity_bytes(cfg: ServingConfig) -> float:
 
 
 def max_batch(cfg: ServingConfig, context_tokens: float) -> int:
-    """Largest batch whose KV cache (target and draft) at `context_tokens` fits [sequences],
-    capped by the engine's scheduler limit; 0 when not even the weights fit."""
+    """Largest batch whose KV cache (target and draft) at `context_tokens` and, for a hybrid
+    Mamba–Transformer, Mamba state fit [sequences], capped by the engine's scheduler limit; 0
+    when not even the weights fit."""
     cap = kv_capacity_bytes(cfg)
     if cap <= 0:
         return 0
-    per_seq = resident_kv_bytes_per_token(cfg) * max(float(context_tokens), 1.0)
+    per_seq = (resident_kv_bytes_per_token(cfg) * max(float(context_tokens), 1.0)
+               + state_bytes_per_sequence(cfg))
     b = math.floor(cap / per_seq)
     return int(min(b, cfg.eng.max_batch))
 
@@ -388,21 +404,28 @@ def _sparse_flop_scale(cfg: ServingConfig) -> float:
     return 0.5 / cfg.eng.sparse_kernel_eff_frac if cfg.sparsity_2_4 else 1.0
 
 
-def _step(cfg: ServingConfig, tokens, context, kv_read_tokens, new_kv_tokens):
-    """Named parts of one step on one GPU: returns dict of arrays [FLOP, bytes, s]."""
+def _step(cfg: ServingConfig, tokens, context, kv_read_tokens, new_kv_tokens, state_seqs=0.0):
+    """Named parts of one step on one GPU: returns dict of arrays [FLOP, bytes, s].
+    `state_seqs` sequences read and write their Mamba state (a hybrid's decode step); the Mamba
+    scans' FLOPs and state traffic count with attention's."""
     s, t = cfg.model, cfg.tp
     tokens = np.asarray(tokens, dtype=float)
     lin_flop = 2.0 * tf.matmul_params_active(s) * tokens * _sparse_flop_scale(cfg)
-    attn_flop = tf.attention_flop_per_token(s, 1.0) * tokens * np.asarray(context, dtype=float)
+    attn_flop = (tf.attention_flop_per_token(s, 1.0) * tokens * np.asarray(context, dtype=float)
+                 + tf.mamba_flop_per_token(s) * tokens)
     flop = (lin_flop + attn_flop) / t
     sparse_b = (1.0 / cfg.eng.sparse_kernel_eff_frac) if cfg.sparsity_2_4 else 1.0
     w_b = weights_read_bytes(cfg, tokens) * sparse_b / t
     kv_tok = kv_bytes_per_token(cfg)
     kv_r = np.asarray(kv_read_tokens, dtype=float) * kv_tok / t
     kv_w = np.asarray(new_kv_tokens, dtype=float) * kv_tok / t
-    # the residual stream (h values per token in and out of the 2 blocks per layer: norms,
-    # residual adds, all-reduce buffers) is replicated on every TP rank, not sharded
-    act = tokens * s.hidden * ACT_BYTES * s.layers * 4.0
+    if s.is_hybrid:  # Mamba state read and written once per sequence and step
+        st = np.asarray(state_seqs, dtype=float) * tf.mamba_state_bytes_per_sequence(s) / t
+        kv_r, kv_w = kv_r + st, kv_w + st
+    # the residual stream (h values per token in and out of the 2 blocks per layer, 1 per
+    # hybrid layer: norms, residual adds, all-reduce buffers) is replicated on every TP rank
+    blocks = s.layers if s.is_hybrid else 2 * s.layers
+    act = tokens * s.hidden * ACT_BYTES * blocks * 2.0
     byts = w_b + kv_r + kv_w + act
     acc = cfg.accelerator
     low = math_precision(cfg.precision, cfg.accelerator) in ("fp8", "fp4")
@@ -416,7 +439,7 @@ def _step(cfg: ServingConfig, tokens, context, kv_read_tokens, new_kv_tokens):
     t_mem, t_comp = lin_mem + att_mem, lin_comp + att_comp
     fab = cfg.fab
     bw, alpha = comm.tier(fab, t)
-    t_comm = 2.0 * s.layers * comm.all_reduce_s(tokens * s.hidden * ACT_BYTES, t, bw, alpha)
+    t_comm = blocks * comm.all_reduce_s(tokens * s.hidden * ACT_BYTES, t, bw, alpha)
     t_ovh = cfg.eng.step_overhead_s
     time = (np.maximum(lin_mem, lin_comp) + np.maximum(att_mem, att_comp)) + t_comm + t_ovh
     if cfg.power_cap_w is not None:
@@ -437,7 +460,7 @@ def decode_parts(cfg: ServingConfig, batch, context_tokens) -> dict[str, np.ndar
     batch = np.asarray(batch, dtype=float)
     ctx = np.asarray(context_tokens, dtype=float)
     q = cfg.spec_tokens + 1 if cfg.draft is not None else 1
-    return _step(cfg, batch * q, ctx, batch * ctx, batch * q)
+    return _step(cfg, batch * q, ctx, batch * ctx, batch * q, batch)
 
 
 def tokens_per_step(cfg: ServingConfig) -> float:

@@ -236,7 +236,7 @@ def _hybrid_shape(m: tf.ModelSpec) -> dict[str, Any]:
     if not m.is_hybrid:
         return {"attn_frac": 1.0, "mlp_frac": 1.0, "mamba_frac": 0.0, "mamba_rep_b": 0.0,
                 "mamba_split_b": 0.0, "ssd_per_tok": 0.0, "tp_ar_scale": 1.0,
-                "mamba_tp_div": 0}
+                "mamba_tp_div": 0, "mamba_a2a_b": 0.0}
     from ..workload import mamba
 
     L = m.layers
@@ -247,7 +247,10 @@ def _hybrid_shape(m: tf.ModelSpec) -> dict[str, Any]:
             "mamba_frac": m.mamba_layers / L, "mamba_rep_b": rep, "mamba_split_b": split,
             "ssd_per_tok": tf.mamba_flop_per_token(m) / L, "tp_ar_scale": 0.5,
             # tp splits a Mamba layer by heads and groups (Megatron-Core MambaMixer)
-            "mamba_tp_div": math.gcd(m.mamba.heads, m.mamba.groups) if m.mamba else 0}
+            "mamba_tp_div": math.gcd(m.mamba.heads, m.mamba.groups) if m.mamba else 0,
+            # context parallelism: bytes per token of the two all-to-alls around the scan
+            "mamba_a2a_b": ((m.mamba.in_proj_out + m.mamba.d_inner) * memory.ACT_BYTES
+                            if m.mamba else 0.0)}
 
 
 def _mla_up_params(m: tf.ModelSpec) -> float:

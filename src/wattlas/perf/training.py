@@ -209,6 +209,14 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     kv_chunk = 2.0 * tok * sh["kvd"] * act_b / tp
     cp_layer = sh["attn_frac"] * 3.0 * (cp - 1.0) * comm.p2p_s(kv_chunk, bw, al)
     cp_mb = np.where(cp > 1, n_ls * np.maximum(cp_layer - 3.0 * f_att / n_ls / rate, 0.0), 0.0)
+    # a hybrid's Mamba layers under context parallelism (Megatron-Core MambaContextParallel):
+    # an all-to-all turns the sequence-split in_proj output into head-split full sequences
+    # before the scan and another turns the scan output back, in the forward, the backward
+    # and a recomputed forward; not hidden
+    if np.any(sh["mamba_frac"]):
+        a2a = comm.all_to_all_s(tok / tp * sh["mamba_a2a_b"], cp, bw, al)
+        cp_mb = cp_mb + np.where(cp > 1, n_ls * sh["mamba_frac"] * a2a
+                                 * (2.0 + np.where(rc == 2, 1.0, 0.0)), 0.0)
     # expert parallel (perf.moe): a dispatch + combine all-to-all pair per MoE layer for the
     # forward (again for a recomputed forward) and for the backward; the ep ranks sit etp apart.
     # FP8/FP4 recipes dispatch in FP8; combine and backward move 16-bit activations.
