@@ -149,6 +149,16 @@ def test_a_lognormal_tail_outside_the_limits_is_refused() -> None:
         _frontier(**{"energy.pue": {"dist": "lognormal", "median": 1.2, "sigma": 0.2}})
 
 
+def test_resolved_scenario_writes_ranges_back_as_given() -> None:
+    s = _frontier(**{"energy.pue": {"low": 1.1, "high": 1.3}, "cluster.gpus": [16384, 16384],
+                     "energy.price_usd_per_mwh": {"dist": "lognormal", "p10": 50, "p90": 120}})
+    data = pl.resolved_scenario(s)
+    assert data["energy"]["pue"] == {"low": 1.1, "high": 1.3}
+    assert data["cluster"]["gpus"] == {"low": 16384, "high": 16384}
+    data.pop("wattlas")
+    assert sc.validate(data).ranges == s.ranges
+
+
 def test_routing_lists_are_not_ranges() -> None:
     nominal, ranges = __import__("wattlas.uncertainty.inputs", fromlist=["split"]).split(
         {"routing": {"x": [1.0, 2.0]}, "energy": {"pue": [1.1, 1.2]}})

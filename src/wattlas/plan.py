@@ -103,6 +103,10 @@ def resolved_scenario(scen: Any, base_dir: str | None = None) -> dict[str, Any]:
     from pathlib import Path
 
     data = scen.model_dump(mode="json", exclude_none=True)
+    for r in getattr(scen, "ranges", ()):  # a range or distribution is written as given
+        from .uncertainty.inputs import put
+
+        data = put(data, r.path, r.spec())
     data["wattlas"] = {"version": __version__, "catalogs_sha256": catalog_versions()}
     if scen.catalogs:
         base = Path(base_dir) if base_dir else Path.cwd()

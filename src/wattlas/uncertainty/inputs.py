@@ -58,6 +58,17 @@ class InputRange:
     def nominal(self) -> float | int:
         return round(self.median) if self.integer else self.median
 
+    def spec(self) -> dict[str, Any]:
+        """The range as a scenario file writes it (read back to this range)."""
+        if self.dist == "lognormal":
+            return {"dist": "lognormal", "median": self.median, "sigma": self.sigma}
+        if self.dist == "triangular":
+            return {"dist": "triangular", "low": self.low, "mode": self.mode,
+                    "high": self.high}
+        if self.integer:
+            return {"low": round(self.low), "high": round(self.high)}
+        return {"low": self.low, "high": self.high}
+
     def ppf(self, u: Any) -> Any:
         """Values at probabilities `u` (a numpy array in [0, 1])."""
         import numpy as np
