@@ -19,6 +19,12 @@ def run_training(scen: Any, search: bool = False, allow_uneven_pp: bool = False,
     `search` is set or the scenario gives no layout (a note says so); else the given layout."""
     from ..perf import training as tr
 
+    if scen.training is None:
+        from ..errors import InputError
+
+        raise InputError("--tokens, --seq-len and --global-batch are needed (training.tokens, "
+                         "seq_len and global_batch in a scenario file), or a budget "
+                         "(--budget-mw/--budget-gpus/--budget-flop)")
     extra: dict[str, Any] = {}
     solved: dict[str, Any] | None = None
     search_by_default = not search and days is None and scen.training.layout is None
