@@ -260,3 +260,12 @@ def test_docs_list_every_limit() -> None:
     tables += list(bounds.FLAG_LIMITS.items()) + list(bounds.CATALOG_LIMITS)
     for name, lim in tables:
         assert f"| `{name}` | {lim.describe()} |" in doc, f"docs/limits.md: {name}"
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "name: x\n"])
+@pytest.mark.parametrize("verb", ["train", "serve", "route", "check"])
+def test_an_empty_scenario_is_a_clear_error(monkeypatch, capsys, tmp_path: Path, text: str,
+                                            verb: str) -> None:
+    (tmp_path / "s.yaml").write_text(text)
+    code, out, err = cli(monkeypatch, capsys, verb, str(tmp_path / "s.yaml"))
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
