@@ -230,21 +230,24 @@ def job_shape(job: TrainingJob) -> dict[str, Any]:
 def _hybrid_shape(m: tf.ModelSpec) -> dict[str, Any]:
     """Per-layer shares of a hybrid Mamba–Transformer's layer pattern (workload.mamba): the
     fractions of layers with attention, with an MLP (dense or MoE) and with a Mamba-2 mixer,
-    the Mamba scan FLOPs per token averaged over the layers, and the tensor-parallel
-    all-reduces per layer and pass relative to a transformer block's two (a hybrid layer has one
-    mixer). A transformer: 1, 1, 0, 0 and 1."""
+    a Mamba block's activation bytes per token (replicated; split over tp, kept and produced),
+    the Mamba scan FLOPs per token averaged over the layers, the tensor-parallel all-reduces
+    per layer and pass relative to a transformer block's two (a hybrid layer has one mixer),
+    the divisor tp must divide and the bytes per token of the context-parallel all-to-alls.
+    A transformer: fractions 1, 1, 0 and no Mamba terms."""
     if not m.is_hybrid:
         return {"attn_frac": 1.0, "mlp_frac": 1.0, "mamba_frac": 0.0, "mamba_rep_b": 0.0,
-                "mamba_split_b": 0.0, "ssd_per_tok": 0.0, "tp_ar_scale": 1.0,
+                "mamba_split_b": 0.0, "mamba_made_b": 0.0, "ssd_per_tok": 0.0, "tp_ar_scale": 1.0,
                 "mamba_tp_div": 0, "mamba_a2a_b": 0.0}
     from ..workload import mamba
 
     L = m.layers
-    rep, split = (mamba.activation_bytes_per_token(m.mamba, memory.ACT_BYTES)
-                  if m.mamba else (0.0, 0.0))
+    rep, split, made = (mamba.activation_bytes_per_token(m.mamba, memory.ACT_BYTES)
+                        if m.mamba else (0.0, 0.0, 0.0))
     return {"attn_frac": m.attention_layers / L,
             "mlp_frac": (m.dense_layers + m.moe_layers) / L,
             "mamba_frac": m.mamba_layers / L, "mamba_rep_b": rep, "mamba_split_b": split,
+            "mamba_made_b": made,
             "ssd_per_tok": tf.mamba_flop_per_token(m) / L, "tp_ar_scale": 0.5,
             # tp splits a Mamba layer by heads and groups (Megatron-Core MambaMixer)
             "mamba_tp_div": math.gcd(m.mamba.heads, m.mamba.groups) if m.mamba else 0,

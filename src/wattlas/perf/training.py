@@ -136,8 +136,10 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     t_ssd = passes * f_ssd / (acc.peak_flop_per_s("fp16" if job.precision == "fp16" else "bf16")
                               * c["attn_eff"] * calibration.accel_factor(acc.id, c))
     if np.any(sh["mamba_frac"]):
-        mam = [mamba.activation_bytes(sh["mamba_rep_b"], sh["mamba_split_b"], h, s, mb, tp, sp,
-                                      r, cp, act_b) for r in (rc, 0)]
+        # kept bytes are memory; produced bytes (with the recomputed conv output and chunk
+        # states) the elementwise traffic
+        mam = [mamba.activation_bytes(sh["mamba_rep_b"], sh[k], h, s, mb, tp, sp, r, cp, act_b)
+               for k, r in (("mamba_split_b", rc), ("mamba_made_b", 0))]
         per_layer = per_layer + sh["mamba_frac"] * np.where(rc == 2, 0.0, mam[0])
         none_layer = none_layer + sh["mamba_frac"] * mam[1]
     hbm_bw = acc.require("hbm_bytes_per_s")

@@ -145,27 +145,34 @@ def state_bytes_per_sequence(m: Mamba2, act_bytes: float = 2.0,
             + (m.conv_kernel - 1) * m.conv_dim * act_bytes)
 
 
-def activation_bytes_per_token(m: Mamba2, act_bytes: float = 2.0) -> tuple[float, float]:
-    """(replicated, split) bytes one Mamba-2 block (pre-norm + mixer) keeps per token for the
-    backward, counted as Korthikanti et al. 2022 count a transformer block's (16-bit unless
-    noted):
+def activation_bytes_per_token(m: Mamba2, act_bytes: float = 2.0
+                               ) -> tuple[float, float, float]:
+    """(replicated, split kept, split produced) bytes per token of one Mamba-2 block (pre-norm
+    + mixer), counted as Korthikanti et al. 2022 count a transformer block's (16-bit):
 
     * replicated on the tp ranks without sequence parallelism: the block input (the norm's
       input, h) and the norm output (in_proj's input, h);
-    * split by heads over tp: the in_proj output z, x, B, C, dt (2d + 2·G·N + H), the
-      convolution output x, B, C (d + 2·G·N), the scan output y (d), the gated norm's output
-      (out_proj's input, d), and the chunk states in fp32 (H·P·N·4 bytes per chunk of Q
-      tokens)."""
+    * split by heads over tp and kept for the backward: the in_proj output z, x, B, C, dt
+      (2d + 2·G·N + H), the scan output y (d) and the gated norm's output (out_proj's input,
+      d);
+    * produced besides, and not kept: the convolution output x, B, C (d + 2·G·N) and the SSD
+      chunk states in fp32 (H·P·N·4 bytes per chunk of Q tokens). The fused training path
+      (``mamba_split_conv1d_scan_combined`` of mamba_ssm, which Megatron-Core's
+      ``MambaMixer`` uses by default) saves the in_proj output and recomputes them in the
+      backward.
+
+    The kept bytes are the block's activation memory; the produced bytes (kept + not kept)
+    are the traffic its memory-bound kernels move, as a transformer block's are."""
     h, d, gn, H = m.hidden, m.d_inner, m.groups * m.state, m.heads
     rep = act_bytes * 2.0 * h
-    split = (act_bytes * ((2 * d + 2 * gn + H) + (d + 2 * gn) + d + d)
-             + 4.0 * H * m.head_dim * m.state / m.chunk)
-    return float(rep), float(split)
+    kept = act_bytes * ((2 * d + 2 * gn + H) + d + d)
+    produced = kept + act_bytes * (d + 2 * gn) + 4.0 * H * m.head_dim * m.state / m.chunk
+    return float(rep), float(kept), float(produced)
 
 
 def activation_bytes(rep_b, split_b, h, s, b, tp, sp, recompute, cp=1, act_bytes=2.0):
     """Activation bytes of one Mamba-2 block per micro-batch [bytes] (arrays allowed) from its
-    per-token (replicated, split) bytes (:func:`activation_bytes_per_token`): ``recompute``
+    per-token replicated and split bytes (:func:`activation_bytes_per_token`): ``recompute``
     0 none or 1 selective (Megatron's selective recompute covers the attention core only, so a
     Mamba block keeps everything), 2 full (the block input only, 2·s·b·h/t with sequence
     parallelism); context parallelism holds s/cp tokens per rank."""
