@@ -308,6 +308,16 @@ def test_poisson_pmf_of_an_element_does_not_depend_on_the_others():
         inf._poisson_pmf(np.array([-1.0]))
 
 
+def test_residual_stream_traffic_is_replicated_on_every_tp_rank():
+    """Norms, residual adds and the all-reduce buffers see the whole hidden state on every TP
+    rank: the activation bytes per GPU do not shrink with TP (the weights' share does)."""
+    one = inf._step(ServingConfig(L70, H100, tp=1), 64.0, 1000.0, 64e3, 64.0)
+    four = inf._step(ServingConfig(L70, H100, tp=4), 64.0, 1000.0, 64e3, 64.0)
+    assert float(four["activation_bytes"]) == pytest.approx(float(one["activation_bytes"]))
+    assert float(one["activation_bytes"]) == pytest.approx(64 * 8192 * 2 * 80 * 4)
+    assert float(four["weights_bytes"]) == pytest.approx(float(one["weights_bytes"]) / 4)
+
+
 def test_engine_profile_is_built_once_and_follows_user_rows(tmp_path):
     from wattlas import catalog
 
