@@ -267,3 +267,15 @@ def test_nemotron_3_models_not_modelled_say_why():
 
     why = [w for row, w in P.skipped() if "nemotron_3_super" in row.lower()]
     assert why and all("LatentMoE" in w for w in why)
+
+
+def test_inline_hybrid_model_in_a_scenario():
+    from wattlas.scenario import ModelInline
+
+    inline = ModelInline.model_validate(
+        {"layers": 4, "hidden": 1024, "heads": 16, "kv_heads": 4, "ffn": 4096,
+         "ffn_type": "relu", "vocab": 32000, "hybrid_pattern": "M-*-",
+         "mamba": {"heads": 32, "head_dim": 64, "state": 128, "groups": 8}})
+    m = resolve_model(inline)
+    assert (m.mamba_layers, m.attention_layers, m.dense_layers) == (1, 1, 2)
+    assert m.mamba == mb.Mamba2(hidden=1024, heads=32, head_dim=64, state=128, groups=8)

@@ -58,6 +58,17 @@ class MLAInline(Section):
     v_head_dim: int = Field(gt=0)
 
 
+class MambaInline(Section):
+    """Mamba-2 mixer shape of a hybrid model (``model.hybrid_pattern`` with M layers)."""
+
+    heads: int = Field(gt=0)
+    head_dim: int = Field(gt=0)
+    state: int = Field(gt=0)
+    groups: int = Field(default=1, gt=0)
+    conv_kernel: int = Field(default=4, gt=0)
+    chunk: int = Field(default=128, gt=0)
+
+
 class ModelInline(Section):
     """An inline model definition (same fields as the models catalog)."""
 
@@ -79,6 +90,10 @@ class ModelInline(Section):
     qk_norm: bool = False
     moe: MoEInline | None = None
     mla: MLAInline | None = None
+    #: hybrid Mamba–Transformer layer pattern, one character per layer: M Mamba-2,
+    #: * attention, - MLP, E MoE (Nemotron-H hybrid_override_pattern)
+    hybrid_pattern: str | None = Field(default=None, pattern=r"^[M*\-E]+$")
+    mamba: MambaInline | None = None
 
     @model_validator(mode="after")
     def _dense_layers(self) -> ModelInline:
