@@ -6,7 +6,7 @@ several --vary give their cross product, or --samples N points of a Latin hyperc
 point, unit-suffixed columns, the Pareto points of time, facility power and cost flagged) and
 pareto.svg. --executor dask://HOST:PORT runs the points on a Dask cluster; the table is the
 same as in-process. Example: wattlas sweep examples/frontier-training.yaml --vary
-cluster.gpus=8192,16384 --vary site.region=us-va,is --out out/gpus-by-region
+energy.pue=1.1,1.3 --vary site.region=us-va,is --out out/pue-by-region
 """
 
 from __future__ import annotations
