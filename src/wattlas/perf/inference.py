@@ -101,6 +101,12 @@ CHUNK_TOKENS = 8192  # engine token budget per step (TRT-LLM max_num_tokens defa
 # A_busy is the floor of a GPU that runs kernels at boost clock. Both are fitted on the two
 # ML.ENERGY J/token anchors only (validation.inference.fit_power); EcoLogits rows are held out.
 MEM_ACTIVITY_WEIGHT = 0.86
+#: bus bandwidth an NCCL all-reduce reaches on the scale-up link / the link's line rate per
+#: direction: "450GB/s is the line rate. With the protocol overhead (~20%) NCCL can get an
+#: effective NVLink bandwidth of 370GB/s" (S. Jeaugey, NCCL maintainer, NVIDIA/nccl-tests
+#: issue 212, 2024-05-06; H100 NVLink 4). Not fitted (docs/inference.md: the v0.17 and v0.12
+#: calibration rows, swept over 0.4-1.0, choose 0.8 as well).
+ALLREDUCE_BUS_EFF_FRAC = 0.8
 BUSY_FLOOR_FRAC = 0.12
 
 
@@ -404,6 +410,14 @@ def _sparse_flop_scale(cfg: ServingConfig) -> float:
     return 0.5 / cfg.eng.sparse_kernel_eff_frac if cfg.sparsity_2_4 else 1.0
 
 
+def tp_all_reduce_s(cfg: ServingConfig, size_bytes, ranks):
+    """One all-reduce of `size_bytes` per rank over `ranks` GPUs of the replica's scale-up
+    domain [s]: α–β (:func:`.comm.all_reduce_s`) at :data:`ALLREDUCE_BUS_EFF_FRAC` of the
+    link's bandwidth per direction (NCCL's protocol overhead)."""
+    bw, alpha = comm.tier(cfg.fab, ranks)
+    return comm.all_reduce_s(size_bytes, ranks, bw * ALLREDUCE_BUS_EFF_FRAC, alpha)
+
+
 def _step(cfg: ServingConfig, tokens, context, kv_read_tokens, new_kv_tokens, state_seqs=0.0):
     """Named parts of one step on one GPU: returns dict of arrays [FLOP, bytes, s].
     `state_seqs` sequences read and write their Mamba state (a hybrid's decode step); the Mamba
@@ -437,9 +451,7 @@ def _step(cfg: ServingConfig, tokens, context, kv_read_tokens, new_kv_tokens, st
     att_mem = (kv_r + kv_w) / (bw_hbm * cfg.eng.eff_mem_frac)
     lin_comp, att_comp = lin_flop / t / _peak(cfg), attn_flop / t / _peak(cfg)
     t_mem, t_comp = lin_mem + att_mem, lin_comp + att_comp
-    fab = cfg.fab
-    bw, alpha = comm.tier(fab, t)
-    t_comm = blocks * comm.all_reduce_s(tokens * s.hidden * ACT_BYTES, t, bw, alpha)
+    t_comm = blocks * tp_all_reduce_s(cfg, tokens * s.hidden * ACT_BYTES, t)
     t_ovh = cfg.eng.step_overhead_s
     time = (np.maximum(lin_mem, lin_comp) + np.maximum(att_mem, att_comp)) + t_comm + t_ovh
     if cfg.power_cap_w is not None:

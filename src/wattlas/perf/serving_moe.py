@@ -280,9 +280,7 @@ def _compute_parts(cfg: inf.ServingConfig, par: MoEParallel, tokens, context, kv
                                   peak)
     comm = np.zeros_like(t)
     if a > 1:
-        bw, alpha = inf.comm.tier(cfg.fab, a)
-        comm = 2.0 * s.layers * inf.comm.all_reduce_s(t * a * s.hidden * inf.ACT_BYTES, a, bw,
-                                                       alpha)
+        comm = 2.0 * s.layers * inf.tp_all_reduce_s(cfg, t * a * s.hidden * inf.ACT_BYTES, a)
     return {"dense_s": np.maximum(d_mem, d_comp), "attention_s": np.maximum(a_mem, a_comp),
             "experts_s": np.maximum(e_mem, e_comp), "tp_comm_s": comm,
             "memory_s": d_mem + a_mem + e_mem, "compute_s": d_comp + a_comp + e_comp,
