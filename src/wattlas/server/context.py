@@ -1,9 +1,11 @@
 """One request's unit of work: the database session, who is asking, and the audit trail.
 
-Every request that touches the database runs under :data:`wattlas.server.audit.LOCK` (so the
-audit chain and the change it records commit together, in order); the handler calls
-:meth:`Ctx.commit` before it answers. A refusal (401/403/404) is audited and committed before
-the error is raised.
+Audit entries are collected during the request and appended to the chain at
+:meth:`Ctx.commit`, in the same transaction as the change they record, under
+:data:`wattlas.server.audit.LOCK`. A request that may change data (any method but GET/HEAD/
+OPTIONS) holds the lock from its start, so no two writers wait on each other's database lock;
+a read takes it only to append its entries and commit. A refusal (401/403) is audited and
+committed before the error is raised.
 """
 
 from __future__ import annotations
@@ -11,19 +13,45 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import HTTPException, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from . import audit, auth
 from .db import Membership, User, Workspace
 
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
 
 class Ctx:
-    def __init__(self, request: Request, s: Session) -> None:
-        self.request, self.s = request, s
+    def __init__(self, request: Request, maker: sessionmaker) -> None:
+        self.request, self._maker = request, maker
+        self._s: Session | None = None
         self.user: User | None = None
         self.via = ""  # "session" | "token"
         self.csrf = ""
         self.client = (request.client.host if request.client else "")[:64]
+        self.pending: list[dict[str, str]] = []
+        self.holds_lock = False
+        self.writes = request.method not in READ_METHODS
+
+    @property
+    def s(self) -> Session:
+        """The request's database session, opened on first use inside the handler's thread; a
+        request that may write takes the audit lock first, so its transaction starts after
+        every earlier writer committed."""
+        if self._s is None:
+            if self.writes and not self.holds_lock:
+                audit.LOCK.acquire()
+                self.holds_lock = True
+            self._s = self._maker()
+        return self._s
+
+    def close(self) -> None:
+        if self._s is not None:
+            self._s.close()
+            self._s = None
+        if self.holds_lock:
+            self.holds_lock = False
+            audit.LOCK.release()
 
     # --- identity -------------------------------------------------------------------------
     def identify(self) -> User | None:
@@ -71,25 +99,38 @@ class Ctx:
 
     # --- audit and commit -----------------------------------------------------------------
     def log(self, action: str, *, workspace: str = "", obj: str = "", detail: str = "") -> None:
-        audit.append(self.s, actor=self.name, action=action, workspace=workspace, obj=obj,
-                     client=self.client, detail=detail)
+        self.pending.append({"actor": self.name, "action": action, "workspace": workspace,
+                             "obj": obj, "client": self.client, "detail": detail})
 
     def refuse(self, status: int, message: str, workspace: str = "", obj: str = "") -> Any:
         self.s.rollback()
         self.log("denied", workspace=workspace, obj=obj or self.request.url.path,
                  detail=f"{status} {self.request.method}: {message}")
-        self.s.commit()
+        self.commit()
         raise HTTPException(status, message)
 
     def commit(self) -> None:
+        """Append the pending audit entries and commit, as one transaction."""
+        if self.holds_lock:
+            self._commit()
+            return
+        # a read: end its read transaction, then append under the lock in a fresh one
+        self.s.commit()
+        with audit.LOCK:
+            self._commit()
+
+    def _commit(self) -> None:
+        for entry in self.pending:
+            audit.append(self.s, **entry)
+        self.pending.clear()
         self.s.commit()
 
 
-def ctx_dependency(request: Request):  # noqa: ANN201 - a FastAPI dependency with yield
-    maker = request.app.state.sessions
-    audit.LOCK.acquire()
+async def ctx_dependency(request: Request):  # noqa: ANN201 - a FastAPI dependency with yield
+    """The request's :class:`Ctx`. Set up and torn down on the event loop (no worker thread is
+    needed to release the lock, so waiting writers can never starve the holder of one)."""
+    ctx = Ctx(request, request.app.state.sessions)
     try:
-        with maker() as s:
-            yield Ctx(request, s)
+        yield ctx
     finally:
-        audit.LOCK.release()
+        ctx.close()
