@@ -61,8 +61,17 @@ def start_server(db_url: str, port: int) -> subprocess.Popen:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    proc.kill()
+    stop(proc, signal.SIGKILL)
     raise RuntimeError("server did not start in 60 s")
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Send `sig` (SIGKILL: a crash) and reap the server."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    proc.wait(timeout=30)
+    if proc.stderr is not None:
+        proc.stderr.close()
 
 
 def bootstrap(base: str, db_url: str, scenarios: int = 4) -> dict[str, Any]:
@@ -200,8 +209,7 @@ def measure(rate_per_s: float, duration_s: float) -> dict[str, Any]:
             setup = bootstrap(base, db_url)
             res = load(base, setup, rate_per_s, duration_s)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+            stop(proc)
         writes = check_writes(db_url, res["acked"], res["sent_writes"])
         code, line = audit_verify(db_url)
     return {"rate_per_s": rate_per_s, "duration_s": duration_s, "requests": res["requests"],
