@@ -274,7 +274,7 @@ def file_cases() -> list[Case]:
     add("empty file", "", must=True, names=("model", "training", "--model", "required",
                                             "--gpus"))
     add("only a comment", f"# {CANARY}\n", must=True,
-        names=("model", "--model", "required", "--gpus"))
+        names=("model", "training", "--model", "required", "--gpus", "--tokens"))
     add("top-level list", f"- {CANARY}\n- b\n", names=("mapping",))
     add("top-level scalar", f"{CANARY}\n", names=("mapping",))
     add("5 MB file", f"# {CANARY}\n" + ("#" * 99 + "\n") * 52_000, names=("bytes", "MB"),
