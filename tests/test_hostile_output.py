@@ -301,3 +301,13 @@ def test_a_planted_out_link_is_not_followed(monkeypatch, capsys, tmp_path: Path)
     code, _, err = cli(monkeypatch, capsys, "plan", "s.yaml")
     assert code == 2 and "output folder 'out/s': 'out' is a symbolic link" in err
     assert not any(Path("elsewhere").iterdir())
+
+
+def test_csv_and_table_writers_refuse_non_finite_numbers(capsys) -> None:
+    from wattlas.commands._common import fmt_num, print_csv
+
+    with pytest.raises(NonFiniteOutputError, match="'row 1.b'"):
+        print_csv([{"a": 1.0, "b": 2.0}, {"a": 1.0, "b": math.nan}])
+    with pytest.raises(NonFiniteOutputError, match="a table cell"):
+        fmt_num(math.inf)
+    assert fmt_num(None) == "—"  # unknown stays a dash, never a number

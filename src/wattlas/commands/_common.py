@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 from typing import Any
 
@@ -39,8 +40,6 @@ def check_finite(obj: Any, path: str = "") -> None:
     """Raise NonFiniteOutputError naming the key path of the first NaN or infinity in the plain
     JSON value `obj` (an output never carries one: no ``null`` or ``NaN`` stands in for a
     number)."""
-    import math
-
     from ..errors import NonFiniteOutputError
 
     stack: list[tuple[str, Any]] = [(path, obj)]
@@ -75,8 +74,10 @@ def print_csv(rows: list[dict[str, Any]]) -> None:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
-    for r in rows:
-        w.writerow({k: ("" if v is None else v) for k, v in jsonable(r).items()})
+    for i, r in enumerate(rows):
+        plain = jsonable(r)
+        check_finite(plain, f"row {i}")
+        w.writerow({k: ("" if v is None else v) for k, v in plain.items()})
     sys.stdout.write(buf.getvalue())
 
 
@@ -88,6 +89,10 @@ def fmt_num(v: Any, digits: int = 3) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
+        if not math.isfinite(v):
+            from ..errors import NonFiniteOutputError
+
+            raise NonFiniteOutputError("a table cell", v)
         if v == 0:
             return "0"
         a = abs(v)
