@@ -82,7 +82,7 @@ def _summary(plan: dict, paths: list[str]) -> None:
                       + ("" if co2 is None else f", {co2:.3g} g/req"), "route.policies")
     from ..report import tornado_rows
 
-    for i, r in enumerate(tornado_rows(plan)[:3]):  # the tornado's top inputs, P10 … P90
+    for i, r in enumerate(tornado_rows(plan)[:3]):  # the tornado's top inputs, P10 to P90
         moved = ", ".join(f"{lab} {r[lab]}" for lab in ("days", "MW", "MWh", "cost", "tCO2e")
                           if r.get(lab))
         table.add_row(f"moves most #{i + 1}", f"{r['input']}: {moved}", "uncertainty.tornado")

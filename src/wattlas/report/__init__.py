@@ -255,7 +255,7 @@ def tornado_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
         for lab, (a, b) in r["swings"].items():
             v0 = nominal.get(lab)
             if v0:
-                row[lab] = f"{100 * (a / v0 - 1):+.1f} % … {100 * (b / v0 - 1):+.1f} %"
+                row[lab] = f"{100 * (a / v0 - 1):+.1f} % to {100 * (b / v0 - 1):+.1f} %"
         out.append(row)
     return out
 

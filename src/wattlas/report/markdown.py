@@ -260,7 +260,7 @@ def render(plan: dict[str, Any]) -> str:
         if unc.get("inputs"):
             md += [""] + table(unc["inputs"], ("key", "dist", "low", "median", "high"))
         if unc.get("tornado"):
-            md += ["", "What moves the answer most (one input at a time, P10 … P90):", ""]
+            md += ["", "What moves the answer most (one input alone, from its P10 to its P90):", ""]
             md += table(tornado_rows(plan), TORNADO_COLUMNS)
     gov = plan.get("governance") or {}
     if gov.get("compute") or gov.get("accelerators"):

@@ -14,8 +14,8 @@ so a plan is reproducible):
   accounting → CO2e; serving throughput → tokens/s (and J/token by its inverse); latency →
   TTFT and TPOT.
 
-Besides, each candidate region's time to power is drawn uniform between the catalog's low and
-high years (the queue and build ranges as published).
+A region's time to power stays the catalog's range (``time_to_power_years_low`` and
+``_high``, from the published queue and build years), as ``wattlas site`` reports it.
 
 The tornado sets one input at a time to its P10 and then its P90 (the others at their
 medians) and ranks inputs by the largest relative swing of days, MW, MWh, cost and tCO2e.
@@ -312,12 +312,6 @@ def add_ranges(scen: Any, plan: dict[str, Any], samples: int | None = None,
     ``uncertainty`` section (method, draws, intervals used, inputs, tornado); in place."""
     d = draws(scen, plan, samples, seed)
     _put(plan, d)
-    if plan.get("site") is not None:
-        for reg in plan["site"].get("regions", []):
-            lo, hi = reg.get("time_to_power_years_low"), reg.get("time_to_power_years_high")
-            if _number(lo) and _number(hi):
-                for pct in PCTS:
-                    reg[f"time_to_power_years_p{pct}"] = lo + (hi - lo) * pct / 100
     plan["uncertainty"] = {
         "method": "Latin hypercube (scipy.stats.qmc), input ranges re-run through the stages, "
                   "model error from the validation record (split conformal)",
