@@ -133,3 +133,15 @@ def test_a_blank_global_batch_is_the_stated_local_batch_times_dp(cases):
             and "405B" in c.case]
     assert rows and all("gbs64" in c.case for c in rows)  # 8 × dp 8
     assert all(abs(c.error_frac) < 0.3 for c in rows)
+
+
+def test_worst_rows_per_source_carry_their_features(cases):
+    w = P.worst(cases, 10)
+    assert {"Megatron-LM README", "NeMo 25.09-26.08", "torchtitan"} <= set(w)
+    for src, rows in w.items():
+        errs = [abs(r["error_frac"]) for r in rows]
+        assert errs == sorted(errs, reverse=True) and len(rows) <= 10
+        assert all(r["gpus"] > 0 and r["generation"] and r["case"] for r in rows)
+        # the worst row of a source is its largest error
+        mine = [abs(c.error_frac) for c in cases if c.source == src]
+        assert errs[0] == max(mine)

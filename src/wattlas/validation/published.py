@@ -398,6 +398,23 @@ def _stats(errs: list[float]) -> dict[str, float]:
             "mean_abs_error_frac": statistics.fmean(a), "max_abs_error_frac": max(a)}
 
 
+def worst(cases_: list[Case] | None = None, n: int = 10) -> dict[str, list[dict[str, Any]]]:
+    """Per source, the `n` rows with the largest absolute error (calibration rows included,
+    marked), each with its features: error, GPUs, generation, accelerator, recipe, whether the
+    plan fits, published and predicted tokens/s per GPU and the row label (layout, batch,
+    sequence, task)."""
+    by: dict[str, list[Case]] = {}
+    for c in cases() if cases_ is None else cases_:
+        if c.metric == "mfu" and "gpus" in c.detail:
+            by.setdefault(c.source, []).append(c)
+    keys = ("gpus", "generation", "accelerator", "recipe", "fits",
+            "published_tokens_per_s_per_gpu", "predicted_tokens_per_s_per_gpu")
+    return {src: [{"error_frac": c.error_frac, "calibration": c.calibration, "case": c.case,
+                   **{k: c.detail[k] for k in keys}}
+                  for c in sorted(rows_, key=lambda c: -abs(c.error_frac))[:n]]
+            for src, rows_ in by.items()}
+
+
 def summarize_by(cases_: list[Case], by: str) -> dict[str, dict[str, float]]:
     """Out-of-sample summary of the published-scale cases grouped `by` ``generation`` or
     ``scale`` (the GPU-count buckets of :data:`BUCKETS`): n, median and signed median, mean and
