@@ -1,11 +1,15 @@
 """The web pages: server-rendered Jinja2 templates over the same service functions as the API.
 
+A form with errors is shown again with the errors beside it (HTTP 200, as a page; the JSON API
+answers 401/422 for the same input).
+
 Templates escape every value (Jinja2 autoescape); forms carry the session's CSRF token; the only
 scripts are the service's own files under ``/static`` (no CDN, no inline script).
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,9 +30,9 @@ F = Annotated[str, Form()]
 CSRF = Annotated[str, Form()]
 
 
-def page(ctx: Ctx, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+def page(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     ctx.commit()
-    return templates.TemplateResponse(ctx.request, name, {"user": ctx.user, "csrf": ctx.csrf,
+    return templates.TemplateResponse(ctx.request, template, {"user": ctx.user, "csrf": ctx.csrf,
                                                           **values}, status_code=status)
 
 
@@ -68,7 +72,7 @@ def login(ctx: C, username: F, password: F, csrf_token: CSRF) -> Response:
         if user is None:
             auth.burn_password_time(password[:1000])
         ctx.log("login-failed", obj=f"user/{username[:64]}")
-        return page(ctx, "login.html", status=401, login_csrf=csrf_token,
+        return page(ctx, "login.html", status=200, login_csrf=csrf_token,
                     error="wrong user name or password")
     token, _ = auth.new_session(ctx.s, user)
     ctx.user = user
@@ -119,7 +123,7 @@ def new_workspace(ctx: C, name: F, csrf_token: CSRF) -> Response:
             raise service.Invalid([{"field": "name", "message": "give a name"}])
         ws = service.create_workspace(ctx, name)
     except service.Invalid as exc:
-        return page(ctx, "home.html", status=422, workspaces=service.my_workspaces(ctx),
+        return page(ctx, "home.html", status=200, workspaces=service.my_workspaces(ctx),
                     error=str(exc))
     ctx.commit()
     return see(f"/w/{ws.id}")
@@ -207,7 +211,7 @@ def new_scenario(ws_id: int, ctx: C, name: F, yaml: F, csrf_token: CSRF) -> Resp
             raise service.Invalid([{"field": "name", "message": "give the scenario a name"}])
         rec = service.create_scenario(ctx, ws_id, name, yaml)
     except service.Invalid as exc:
-        return page(ctx, "scenario_new.html", status=422, ws=ws, name=name, text=yaml,
+        return page(ctx, "scenario_new.html", status=200, ws=ws, name=name, text=yaml,
                     errors=exc.errors)
     ctx.commit()
     return see(f"/w/{ws_id}/s/{rec.id}")
@@ -234,7 +238,7 @@ def save_scenario(ws_id: int, sid: int, ctx: C, yaml: F, csrf_token: CSRF) -> Re
     except service.Invalid as exc:
         view = service.scenario_view(ctx, ws_id, sid)
         ws, m = ctx.workspace(ws_id)
-        return page(ctx, "scenario.html", status=422, ws=ws, role=m.role, sc=view, text=yaml,
+        return page(ctx, "scenario.html", status=200, ws=ws, role=m.role, sc=view, text=yaml,
                     errors=exc.errors, runs=[])
     ctx.commit()
     return see(f"/w/{ws_id}/s/{sid}")
@@ -294,9 +298,14 @@ def compare(ws_id: int, ctx: C, a: Annotated[int, Query(ge=1)],
 
     result = service.compare(ctx, ws_id, a, b)
     ws, _ = ctx.workspace(ws_id)
-    charts = [bar_chart(f"{r['label']} ({r['unit'] or 'ratio'})",
+    # each chart as an image: an SVG shown through <img> runs no script and needs no inline
+    # style permission on the page
+    charts = []
+    for r in result["rows"]:
+        svg = bar_chart(r["label"] + (f" ({r['unit']})" if r["unit"] else ""),
                         {f"run {a}": r["a"], f"run {b}": r["b"]}, r["unit"], width=360)
-              for r in result["rows"]]
+        charts.append("data:image/svg+xml;base64,"
+                      + base64.b64encode(svg.encode("utf-8")).decode("ascii"))
     return page(ctx, "compare.html", ws=ws, cmp=result, charts=charts)
 
 
