@@ -249,3 +249,19 @@ def test_report_shows_ranges_and_the_tornado(frontier_plan) -> None:
     page = html.render(frontier_plan)
     assert "What moves the answer most" in page and "<svg" in page
     assert "## Ranges and what moves them" in markdown.render(frontier_plan)
+
+
+@settings(max_examples=4, deadline=None)
+@given(lo=st.floats(1.0, 1.5), span=st.floats(0.01, 0.5), price=st.floats(10, 200))
+def test_draws_keep_the_conservation_laws(lo: float, span: float, price: float) -> None:
+    """Per draw facility power >= IT power (PUE >= 1) and cost = energy x price, so the same
+    order and ratio hold for every percentile."""
+    s = _frontier(**{"energy.pue": [lo, lo + span], "energy.price_usd_per_mwh": price})
+    p = pl.run_plan(s)
+    d = montecarlo.draws(s, p, samples=24)
+    en = d["values"]["energy"]
+    assert np.all(en["facility_power_w"] >= en["it_power_w"] * (1 - 1e-12))
+    np.testing.assert_allclose(en["energy_cost_usd"], en["energy_j"] / 3.6e9 * price,
+                               rtol=1e-9)
+    for q in (10, 50, 90):
+        assert p["energy"][f"facility_power_w_p{q}"] >= p["energy"][f"it_power_w_p{q}"]
