@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from .db import AuditEntry, now
@@ -39,21 +39,34 @@ def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
 
 
 def append(s: Session, *, actor: str, action: str, workspace: str = "", obj: str = "",
-           client: str = "", detail: str = "") -> AuditEntry:
-    """Add one entry to the chain inside the caller's transaction (the caller commits). The
-    caller holds :data:`LOCK` until its commit."""
+           client: str = "", detail: str = "") -> None:
+    """Add one entry to the chain inside the caller's transaction (the caller commits, holding
+    :data:`LOCK` until then)."""
+    append_many(s, [{"actor": actor, "action": action, "workspace": workspace, "obj": obj,
+                     "client": client, "detail": detail}])
+
+
+def append_many(s: Session, entries: list[dict[str, str]]) -> None:
+    """Add `entries` (keys actor, action, workspace, obj, client, detail) to the chain, in
+    order, with one read of the chain's end and one insert."""
+    if not entries:
+        return
     if s.get_bind().dialect.name == "postgresql":
         s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     last = s.execute(select(AuditEntry.seq, AuditEntry.hash)
                      .order_by(AuditEntry.seq.desc()).limit(1)).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    fields = {"seq": seq, "at": now(), "actor": actor[:64], "workspace": workspace[:200],
-              "object": obj[:200], "action": action[:32], "client": client[:64],
-              "detail": detail[:2000]}
-    entry = AuditEntry(**fields, prev_hash=prev, hash=entry_hash(prev, fields))
-    s.add(entry)
-    s.flush()
-    return entry
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS)
+    rows = []
+    for e in entries:
+        seq += 1
+        fields = {"seq": seq, "at": now(), "actor": e["actor"][:64],
+                  "workspace": e.get("workspace", "")[:200], "object": e.get("obj", "")[:200],
+                  "action": e["action"][:32], "client": e.get("client", "")[:64],
+                  "detail": e.get("detail", "")[:2000]}
+        prev = entry_hash(prev, fields)
+        rows.append({**fields, "prev_hash": rows[-1]["hash"] if rows else
+                     (last[1] if last else GENESIS), "hash": prev})
+    s.execute(insert(AuditEntry), rows)
 
 
 @dataclass(frozen=True)

@@ -120,8 +120,7 @@ class Ctx:
             self._commit()
 
     def _commit(self) -> None:
-        for entry in self.pending:
-            audit.append(self.s, **entry)
+        audit.append_many(self.s, self.pending)
         self.pending.clear()
         self.s.commit()
 

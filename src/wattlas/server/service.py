@@ -179,12 +179,14 @@ def versions(ctx: Ctx, rec: ScenarioRecord) -> list[ScenarioVersion]:
 
 
 def scenario_view(ctx: Ctx, ws_id: int, sid: int) -> dict[str, Any]:
+    """The scenario, the list of its versions and the newest version's text."""
     ws, rec = scenario(ctx, ws_id, sid)
-    vs = versions(ctx, rec)
+    vs = ctx.s.execute(select(ScenarioVersion.version, ScenarioVersion.created_at).where(
+        ScenarioVersion.scenario_id == rec.id).order_by(ScenarioVersion.version)).all()
     ctx.log("read", workspace=ws.name, obj=f"scenario/{rec.id}")
+    text = version_text(ctx, rec, vs[-1][0]).yaml_text if vs else ""
     return {"id": rec.id, "name": rec.name, "workspace_id": ws.id,
-            "versions": [{"version": v.version, "created_at": v.created_at} for v in vs],
-            "yaml": vs[-1].yaml_text if vs else ""}
+            "versions": [{"version": v, "created_at": at} for v, at in vs], "yaml": text}
 
 
 def version_text(ctx: Ctx, rec: ScenarioRecord, version: int) -> ScenarioVersion:
