@@ -120,6 +120,7 @@ def test_cli_writes_parquet_csv_and_chart_and_refuses_overwrite(tmp_path: Path) 
     (("--vary", "energy.pue=1.1..1.3"), "give --samples N"),
     (("--vary", "energy.pue=1,2", "--executor", "ray://h:1"), "Ray is not supported"),
     (("--vary", "energy.pue=1,2", "--executor", "dask://nohost"), "expected dask://HOST:PORT"),
+    (("--vary", "energy.puee=1.1,1.2"), "--vary energy.puee: unknown key 'energy.puee'"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(args, match) -> None:
     proc = _wattlas("sweep", str(FRONTIER), *args)

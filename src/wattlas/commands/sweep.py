@@ -71,6 +71,7 @@ def command(
         scenario).stem) + "-sweep"))
     check_out_dir(out_dir)
     base = sweep.base_data(data, axes)
+    sweep.check_keys(base, axes)  # a misspelt key fails here, not in every point
     t0 = time.perf_counter()
     with _progress(len(points), fmt == "table") as bar:
         task = bar.add_task("sweep", total=len(points)) if bar is not None else None

@@ -135,6 +135,22 @@ def base_data(data: dict[str, Any], axes: list[Axis]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in ("compare", "routing") or k in keep}
 
 
+def check_keys(data: dict[str, Any], axes: list[Axis]) -> None:
+    """Refuse a varied key the scenario schema does not have (InputError naming it and the
+    keys allowed there), before any point runs."""
+    from ..errors import ScenarioError
+    from ..scenario import validate
+
+    for a in axes:
+        value = a.values[0] if a.values else a.low
+        try:
+            validate(_put_path(data, a.path, value, a.key))
+        except ScenarioError as err:
+            if "unknown key" in str(err):
+                raise InputError(f"--vary {a.key}: {str(err).removeprefix('scenario: ')}"
+                                 ) from None
+
+
 def _lookup(plan: dict[str, Any], path: str) -> Any:
     node: Any = plan
     for p in path.split("."):
