@@ -73,10 +73,10 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
     s_loc = s / cp
     sb = s_loc * b
     # QKV input 2h, Q 2h, K,V 4·kvd, proj input 2h, mask h
-    attn = wa * sb * (7.0 * h + 4.0 * kvd)
-    mlp = wm * sb * (3.0 * h + np.where(ffn_matrices == 2, 4.0, 6.0) * ffn)
+    attn = sb * (wa * (7.0 * h + 4.0 * kvd))
+    mlp = sb * (wm * (3.0 * h + np.where(ffn_matrices == 2, 4.0, 6.0) * ffn))
     norms = wn * 4.0 * sb * h
-    scores = wa * np.where(flash, 0.0, 5.0 * a * s_loc * s * b)
+    scores = np.where(flash, 0.0, wa * 5.0 * a * s_loc * s * b)
     # norms' inputs, block inputs, dropout masks (Korthikanti §4.2.2)
     replicated = wn * 10.0 * sb * h
     split = attn + mlp + norms - replicated
@@ -86,8 +86,8 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
     # GEMM inputs kept at gemm_input_bytes instead of 2: without sequence parallelism the QKV
     # and fc1 inputs are replicated on every tp rank, the projection and fc2 inputs split
     cut = 1.0 - np.asarray(gemm_input_bytes, dtype=float) / ACT_BYTES
-    save_rep = cut * sb * 2.0 * h * (wa + wm)
-    save_split = cut * sb * 2.0 * (wa * h + wm * ffn)
+    save_rep = cut * sb * (2.0 * h * (wa + wm))
+    save_split = cut * sb * (2.0 * (wa * h + wm * ffn))
     stored_sp = (attn + mlp + norms - save_rep - save_split) / tp
     stored_tp = replicated - save_rep + (split - save_split) / tp
     stored_none = np.where(sp, stored_sp + scores / tp, stored_tp + scores / tp)
@@ -96,7 +96,7 @@ def layer_activation_bytes(s, b, h, a, kvd, ffn, ffn_matrices, tp, sp, recompute
         gib = np.asarray(gemm_input_bytes, dtype=float)
         mla = np.asarray(mla_latent, dtype=float)
         mla_cut = np.where(mla > 0, np.maximum(2.0 * h + 4.0 * kvd - 2.0 * mla, 0.0), 0.0)
-        rep = sb * gib * h * (wa + wm)  # norm outputs = QKV and fc1 inputs (replicated w/o SP)
+        rep = sb * gib * (h * (wa + wm))  # norm outputs = QKV, fc1 inputs (replicated w/o SP)
         spl = sb * (wm * gib * ffn + wa * mla_cut)
         selective_mod = np.where(sp, stored_sp - (rep + spl) / tp, stored_tp - rep - spl / tp)
         selective = np.where(modules, selective_mod, selective)
