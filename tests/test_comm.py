@@ -159,3 +159,25 @@ def test_training_on_an_oversubscribed_network_is_never_faster():
     lay = Layout(tp=8, pp=1, dp=2, microbatch=1)
     assert plan_training(dense, acc, lay, tight, 16, allow_oom=True).step_time_s == \
         pytest.approx(plan_training(dense, acc, lay, fab, 16, allow_oom=True).step_time_s)
+
+
+def test_a_scenario_states_its_network():
+    """hardware.network in a scenario (or --set) plans on that network: Meta's Llama 3 cluster
+    (3,072-GPU pods, 1:7 above) slows the frontier 405B plan only where its groups leave a pod:
+    the pipeline boundaries (1,024 GPUs per stage, three stages per pod), not the data-parallel
+    ring (inside a pod); the plan says which network it assumed."""
+    from pathlib import Path
+
+    from wattlas import scenario
+    from wattlas.perf.training import plan_from_scenario
+
+    frontier = Path(__file__).resolve().parents[1] / "examples" / "frontier-training.yaml"
+    base = scenario.load(frontier)
+    meta = scenario.load(frontier, overrides=[
+        "hardware.network={pod_gpus: 3072, oversubscription: 7}"])
+    a, b = plan_from_scenario(base), plan_from_scenario(meta)
+    assert b.breakdown_s["pp_comm"] > 2.0 * a.breakdown_s["pp_comm"]
+    assert b.breakdown_s["dp_comm"] == pytest.approx(a.breakdown_s["dp_comm"])
+    assert b.breakdown_s["tp_comm"] == pytest.approx(a.breakdown_s["tp_comm"])
+    assert any(n.startswith("network: full-bisection pods of 3,072 GPUs, 1:7") for n in b.notes)
+    assert not any(n.startswith("network:") for n in a.notes)

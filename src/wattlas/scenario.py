@@ -103,11 +103,24 @@ class ModelInline(Section):
         return self
 
 
+class NetworkSpec(Section):
+    """The cluster network beyond the system's NICs (wattlas.perf.network): full-bisection pods
+    of ``pod_gpus`` GPUs (0: the whole cluster non-blocking), ``oversubscription`` above them
+    (7 for 1:7), NVLink SHARP (``nvls``) and switch reduction across nodes (``sharp``)."""
+
+    pod_gpus: int = Field(default=0, ge=0, le=10**7)
+    oversubscription: float = Field(default=1.0, ge=1.0, le=1000.0)
+    nvls: bool = False
+    sharp: bool = False
+
+
 class Hardware(Section):
     accelerator: str | None = None
     system: str | None = None
     #: scale-out NIC bandwidth per accelerator per direction [B/s]; overrides the system's
     nic_bytes_per_s: float | None = Field(default=None, gt=0)
+    #: the cluster network (pods, oversubscription, NVLS, SHARP); absent: non-blocking
+    network: NetworkSpec | None = None
 
 
 class Cluster(Section):

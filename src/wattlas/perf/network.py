@@ -113,6 +113,23 @@ def network(fabric: Fabric, **fields: Any) -> Network:
     return Network(**base)
 
 
+def describe(fabric: Fabric) -> str:
+    """What a fabric adds to a non-blocking network, in words ('' for none)."""
+    parts = []
+    pod = int(getattr(fabric, "pod_gpus", 0) or 0)
+    over = float(getattr(fabric, "oversubscription", 1.0) or 1.0)
+    if pod and over > 1.0:
+        parts.append(f"full-bisection pods of {pod:,} GPUs, 1:{over:g} oversubscribed above "
+                     "(groups leaving a pod share its uplinks)")
+    elif pod:
+        parts.append(f"pods of {pod:,} GPUs, non-blocking above")
+    if getattr(fabric, "nvls", False):
+        parts.append("NVLink SHARP in the scale-up domain")
+    if getattr(fabric, "sharp", False):
+        parts.append("SHARP reduction in the scale-out switches")
+    return "; ".join(parts)
+
+
 def members_per_node(domain: float, size: Any, stride: Any) -> np.ndarray:
     """Members of a group of `size` ranks `stride` apart inside one scale-up domain."""
     size = np.asarray(size, dtype=float)

@@ -132,10 +132,13 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # hybrid Mamba–Transformer (workload.mamba): the Mamba-2 blocks' activations in their share
     # of the layers (full recompute keeps every layer's input, already counted), and their SSD
     # scans, run in 16 bits by fused kernels at the attention kernels' rate over 3 passes
-    f_ssd = tok * sh["ssd_per_tok"] / tp * n_ls
-    t_ssd = passes * f_ssd / (acc.peak_flop_per_s("fp16" if job.precision == "fp16" else "bf16")
-                              * c["attn_eff"] * calibration.accel_factor(acc.id, c))
-    if np.any(sh["mamba_frac"]):
+    hybrid = bool(np.any(np.asarray(sh["tp_ar_scale"]) != 1.0))  # a layer pattern
+    f_ssd = t_ssd = 0.0
+    if hybrid:
+        f_ssd = tok * sh["ssd_per_tok"] / tp * n_ls
+        t_ssd = passes * f_ssd / (acc.peak_flop_per_s("fp16" if job.precision == "fp16"
+                                                      else "bf16")
+                                  * c["attn_eff"] * calibration.accel_factor(acc.id, c))
         # kept bytes are memory; produced bytes (with the recomputed conv output and chunk
         # states) the elementwise traffic
         mam = [mamba.activation_bytes(sh["mamba_rep_b"], sh[k], h, s, mb, tp, sp, r, cp, act_b)
@@ -169,7 +172,9 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
         moe_extra = moe.expert_gemm_extra_s(
             tok * etp / tp, sh["top_k"], sh["experts"], sh["expert_ffn"], h, ep, etp, f_exp,
             rate, peak, c, eff / calibration.gemm_efficiency(h / tp, tok, c))
-    t_gpu_layer = (f_mm / rate + t_att / passes + t_ssd / passes + moe_extra) / n_ls + t_elem
+    t_gpu_layer = (f_mm / rate + t_att / passes + moe_extra) / n_ls + t_elem
+    if hybrid:
+        t_gpu_layer = t_gpu_layer + t_ssd / passes / n_ls
     t_layer = np.maximum(t_gpu_layer, c["layer_overhead_s"])
     t_fwd = f_log / rate + n_ls * t_layer
     if available("balanced_pipeline_split", job.software_year):
@@ -189,8 +194,8 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
         / hbm_bw
     recompute_mb = np.where(rc == 2, n_ls * t_layer,
                             np.where(rc == 1, t_sel, np.where(rc == 3, t_op, 0.0)))
-    flop_mb = passes * (f_mm + f_att + f_ssd + f_log)
-    reflop_mb = np.where(rc == 2, f_mm + f_att + f_ssd,
+    flop_mb = passes * (f_mm + f_att + f_log)
+    reflop_mb = np.where(rc == 2, f_mm + f_att,
                          np.where(rc == 1, f_att + (f_mla if mods else 0.0),
                                   np.where(rc == 3, f_op, 0.0)))
 
@@ -198,7 +203,11 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # (hiding a fitted share under the GEMMs was tried: docs/training.md); one per layer of a
     # hybrid, whose layers have one mixer each (tp_ar_scale 0.5)
     bw, al = comm.tier(fabric, tp, 1)
-    n_ar = n_ls * sh["tp_ar_scale"] * (2.0 * (passes - 1.0) + np.where(rc == 2, 2.0, 0.0))
+    n_ar = n_ls * (2.0 * (passes - 1.0) + np.where(rc == 2, 2.0, 0.0))
+    if hybrid:
+        n_ar = n_ar * sh["tp_ar_scale"]
+        flop_mb = flop_mb + passes * f_ssd
+        reflop_mb = reflop_mb + np.where(rc == 2, f_ssd, 0.0)
     # (α–β ring bandwidth with the smaller of ring and tree latency: the intra-node ring's
     # 2·(n−1)·α of perf.network was tried, docs/training.md "The cluster network"); a fabric
     # with NVLink SHARP reduces in the switch when that is faster (perf.network)
@@ -209,13 +218,15 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # context parallel: ring exchange of K/V chunks, overlapped with attention compute
     bw, al = comm.tier(fabric, cp, tp)
     kv_chunk = 2.0 * tok * sh["kvd"] * act_b / tp
-    cp_layer = sh["attn_frac"] * 3.0 * (cp - 1.0) * comm.p2p_s(kv_chunk, bw, al)
+    cp_layer = 3.0 * (cp - 1.0) * comm.p2p_s(kv_chunk, bw, al)
+    if hybrid:  # the K/V ring runs in the attention layers only
+        cp_layer = cp_layer * sh["attn_frac"]
     cp_mb = np.where(cp > 1, n_ls * np.maximum(cp_layer - 3.0 * f_att / n_ls / rate, 0.0), 0.0)
     # a hybrid's Mamba layers under context parallelism (Megatron-Core MambaContextParallel):
     # an all-to-all turns the sequence-split in_proj output into head-split full sequences
     # before the scan and another turns the scan output back, in the forward, the backward
     # and a recomputed forward; not hidden
-    if np.any(sh["mamba_frac"]):
+    if hybrid:
         a2a = comm.all_to_all_s(tok / tp * sh["mamba_a2a_b"], cp, bw, al)
         cp_mb = cp_mb + np.where(cp > 1, n_ls * sh["mamba_frac"] * a2a
                                  * (2.0 + np.where(rc == 2, 1.0, 0.0)), 0.0)
@@ -486,6 +497,9 @@ def build_plan(job: TrainingJob, acc: Accelerator, fabric: Fabric, layout: Layou
     if job.software_year is not None:
         notes.append(f"software of {job.software_year}: layout features published later are "
                      "not used (wattlas catalog features)")
+    net = network.describe(fabric)
+    if net:
+        notes.append(f"network: {net}")
     mfu = model_step / (step * gpus * peak)
     goodput = job.goodput_frac if job.goodput_frac is not None else DEFAULT_GOODPUT_FRAC
     if job.stack_efficiency_frac != 1.0:
@@ -616,7 +630,11 @@ def hardware_from_scenario(scen: Any) -> tuple[Accelerator, Fabric]:
     acc = hardware.accelerator(hw.accelerator or sys.accelerator)
     if sys is None:
         sys = hardware.default_system(acc.id)
-    return acc, fabric_for(acc, sys, scaleout_bytes_per_s=hw.nic_bytes_per_s)
+    fabric = fabric_for(acc, sys, scaleout_bytes_per_s=hw.nic_bytes_per_s)
+    net = getattr(hw, "network", None)
+    if net is not None:  # pods, oversubscription, NVLS, SHARP (perf.network)
+        fabric = network.network(fabric, **net.model_dump())
+    return acc, fabric
 
 
 def plan_from_scenario(scen: Any, allow_oom: bool = False,
