@@ -72,7 +72,7 @@ def _dask(parts: list[list[dict[str, Any]]], data: dict[str, Any], base_dir: str
         from distributed import Client
     except ImportError:
         raise InputError("--executor dask://…: the Dask scheduler client is not installed "
-                         "(pip install 'dask[distributed]')") from None
+                         "(pip install 'wattlas[cluster]')") from None
     from .sweep import run_chunk
 
     try:
