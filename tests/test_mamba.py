@@ -279,3 +279,20 @@ def test_inline_hybrid_model_in_a_scenario():
     m = resolve_model(inline)
     assert (m.mamba_layers, m.attention_layers, m.dense_layers) == (1, 1, 2)
     assert m.mamba == mb.Mamba2(hidden=1024, heads=32, head_dim=64, state=128, groups=8)
+
+
+@pytest.mark.parametrize("dp_attention", [True, False])
+def test_wide_ep_serving_counts_the_state_per_sequence(dp_attention):
+    from wattlas.perf import inference as inf
+    from wattlas.perf import serving_moe as sm
+
+    cfg = inf.ServingConfig(model=resolve_model(NANO), accelerator=accelerator("h200-sxm"),
+                            tp=1, precision="fp8")
+    par = sm.MoEParallel(ep=8, dp_attention=dp_attention)
+    a = sm._attention_tp(cfg, par)
+    free = ((cfg.accelerator.require("hbm_bytes") - sm.weights_per_gpu_bytes(cfg, par)
+             - inf.activation_bytes(cfg)) * cfg.eng.mem_usable_frac)
+    ctx = 8192
+    per_seq = (sm.kv_bytes_per_token_per_gpu(cfg, par) * ctx
+               + tf.mamba_state_bytes_per_sequence(cfg.model) / a)
+    assert sm.max_sequences_per_gpu(cfg, par, ctx) == int(free // per_seq // a) > 0

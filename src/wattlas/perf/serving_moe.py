@@ -185,7 +185,9 @@ def max_sequences_per_gpu(cfg: inf.ServingConfig, par: MoEParallel,
     if free <= 0:
         return 0
     a = _attention_tp(cfg, par)
-    per_seq = kv_bytes_per_token_per_gpu(cfg, par) * max(float(context_tokens), 1.0)
+    # a hybrid's Mamba state, constant in the context, split by heads like attention
+    per_seq = (kv_bytes_per_token_per_gpu(cfg, par) * max(float(context_tokens), 1.0)
+               + tf.mamba_state_bytes_per_sequence(cfg.model) / a)
     return int(math.floor(free / per_seq / a))
 
 
