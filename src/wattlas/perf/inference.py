@@ -101,12 +101,6 @@ CHUNK_TOKENS = 8192  # engine token budget per step (TRT-LLM max_num_tokens defa
 # A_busy is the floor of a GPU that runs kernels at boost clock. Both are fitted on the two
 # ML.ENERGY J/token anchors only (validation.inference.fit_power); EcoLogits rows are held out.
 MEM_ACTIVITY_WEIGHT = 0.86
-#: bus bandwidth an NCCL all-reduce reaches on the scale-up link / the link's line rate per
-#: direction: "450GB/s is the line rate. With the protocol overhead (~20%) NCCL can get an
-#: effective NVLink bandwidth of 370GB/s" (S. Jeaugey, NCCL maintainer, NVIDIA/nccl-tests
-#: issue 212, 2024-05-06; H100 NVLink 4). Not fitted (docs/inference.md: the v0.17 and v0.12
-#: calibration rows, swept over 0.4-1.0, choose 0.8 as well).
-ALLREDUCE_BUS_EFF_FRAC = 0.8
 BUSY_FLOOR_FRAC = 0.12
 
 
@@ -412,10 +406,10 @@ def _sparse_flop_scale(cfg: ServingConfig) -> float:
 
 def tp_all_reduce_s(cfg: ServingConfig, size_bytes, ranks):
     """One all-reduce of `size_bytes` per rank over `ranks` GPUs of the replica's scale-up
-    domain [s]: α–β (:func:`.comm.all_reduce_s`) at :data:`ALLREDUCE_BUS_EFF_FRAC` of the
-    link's bandwidth per direction (NCCL's protocol overhead)."""
+    domain [s]: α–β (:func:`.comm.all_reduce_s`) at the link's bandwidth per direction (the
+    TP all-reduces of a dense step and of MoE attention, :mod:`.serving_moe`)."""
     bw, alpha = comm.tier(cfg.fab, ranks)
-    return comm.all_reduce_s(size_bytes, ranks, bw * ALLREDUCE_BUS_EFF_FRAC, alpha)
+    return comm.all_reduce_s(size_bytes, ranks, bw, alpha)
 
 
 def _step(cfg: ServingConfig, tokens, context, kv_read_tokens, new_kv_tokens, state_seqs=0.0):
