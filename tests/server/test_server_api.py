@@ -105,6 +105,20 @@ def test_scenario_cannot_name_server_files(server) -> None:  # noqa: ANN001
         assert field in [".".join(e["loc"][1:]) for e in r.json()["detail"]]
         assert "root:" not in r.text
     assert root.get(f"/api/workspaces/{ws}/scenarios").json() == []
+    # text that reached the database some other way is checked again before it runs
+    sid = root.post(f"/api/workspaces/{ws}/scenarios",
+                    json={"name": "ok", "yaml": SITE_ONLY}).json()["id"]
+    from sqlalchemy import update
+
+    from wattlas.server.db import ScenarioVersion
+
+    with server.state.sessions() as s:
+        s.execute(update(ScenarioVersion).values(yaml_text="catalogs: [/etc/passwd]\n"
+                                                 + SITE_ONLY))
+        s.commit()
+    run = root.post(f"/api/workspaces/{ws}/scenarios/{sid}/runs", json={}).json()
+    done = wait_run(root, ws, run["id"])
+    assert done["status"] == "failed" and done["message"].startswith("catalogs:")
 
 
 def test_login_tokens_and_csrf(server) -> None:  # noqa: ANN001

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import SMALL_TRAINING, login, make_client, seed_user, wait_run
+from conftest import PASSWORD, SMALL_TRAINING, login, make_client, seed_user, wait_run
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -52,6 +52,14 @@ def test_pages_follow_the_rules(server) -> None:  # noqa: ANN001
     ok = {"name": "y", "yaml": SMALL_TRAINING, "csrf_token": root_csrf}
     assert root.client.post(f"/w/{ws}/scenarios", data=ok,
                             follow_redirects=False).status_code == 303
+    # a superadmin creates a user from the home page; the user can sign in
+    r = root.client.post("/users", data={"username": "newbie", "password": PASSWORD,
+                                         "csrf_token": root_csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    assert login(server, "newbie").get("/api/me").json()["username"] == "newbie"
+    r = vic.client.post("/users", data={"username": "x", "password": "p" * 12,
+                                        "csrf_token": csrf})
+    assert r.status_code == 403
     # the login form needs its own double-submit token
     r = anon.post("/login", data={"username": "root", "password": "x", "csrf_token": "x"})
     assert r.status_code == 403

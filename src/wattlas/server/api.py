@@ -94,13 +94,12 @@ def _ok(ctx: Ctx, value: Any) -> Any:
 @router.post("/login")
 def login(body: Login, response: Response, ctx: C) -> dict[str, Any]:
     """Sign in; sets the session cookie and returns the CSRF token for changes."""
-    user = ctx.s.scalar(select(User).where(User.username == body.username))
-    if user is None or not auth.check_password(user.password_hash, body.password):
-        if user is None:
-            auth.burn_password_time(body.password)
+    user_id = auth.password_ok(ctx.request.app.state.sessions, body.username, body.password)
+    if user_id is None:
         ctx.log("login-failed", obj=f"user/{body.username}")
         ctx.commit()
         raise HTTPException(401, "wrong user name or password")
+    user = ctx.s.get(User, user_id)
     token, row = auth.new_session(ctx.s, user)
     ctx.user = user
     ctx.log("login", obj=f"user/{user.username}", detail="api")

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -115,6 +116,18 @@ def membership(s: Session, user: User, workspace_id: int) -> Membership | None:
 
 def at_least(m: Membership | None, role: str) -> bool:
     return m is not None and RANK[m.role] >= RANK[role]
+
+
+def password_ok(maker: Any, username: str, password: str) -> int | None:
+    """The id of `username` when `password` is right (None otherwise). Runs in a read-only
+    session of its own, so the slow argon2 check never holds the service's write lock."""
+    with maker() as s:
+        row = s.execute(select(User.id, User.password_hash).where(
+            User.username == username)).first()
+    if row is None:
+        burn_password_time(password)
+        return None
+    return row[0] if check_password(row[1], password) else None
 
 
 def create_user(s: Session, username: str, password: str, superadmin: bool = False) -> User:

@@ -111,11 +111,12 @@ class Ctx:
 
     def commit(self) -> None:
         """Append the pending audit entries and commit, as one transaction."""
+        s = self.s  # a writer takes the lock here if it has not touched the database yet
         if self.holds_lock:
             self._commit()
             return
         # a read: end its read transaction, then append under the lock in a fresh one
-        self.s.commit()
+        s.commit()
         with audit.LOCK:
             self._commit()
 

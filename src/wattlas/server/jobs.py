@@ -18,7 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from . import audit
 from .db import Run, ScenarioVersion, Workspace, now
-from .scenarios import headline, over_budget, sensitivity
+from .scenarios import field_errors, headline, over_budget, sensitivity
 
 
 def requeue_interrupted(maker: sessionmaker) -> int:
@@ -48,10 +48,12 @@ def execute(maker: sessionmaker, run_id: int) -> None:
     with maker() as s:
         run = s.get(Run, run_id)
         text = s.get(ScenarioVersion, run.version_id).yaml_text
+    data, errors = field_errors(text)
+    if errors or data is None:
+        _finish(maker, run_id, "failed", "; ".join(f"{e['field']}: {e['message']}"
+                                                   for e in errors), {})
+        return
     try:
-        from ..safeio import load_yaml
-
-        data = load_yaml(text, "scenario") or {}
         _set(maker, run_id, progress_frac=0.1, message="planning")
         plan = api.plan(data).to_dict()
         _set(maker, run_id, progress_frac=0.7, message="rendering the reports")

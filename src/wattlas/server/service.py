@@ -267,8 +267,8 @@ def run_file(ctx: Ctx, ws_id: int, rid: int, name: str) -> tuple[str, str]:
     if name not in FILES:
         raise HTTPException(404, f"no file {name!r}; files: {', '.join(FILES)}")
     if not may_open(m, run):
-        ctx.refuse(403, f"run {run.id} is sensitive ({'labelled'}); only cleared members may "
-                        "open or export it", workspace=ws.name, obj=f"run/{run.id}")
+        ctx.refuse(403, f"run {run.id} is labelled sensitive; only cleared members may open "
+                        "or export it", workspace=ws.name, obj=f"run/{run.id}")
     col, media = FILES[name]
     content = getattr(run, col)
     if content is None:

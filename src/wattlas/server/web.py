@@ -63,17 +63,14 @@ def login(ctx: C, username: F, password: F, csrf_token: CSRF) -> Response:
     cookie = ctx.request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")
     if not cookie or not auth.same(cookie, csrf_token):
         ctx.refuse(403, "login form expired (CSRF); reload the page")
-    from sqlalchemy import select
-
     from .db import User
 
-    user = ctx.s.scalar(select(User).where(User.username == username[:64]))
-    if user is None or not auth.check_password(user.password_hash, password[:1000]):
-        if user is None:
-            auth.burn_password_time(password[:1000])
+    user_id = auth.password_ok(ctx.request.app.state.sessions, username[:64], password[:1000])
+    if user_id is None:
         ctx.log("login-failed", obj=f"user/{username[:64]}")
         return page(ctx, "login.html", status=200, login_csrf=csrf_token,
                     error="wrong user name or password")
+    user = ctx.s.get(User, user_id)
     token, _ = auth.new_session(ctx.s, user)
     ctx.user = user
     ctx.log("login", obj=f"user/{user.username}", detail="web")
@@ -108,6 +105,36 @@ def home(ctx: C) -> Response:
     if not signed_in(ctx):
         return to_login()
     return page(ctx, "home.html", workspaces=service.my_workspaces(ctx), error="")
+
+
+@router.post("/users")
+def new_user(ctx: C, username: F, password: F, csrf_token: CSRF) -> Response:
+    """A superadmin creates a user (then adds it to workspaces as a member)."""
+    if not signed_in(ctx):
+        return to_login()
+    ctx.require_user(csrf_token)
+    if not ctx.user.is_superadmin:
+        ctx.refuse(403, "only a superadmin may create users")
+    import re
+
+    from sqlalchemy import select
+
+    from .db import User
+
+    username = username.strip()
+    error = ""
+    if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", username):
+        error = "user name: allowed: 1-64 of A-Z a-z 0-9 _ . @ -"
+    elif not 12 <= len(password) <= 1000:
+        error = "password: allowed: 12 to 1000 characters"
+    elif ctx.s.scalar(select(User).where(User.username == username)):
+        error = f"user name: {username!r} exists"
+    if error:
+        return page(ctx, "home.html", workspaces=service.my_workspaces(ctx), error=error)
+    auth.create_user(ctx.s, username, password)
+    ctx.log("create", obj=f"user/{username}")
+    ctx.commit()
+    return see("/")
 
 
 @router.post("/workspaces")
