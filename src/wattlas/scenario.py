@@ -114,11 +114,14 @@ class NetworkSpec(Section):
     sharp: bool = False
 
 
-class Hardware(Section):
+class _HardwareBase(Section):
     accelerator: str | None = None
     system: str | None = None
     #: scale-out NIC bandwidth per accelerator per direction [B/s]; overrides the system's
     nic_bytes_per_s: float | None = Field(default=None, gt=0)
+
+
+class Hardware(_HardwareBase):
     #: the cluster network (pods, oversubscription, NVLS, SHARP); absent: non-blocking
     network: NetworkSpec | None = None
 
@@ -127,7 +130,7 @@ class Cluster(Section):
     gpus: int = Field(gt=0)
 
 
-class CompareHardware(Hardware):
+class CompareHardware(_HardwareBase):
     """One alternative to the scenario's hardware: replaces the whole ``hardware`` section (so a
     ``nic_bytes_per_s`` of the baseline is not carried over) and, with ``gpus``, the cluster
     size (default: ``cluster.gpus``, the same job on as many accelerators)."""
