@@ -162,3 +162,13 @@ def test_searched_mfu_above_anything_measured_says_so_and_stack_efficiency_clear
     res = json.loads(out)
     assert res["mfu"] < MFU_MAX_VALIDATED
     assert not any("above the highest measured" in n for n in res["notes"])
+
+
+def test_nearest_gpu_counts_on_a_large_cluster(wattlas):
+    """98,304 GPUs have no layout for a 64-sequence batch; the nearest counts come from the
+    plausible tp·cp·pp·dp products (enumerating every count within ±50 % took minutes)."""
+    code, _, err = wattlas("train", "--model", "llama3.1-8b", "--accelerator", "h100-sxm",
+                           "--gpus", "98304", "--tokens", "1e9", "--seq-len", "4096",
+                           "--global-batch", "64", "--search")
+    assert code == 2
+    assert "nearest GPU counts with a valid layout: 65536, 131072" in err

@@ -20,6 +20,7 @@ parallelism) keeps its value and the search covers the rest; the result names th
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -69,7 +70,22 @@ class SearchResult:
 
 
 def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return small + [n // d for d in reversed(small) if d * d != n]
+
+
+def _plausible_gpu_counts(job: TrainingJob, fabric: Fabric, lo: int, hi: int) -> np.ndarray:
+    """Every GPU count in [lo, hi] of the form tp·cp·pp·dp the layout rules could accept
+    (tp ≤ the scale-up domain, cp ≤ 64 dividing the sequence, pp ≤ layers, dp dividing the
+    global batch), sorted: a superset of the counts that have a valid layout."""
+    counts = np.array([1], dtype=np.int64)
+    for factors in (range(1, fabric.scaleup_domain + 1),
+                    [c for c in _divisors(job.seq_len) if c <= 64],
+                    range(1, job.model.layers + 1),
+                    _divisors(job.global_batch)):
+        counts = np.unique(np.multiply.outer(counts, np.asarray(factors, dtype=np.int64)))
+        counts = counts[counts <= hi]
+    return counts[counts >= lo]
 
 
 def check_fixed(fixed: dict[str, Any] | None) -> dict[str, Any]:
@@ -99,8 +115,9 @@ def nearest_valid_gpus(job: TrainingJob, gpus: int, fabric: Fabric,
         return len(enumerate_layouts(job, n, fabric, allow_uneven_pp, fixed=fixed)["tp"]) > 0
 
     span = max(1, int(gpus * span_frac))
-    below = next((n for n in range(gpus - 1, max(0, gpus - span), -1) if valid(n)), None)
-    above = next((n for n in range(gpus + 1, gpus + span + 1) if valid(n)), None)
+    counts = _plausible_gpu_counts(job, fabric, max(1, gpus - span + 1), gpus + span)
+    below = next((int(n) for n in counts[counts < gpus][::-1] if valid(int(n))), None)
+    above = next((int(n) for n in counts[counts > gpus] if valid(int(n))), None)
     return [n for n in (below, above) if n is not None]
 
 
