@@ -57,7 +57,8 @@ def test_check_training_flop_table():
 
 
 @pytest.mark.parametrize("args, match", [
-    (["check", "--training-flop", "-1"], "Input should be greater than or equal to 1; allowed: >= 1"),
+    (["check", "--training-flop", "-1"],
+     "Input should be greater than or equal to 1; allowed: >= 1"),
     (["check", "--model", "llama3-405b"], "--model needs --tokens"),
     (["check", "--training-flop", "1e25", "-f", "csv"], "--format 'csv': allowed table, json"),
 ])
