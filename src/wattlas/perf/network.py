@@ -137,31 +137,38 @@ def members_per_node(domain: float, size: Any, stride: Any) -> np.ndarray:
     return np.clip(np.floor(domain / stride), 1.0, np.maximum(size, 1.0))
 
 
-def pod_factor(fabric: Fabric, size: Any, stride: Any) -> np.ndarray:
-    """Bandwidth factor of a ring/tree collective whose group leaves a pod of an oversubscribed
-    fat-tree: min(1, k_pod / oversubscription), k_pod = members per pod; 1 inside a pod or on a
-    non-blocking network."""
+def _pod_members(fabric: Fabric, size: Any, stride: Any):
+    """(size, k_pod, crosses, oversubscription) of a group of `size` ranks `stride` apart, or
+    None on a non-blocking network; k_pod = members per pod, crosses = the group leaves a pod."""
     size = np.asarray(size, dtype=float)
     stride = np.maximum(np.asarray(stride, dtype=float), 1.0)
     pod = float(getattr(fabric, "pod_gpus", 0) or 0)
     over = float(getattr(fabric, "oversubscription", 1.0) or 1.0)
     if pod <= 0 or over <= 1.0:
-        return np.ones(np.broadcast(size, stride).shape)
+        return None
     k_pod = np.clip(np.floor(pod / stride), 1.0, np.maximum(size, 1.0))
-    return np.where(size * stride > pod, np.minimum(1.0, k_pod / over), 1.0)
+    return size, k_pod, size * stride > pod, over
+
+
+def pod_factor(fabric: Fabric, size: Any, stride: Any) -> np.ndarray:
+    """Bandwidth factor of a ring/tree collective whose group leaves a pod of an oversubscribed
+    fat-tree: min(1, k_pod / oversubscription), k_pod = members per pod; 1 inside a pod or on a
+    non-blocking network."""
+    members = _pod_members(fabric, size, stride)
+    if members is None:
+        return np.ones(np.broadcast(np.asarray(size), np.asarray(stride)).shape)
+    _, k_pod, crosses, over = members
+    return np.where(crosses, np.minimum(1.0, k_pod / over), 1.0)
 
 
 def all_to_all_pod_factor(fabric: Fabric, size: Any, stride: Any) -> np.ndarray:
     """Bandwidth factor of an all-to-all leaving a pod: its share f = 1 − k_pod/n crossing the
     oversubscribed layer at 1/oversubscription: 1 / ((1 − f) + f·oversubscription)."""
-    size = np.asarray(size, dtype=float)
-    stride = np.maximum(np.asarray(stride, dtype=float), 1.0)
-    pod = float(getattr(fabric, "pod_gpus", 0) or 0)
-    over = float(getattr(fabric, "oversubscription", 1.0) or 1.0)
-    if pod <= 0 or over <= 1.0:
-        return np.ones(np.broadcast(size, stride).shape)
-    k_pod = np.clip(np.floor(pod / stride), 1.0, np.maximum(size, 1.0))
-    f = np.where(size * stride > pod, 1.0 - k_pod / np.maximum(size, 1.0), 0.0)
+    members = _pod_members(fabric, size, stride)
+    if members is None:
+        return np.ones(np.broadcast(np.asarray(size), np.asarray(stride)).shape)
+    size, k_pod, crosses, over = members
+    f = np.where(crosses, 1.0 - k_pod / np.maximum(size, 1.0), 0.0)
     return 1.0 / ((1.0 - f) + f * over)
 
 
