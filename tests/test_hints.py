@@ -172,3 +172,18 @@ def test_nearest_gpu_counts_on_a_large_cluster(wattlas):
                            "--global-batch", "64", "--search")
     assert code == 2
     assert "nearest GPU counts with a valid layout: 65536, 131072" in err
+
+
+def test_a_model_error_about_a_key_names_the_flag_of_the_command(wattlas):
+    """An error raised past the scenario boundary about `training.lora_rank` names --lora-rank
+    on the command line, and the key for scenario files."""
+    code, _, err = wattlas("train", "--model", "llama3-70b", "--accelerator", "h100-sxm",
+                           "--gpus", "8", "--tokens", "1e9", "--seq-len", "4096",
+                           "--global-batch", "32", "--job", "lora", "--search")
+    assert code == 2
+    assert err.startswith("error: --lora-rank (training.lora_rank in a scenario file): ")
+    code, _, err = wattlas("train", "--model", "llama3-70b", "--accelerator", "h100-sxm",
+                           "--gpus", "8", "--tokens", "1e9", "--seq-len", "4096",
+                           "--global-batch", "32", "--job", "lora", "--lora-rank", "16",
+                           "--search")
+    assert code == 0, err

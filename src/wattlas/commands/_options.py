@@ -161,10 +161,20 @@ def hint_for_command(message: str, flags: set[str], stage: str = "training") -> 
 
 def error_text(exc: BaseException, command_func: object | None) -> str:
     """The one-line error of `exc` with its hints valid for the command that prints it."""
+    import re
+
     text = str(exc)
-    if command_func is None or "--" not in text:
+    if command_func is None:
         return text
-    return hint_for_command(text, command_flags(command_func), _stage_of(exc))
+    flags = command_flags(command_func)
+    # a message that starts with the scenario key a flag of this command sets names the flag
+    m = re.match(r"([a-z_]+(?:\.[a-z_]+)+): (.*)$", text, re.S)
+    flag = flag_for(m.group(1), flags) if m else None
+    if flag is not None:
+        text = f"{flag} ({m.group(1)} in a scenario file): {m.group(2)}"
+    if "--" not in text:
+        return text
+    return hint_for_command(text, flags, _stage_of(exc))
 
 
 CATALOG = typer.Option(None, "--catalog", help="CSV/YAML file adding or overriding catalog "
