@@ -12,7 +12,7 @@ import time
 
 def _plan_405b():
     from wattlas import hardware
-    from wattlas.perf.training import Layout, TrainingJob, plan_training
+    from wattlas.perf.training.step import Layout, TrainingJob, plan_training
     from wattlas.scenario import resolve_model
 
     job = TrainingJob(resolve_model("llama3-405b"), tokens=15.6e12, seq_len=8192,

@@ -13,7 +13,7 @@ import time
 
 
 def _search() -> tuple[float, int]:
-    from wattlas.perf.serving_search import search_accelerators, search_serving
+    from wattlas.perf.serving.search import search_accelerators, search_serving
     from wattlas.scenario import resolve_model
 
     model = resolve_model("llama3.1-70b")
@@ -28,7 +28,7 @@ def _steps_per_s(n: int = 100_000) -> float:
     import numpy as np
 
     from wattlas.hardware import accelerator
-    from wattlas.perf.inference import ServingConfig, decode_step_time_s
+    from wattlas.perf.serving.roofline import ServingConfig, decode_step_time_s
     from wattlas.scenario import resolve_model
 
     cfg = ServingConfig(resolve_model("llama3.1-70b"), accelerator("h100-sxm"), tp=4,
@@ -42,8 +42,8 @@ def _steps_per_s(n: int = 100_000) -> float:
 
 def _plan_s(n: int = 20) -> float:
     from wattlas.hardware import accelerator
-    from wattlas.perf.inference import ServingConfig
-    from wattlas.perf.serving_plan import plan_serving
+    from wattlas.perf.serving.plan import plan_serving
+    from wattlas.perf.serving.roofline import ServingConfig
     from wattlas.scenario import resolve_model
 
     cfg = ServingConfig(resolve_model("llama3.1-70b"), accelerator("h100-sxm"), tp=4,

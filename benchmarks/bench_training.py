@@ -15,7 +15,7 @@ def _evals_per_s(n: int = 200_000) -> float:
     import numpy as np
 
     from wattlas.hardware import accelerator, fabric_for
-    from wattlas.perf.training import TrainingJob, evaluate
+    from wattlas.perf.training.step import TrainingJob, evaluate
     from wattlas.scenario import resolve_model
 
     acc = accelerator("h100-sxm")
@@ -37,8 +37,8 @@ def _evals_per_s(n: int = 200_000) -> float:
 
 def _search_405b(allow_uneven_pp: bool) -> tuple[float, int, float]:
     from wattlas.hardware import accelerator, default_system, fabric_for
-    from wattlas.perf.search import search_layouts
-    from wattlas.perf.training import TrainingJob
+    from wattlas.perf.training.search import search_layouts
+    from wattlas.perf.training.step import TrainingJob
     from wattlas.scenario import resolve_model
 
     acc = accelerator("h100-sxm")

@@ -1,4 +1,4 @@
-"""Reproduce the fitted constants of wattlas.perf.calibration (prints them to paste there).
+"""Reproduce the fitted constants of wattlas.perf.training.calibration (prints them to paste there).
 
 1. GEMM-efficiency curve and per-layer costs on vTrain single-node (the documented subset).
 2. Attention, FP8, NVFP4 and Blackwell accelerator factors on the calibration subset of the

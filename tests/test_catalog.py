@@ -104,8 +104,8 @@ def test_fp16_only_part_has_no_bf16():
 
     from wattlas import hardware
     from wattlas.errors import InputError
-    from wattlas.perf.inference import ServingConfig
-    from wattlas.perf.serving_search import search_serving
+    from wattlas.perf.serving.roofline import ServingConfig
+    from wattlas.perf.serving.search import search_serving
     from wattlas.scenario import resolve_model
 
     v100, tpu = hardware.accelerator("v100"), hardware.accelerator("tpu-v4")

@@ -142,7 +142,7 @@ def test_training_on_an_oversubscribed_network_is_never_faster():
     its expert all-to-all leaves the pod, so the step is slower; a dense layout whose groups
     stay in the pod is unchanged."""
     from wattlas.hardware import accelerator, fabric_for
-    from wattlas.perf.training import Layout, TrainingJob, plan_training
+    from wattlas.perf.training.step import Layout, TrainingJob, plan_training
     from wattlas.scenario import resolve_model
 
     acc = accelerator("h100-sxm")
@@ -169,7 +169,7 @@ def test_a_scenario_states_its_network():
     from pathlib import Path
 
     from wattlas import scenario
-    from wattlas.perf.training import plan_from_scenario
+    from wattlas.perf.training.step import plan_from_scenario
 
     frontier = Path(__file__).resolve().parents[1] / "examples" / "frontier-training.yaml"
     base = scenario.load(frontier)

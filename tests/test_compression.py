@@ -11,8 +11,8 @@ from wattlas import catalog
 from wattlas.cli import app
 from wattlas.errors import InputError
 from wattlas.hardware import accelerator
-from wattlas.perf import inference as inf
-from wattlas.perf.serving_plan import plan_serving
+from wattlas.perf.serving import roofline as inf
+from wattlas.perf.serving.plan import plan_serving
 from wattlas.workload import transformer as tf
 from wattlas.workload.compression import Prune, prune_model
 from wattlas.workload.transformer import ModelSpec

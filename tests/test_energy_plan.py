@@ -12,7 +12,7 @@ from wattlas.errors import CatalogKeyError
 
 @pytest.fixture(scope="module")
 def plan_405b():
-    training = pytest.importorskip("wattlas.perf.training")
+    training = pytest.importorskip("wattlas.perf.training.step")
     from wattlas import hardware
     from wattlas.scenario import resolve_model
 
@@ -85,7 +85,7 @@ _SMALL: dict = {}
 def _small_plan():
     """An 8B plan on 16 H100s (built once; hypothesis cannot take a module fixture)."""
     if "plan" not in _SMALL:
-        training = pytest.importorskip("wattlas.perf.training")
+        training = pytest.importorskip("wattlas.perf.training.step")
         from wattlas import hardware
         from wattlas.scenario import resolve_model
 
@@ -108,7 +108,7 @@ def _consistent(plan):
 @settings(max_examples=40, deadline=None)
 @given(st.floats(150.0, 800.0), st.floats(150.0, 800.0), st.sampled_from(["modeled", "tdp"]))
 def test_cap_slows_the_plan_consistently(cap_a, cap_b, basis):
-    from wattlas.perf.training import capped_plan
+    from wattlas.perf.training.step import capped_plan
 
     plan, system = _small_plan()
     free = en.training_energy(plan, en.EnergyInputs(pue=1.0, power_basis=basis), system)
@@ -143,7 +143,7 @@ def test_cap_slows_the_plan_consistently(cap_a, cap_b, basis):
 
 def test_capped_plan_rejects_double_cap_and_bad_slowdown():
     from wattlas.errors import InputError
-    from wattlas.perf.training import capped_plan
+    from wattlas.perf.training.step import capped_plan
 
     plan, system = _small_plan()
     rep = en.training_energy(plan, en.EnergyInputs(power_cap_w=350.0), system)

@@ -6,9 +6,9 @@ import pytest
 
 from wattlas.errors import InputError
 from wattlas.hardware import Accelerator
-from wattlas.perf import inference as inf
-from wattlas.perf.inference import ServingConfig
-from wattlas.perf.serving_plan import plan_serving
+from wattlas.perf.serving import roofline as inf
+from wattlas.perf.serving.plan import plan_serving
+from wattlas.perf.serving.roofline import ServingConfig
 from wattlas.workload.transformer import ModelSpec
 
 L70 = ModelSpec(id="l70", layers=80, hidden=8192, heads=64, kv_heads=8, ffn=28672,

@@ -147,7 +147,7 @@ def test_serving_hints_name_serve_flags_or_serving_keys():
 
 
 def test_searched_mfu_above_anything_measured_says_so_and_stack_efficiency_clears_it(wattlas):
-    from wattlas.perf.calibration import MFU_MAX_VALIDATED
+    from wattlas.perf.training.calibration import MFU_MAX_VALIDATED
 
     args = ["train", "--model", "llama3-70b", "--accelerator", "h100-sxm", "--gpus", "1024",
             "--tokens", "2e12", "--seq-len", "8192", "--global-batch", "1024", "--search",

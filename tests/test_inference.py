@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from wattlas.errors import CatalogKeyError, InfeasibleError, InputError
 from wattlas.hardware import Accelerator
-from wattlas.perf import inference as inf
-from wattlas.perf import serving_plan
-from wattlas.perf.inference import ServingConfig
-from wattlas.perf.serving_plan import plan_serving
+from wattlas.perf.serving import plan as serving_plan
+from wattlas.perf.serving import roofline as inf
+from wattlas.perf.serving.plan import plan_serving
+from wattlas.perf.serving.roofline import ServingConfig
 from wattlas.workload.serving import AgentSession, plan_session
 from wattlas.workload.transformer import ModelSpec, params_total
 
@@ -232,7 +232,7 @@ def test_max_batch_under_slo_reported():
 
 def test_queue_wait_mm1_limit():
     """Allen–Cunneen with c = 1 and c_a² = c_s² = 1 is exact M/M/1: W_q = ρ/(μ − λ)."""
-    from wattlas.perf.serving_plan import erlang_c, queue_wait_s
+    from wattlas.perf.serving.plan import erlang_c, queue_wait_s
 
     lam, s = 3.0, 0.25  # μ = 4 /s, ρ = 0.75
     assert erlang_c(1, lam * s) == pytest.approx(0.75)
@@ -251,7 +251,7 @@ def test_queue_wait_mm1_limit():
 @settings(max_examples=30, deadline=None)
 def test_mm1_p99_matches_exponential_tail(rho):
     """M/M/1: P(W > t) = ρ·exp(−(μ − λ)t) ⇒ the q-quantile of the wait is ln(ρ/(1−q))/(μ−λ)."""
-    from wattlas.perf.serving_plan import queue_wait_s, wait_quantile_s
+    from wattlas.perf.serving.plan import queue_wait_s, wait_quantile_s
 
     mu = 10.0
     w = queue_wait_s(rho * mu, 1.0 / mu, 1, 1.0, 1.0)
@@ -437,7 +437,15 @@ def test_engines_are_a_catalog():
 def test_serving_modules_import_the_step_model_not_the_reverse():
     """The step model (inference) knows nothing of the plans, the search or compression built
     on it: no import cycle (tests/test_architecture.py checks the whole package)."""
-    from wattlas.perf import serving_compression, serving_scenario, serving_search
+    from wattlas.perf.serving import (
+        compression as serving_compression,
+    )
+    from wattlas.perf.serving import (
+        scenario as serving_scenario,
+    )
+    from wattlas.perf.serving import (
+        search as serving_search,
+    )
 
     for name in ("ServingConfig", "prefill_time_s", "decode_step_time_s", "max_batch",
                  "step_power_w"):
@@ -461,7 +469,7 @@ def test_energy_boundary_ordering_property(batch, pue, precision):
 def test_search_rows_and_headline_agree_and_count_queueing():
     """The ranked row of a configuration prints the headline's numbers: with a rate, TTFT
     includes the queue wait in both (a row used to omit it)."""
-    from wattlas.perf.serving_search import search_serving
+    from wattlas.perf.serving.search import search_serving
 
     res = search_serving(L70, [H100], 1024, 256, rate_per_s=20.0,
                          slo={"ttft_s": 1.0, "tpot_s": 0.05}, precisions=("fp8",),

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from wattlas.errors import InputError
 from wattlas.hardware import accelerator, fabric_for, system
-from wattlas.perf.training import Layout, TrainingJob, plan_training
+from wattlas.perf.training.step import Layout, TrainingJob, plan_training
 from wattlas.scenario import resolve_model
 from wattlas.workload import mamba as mb
 from wattlas.workload import transformer as tf
@@ -188,14 +188,14 @@ def test_nano_published_rows_are_modelled_out_of_sample():
 
 
 def _serving(model, tp=1):
-    from wattlas.perf import inference as inf
+    from wattlas.perf.serving import roofline as inf
 
     return inf.ServingConfig(model=model, accelerator=accelerator("h100-sxm"), tp=tp,
                              precision="bf16")
 
 
 def test_serving_holds_a_constant_state_per_sequence_beside_the_kv_cache():
-    from wattlas.perf import inference as inf
+    from wattlas.perf.serving import roofline as inf
 
     cfg = _serving(resolve_model(NANO))
     state = inf.state_bytes_per_sequence(cfg)
@@ -212,7 +212,7 @@ def test_serving_holds_a_constant_state_per_sequence_beside_the_kv_cache():
 
 
 def test_decode_reads_and_writes_the_state():
-    from wattlas.perf import inference as inf
+    from wattlas.perf.serving import roofline as inf
 
     cfg = _serving(resolve_model(NANO))
     one, two = (inf.decode_parts(cfg, b, 1024.0) for b in (8, 16))
@@ -283,8 +283,8 @@ def test_inline_hybrid_model_in_a_scenario():
 
 @pytest.mark.parametrize("dp_attention", [True, False])
 def test_wide_ep_serving_counts_the_state_per_sequence(dp_attention):
-    from wattlas.perf import inference as inf
-    from wattlas.perf import serving_moe as sm
+    from wattlas.perf.serving import moe as sm
+    from wattlas.perf.serving import roofline as inf
 
     cfg = inf.ServingConfig(model=resolve_model(NANO), accelerator=accelerator("h200-sxm"),
                             tp=1, precision="fp8")

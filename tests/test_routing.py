@@ -266,8 +266,8 @@ def test_spec_errors():
 
 def test_from_inference_agrees_with_perf_inference():
     from wattlas import hardware
-    from wattlas.perf import inference as inf
-    from wattlas.perf import serving_plan as sp
+    from wattlas.perf.serving import plan as sp
+    from wattlas.perf.serving import roofline as inf
     from wattlas.scenario import resolve_model
 
     cfg = inf.ServingConfig(model=resolve_model("llama3-8b"),

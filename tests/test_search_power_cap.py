@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from wattlas import scenario as sc
 from wattlas.cli import app
-from wattlas.perf import training as tr
-from wattlas.perf.search import search_layouts
+from wattlas.perf.training import step as tr
+from wattlas.perf.training.search import search_layouts
 from wattlas.plan import run_plan
 from wattlas.stages.training import capped_with_report, search_result
 

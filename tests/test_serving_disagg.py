@@ -1,4 +1,4 @@
-"""Prefill/decode disaggregation (perf.serving_disagg): pool rates, capacity, Little's law in
+"""Prefill/decode disaggregation (perf.serving.disagg): pool rates, capacity, Little's law in
 the decode pool, KV hand-off over the NIC or NVLink, the P:D search and its errors."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from wattlas.errors import InputError
 from wattlas.hardware import Accelerator
-from wattlas.perf import serving_disagg as sd
-from wattlas.perf.inference import ServingConfig
+from wattlas.perf.serving import disagg as sd
+from wattlas.perf.serving.roofline import ServingConfig
 from wattlas.workload.transformer import ModelSpec, kv_cache_bytes_per_token
 
 # DeepSeek-V3 and Llama-3-70B shapes (HF config.json); H100 and GB200 datasheet numbers

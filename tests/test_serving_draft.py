@@ -12,9 +12,9 @@ import pytest
 
 from test_inference import H100, H200, L8, L70  # the same Llama-3 shapes and datasheets
 from wattlas.errors import InfeasibleError
-from wattlas.perf import inference as inf
-from wattlas.perf.inference import ServingConfig
-from wattlas.perf.serving_plan import plan_serving
+from wattlas.perf.serving import roofline as inf
+from wattlas.perf.serving.plan import plan_serving
+from wattlas.perf.serving.roofline import ServingConfig
 from wattlas.workload.transformer import ModelSpec, params_total
 
 ISL, OSL = 1024, 256

@@ -1,7 +1,7 @@
 """Physical invariants of the one serving capacity model, on hypothesis-generated configurations.
 
 For every generated replica (model × accelerator × precision × TP × lengths × occupancy) the
-continuous-batching steady state (``perf.serving_plan.steady_state``) must respect:
+continuous-batching steady state (``perf.serving.plan.steady_state``) must respect:
 
 * achieved FLOP/s per GPU ≤ the accelerator's peak at the precision the math runs in, for the
   step and for the request stream (requests/s × FLOPs per request ≤ TP × peak);
@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 
 from wattlas import hardware
 from wattlas.errors import InfeasibleError, InputError
-from wattlas.perf import inference as inf
-from wattlas.perf import serving_plan as sp
+from wattlas.perf.serving import plan as sp
+from wattlas.perf.serving import roofline as inf
 from wattlas.scenario import resolve_model
 from wattlas.workload import transformer as tf
 
@@ -237,7 +237,7 @@ def test_power_cap_slows_compute_bound_serving_more_than_decode():
 
 def test_power_cap_from_the_scenario():
     from wattlas import scenario
-    from wattlas.perf.serving_scenario import plan_from_scenario
+    from wattlas.perf.serving.scenario import plan_from_scenario
 
     base = {"model": "llama3.1-8b", "hardware": {"accelerator": "h100-sxm"},
             "serving": {"prompt_tokens": 512, "output_tokens": 256}}
@@ -251,7 +251,7 @@ def test_power_cap_from_the_scenario():
 def test_load_curve_rises_to_saturation():
     """TTFT and TPOT against the offered rate: non-decreasing, throughput = rate × OSL, the
     wait unbounded as the rate reaches capacity; the same numbers as plan_serving."""
-    from wattlas.perf.serving_load import load_curve
+    from wattlas.perf.serving.load import load_curve
 
     cfg = _config("llama3.1-70b", "h100-sxm", "bf16", 4)
     rows = load_curve(cfg, 467, 256)

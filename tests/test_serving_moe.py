@@ -1,4 +1,4 @@
-"""MoE serving at scale (perf.serving_moe): expert placement, all-to-all, two-batch overlap,
+"""MoE serving at scale (perf.serving.moe): expert placement, all-to-all, two-batch overlap,
 MTP, memory and peak bounds. DeepSeek-V3's shape (HF config.json) and H100 datasheet numbers
 are built inline so these tests do not depend on the catalogs."""
 
@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from wattlas.errors import InputError
 from wattlas.hardware import Accelerator
-from wattlas.perf import serving_moe as moe
-from wattlas.perf.inference import ServingConfig
+from wattlas.perf.serving import moe
+from wattlas.perf.serving.roofline import ServingConfig
 from wattlas.workload.transformer import ModelSpec
 
 DSV3 = ModelSpec(id="dsv3", layers=61, hidden=7168, heads=128, kv_heads=128, head_dim=128,

@@ -169,7 +169,7 @@ def test_geo_training_equals_geo_step(every):
     from wattlas import hardware
     from wattlas.grid import geo, geodist
     from wattlas.grid import regions as rg
-    from wattlas.perf.layout import DP_GRAD_BYTES
+    from wattlas.perf.training.layout import DP_GRAD_BYTES
     from wattlas.scenario import resolve_model
     from wattlas.workload.transformer import params_total
 

@@ -1,4 +1,5 @@
-"""Training planner: layout rules, memory, step time, MFU and totals (wattlas.perf.training)."""
+"""Training planner: layout rules, memory, step time, MFU and totals
+(wattlas.perf.training.step)."""
 
 import math
 
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from wattlas.errors import InfeasibleError, InputError
 from wattlas.hardware import Accelerator, Fabric
-from wattlas.perf.training import (
+from wattlas.perf.training.step import (
     BREAKDOWN,
     DEFAULT_GOODPUT_FRAC,
     Layout,
@@ -221,7 +222,7 @@ def test_rl_jobs_add_rollout_and_models(kind):
 
 def test_korthikanti_table2_formulas():
     """Korthikanti et al. 2022 Table 2 per-layer activation bytes for an MHA, 4h-GELU block."""
-    from wattlas.perf.memory import layer_activation_bytes
+    from wattlas.perf.training.memory import layer_activation_bytes
 
     s, b, h, a, t = 2048, 4, 6144, 64, 8
     sbh = s * b * h
@@ -238,7 +239,7 @@ def test_korthikanti_table2_formulas():
 
 
 def test_plan_from_scenario_derives_dp():
-    from wattlas.perf.training import plan_from_scenario
+    from wattlas.perf.training.step import plan_from_scenario
     from wattlas.scenario import validate
 
     scen = validate({"model": {"layers": 8, "hidden": 1024, "heads": 16, "ffn": 4096,

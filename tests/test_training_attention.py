@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from wattlas.hardware import accelerator, default_system, fabric_for
-from wattlas.perf import calibration
-from wattlas.perf.training import Layout, TrainingJob, plan_training
+from wattlas.perf.training import calibration
+from wattlas.perf.training.step import Layout, TrainingJob, plan_training
 from wattlas.scenario import resolve_model
 
 

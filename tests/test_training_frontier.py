@@ -13,8 +13,8 @@ left to the search.
 import pytest
 
 from wattlas.hardware import accelerator, default_system, fabric_for
-from wattlas.perf.search import search_layouts
-from wattlas.perf.training import TrainingJob
+from wattlas.perf.training.search import search_layouts
+from wattlas.perf.training.step import TrainingJob
 from wattlas.scenario import resolve_model
 
 

@@ -1,12 +1,13 @@
 """Host offload (optimizer, activations), SFT note and RL rollout through the serving model
-(wattlas.perf.training)."""
+(wattlas.perf.training.step)."""
 
 import numpy as np
 import pytest
 
 from wattlas.hardware import Accelerator, Fabric
-from wattlas.perf import calibration, inference
-from wattlas.perf.training import Layout, TrainingJob, evaluate, plan_training
+from wattlas.perf.serving import roofline as inference
+from wattlas.perf.training import calibration
+from wattlas.perf.training.step import Layout, TrainingJob, evaluate, plan_training
 from wattlas.units import GIB
 from wattlas.workload.transformer import ModelSpec
 

@@ -1,4 +1,4 @@
-"""Second-pass physics of the training step-time model (wattlas.perf.training.evaluate):
+"""Second-pass physics of the training step-time model (wattlas.perf.training.step.evaluate):
 launch-bound layers, pipeline scatter/gather, ZeRO-2/3 per-micro-batch collectives, MoE expert
 gradients over dp·cp/ep, framework gradient bytes, search over sequence parallelism and
 optimizer offload, RL notes."""
@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from wattlas.hardware import Accelerator, Fabric
-from wattlas.perf import calibration, comm, memory, network
-from wattlas.perf.search import enumerate_layouts, search_layouts
-from wattlas.perf.training import Layout, TrainingJob, evaluate, job_shape, plan_training
+from wattlas.perf import comm, network
+from wattlas.perf.training import calibration, memory
+from wattlas.perf.training.search import enumerate_layouts, search_layouts
+from wattlas.perf.training.step import Layout, TrainingJob, evaluate, job_shape, plan_training
 from wattlas.units import GIB
 from wattlas.workload.transformer import ModelSpec
 

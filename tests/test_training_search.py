@@ -1,4 +1,4 @@
-"""Vectorised layout search (wattlas.perf.search)."""
+"""Vectorised layout search (wattlas.perf.training.search)."""
 
 import numpy as np
 import pytest
@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from wattlas.errors import InfeasibleError, InputError
 from wattlas.hardware import Accelerator, Fabric
-from wattlas.perf.search import enumerate_layouts, pareto_front, search_layouts
-from wattlas.perf.training import Layout, TrainingJob, plan_training
+from wattlas.perf.training.search import enumerate_layouts, pareto_front, search_layouts
+from wattlas.perf.training.step import Layout, TrainingJob, plan_training
 from wattlas.units import GIB
 from wattlas.workload.transformer import ModelSpec
 

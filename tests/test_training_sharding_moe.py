@@ -1,4 +1,5 @@
-"""FSDP / ZeRO-3 and hybrid sharding (perf.sharding), MoE placement and all-to-all (perf.moe)."""
+"""FSDP / ZeRO-3 and hybrid sharding (perf.training.sharding), MoE placement and all-to-all
+(perf.training.moe)."""
 
 import numpy as np
 import pytest
@@ -7,8 +8,8 @@ from hypothesis import strategies as st
 
 from wattlas.errors import InputError
 from wattlas.hardware import Accelerator, Fabric
-from wattlas.perf import moe, sharding
-from wattlas.perf.training import Layout, TrainingJob, plan_training
+from wattlas.perf.training import moe, sharding
+from wattlas.perf.training.step import Layout, TrainingJob, plan_training
 from wattlas.units import GIB
 from wattlas.workload.transformer import ModelSpec
 
@@ -112,7 +113,7 @@ def test_more_expert_parallelism_is_never_free_of_communication():
 
 @pytest.mark.parametrize("sp", [True, False])
 def test_fp8_training_keeps_fp8_gemm_inputs(sp):
-    from wattlas.perf import memory
+    from wattlas.perf.training import memory
 
     args = (4096, 1, 8192, 64, 1024, 28672, 3, 8, sp)
     bf16, _ = memory.layer_activation_bytes(*args, 0, True)

@@ -12,9 +12,9 @@ import pytest
 
 from wattlas import hardware
 from wattlas.errors import InputError
-from wattlas.perf import software
-from wattlas.perf.search import search_layouts
-from wattlas.perf.training import Layout, TrainingJob, plan_training
+from wattlas.perf.training import software
+from wattlas.perf.training.search import search_layouts
+from wattlas.perf.training.step import Layout, TrainingJob, plan_training
 from wattlas.scenario import resolve_model
 
 
@@ -112,7 +112,7 @@ def test_stack_efficiency_stretches_every_phase(eff):
 
 def test_scenario_defaults_follow_the_year():
     from wattlas import scenario
-    from wattlas.perf.training import plan_from_scenario
+    from wattlas.perf.training.step import plan_from_scenario
 
     data = {"model": "llama2-7b", "hardware": {"accelerator": "a100-sxm-80gb"},
             "cluster": {"gpus": 64},
@@ -173,7 +173,7 @@ def test_power_cap_read_only_from_a_peak_power_below_tdp():
 
 
 def test_llama2_stack_constant_is_the_fit():
-    from wattlas.perf import calibration
+    from wattlas.perf.training import calibration
     from wattlas.validation.energy import fit_llama2_stack_efficiency
 
     fitted = fit_llama2_stack_efficiency()["LLAMA2_STACK_EFFICIENCY"]
@@ -198,7 +198,7 @@ def test_llama1_throughput_checks_the_llama2_stack_efficiency():
     """Out-of-sample check (not fitted): Touvron et al. 2023a §2.4 report about 380 tokens/s per
     GPU for LLaMA 65B on 2,048 A100-80GB (1.4T tokens in about 21 days). The searched layout
     with the Llama 2 stack efficiency predicts 390."""
-    from wattlas.perf import calibration
+    from wattlas.perf.training import calibration
 
     job = TrainingJob(model=resolve_model("llama-65b"), tokens=1.4e12, seq_len=2048,
                       global_batch=2048, software_year=2022,
@@ -214,7 +214,7 @@ def test_published_stack_efficiencies_are_the_fit():
     """STACK_EFFICIENCY_FRAC holds what fit_stack_efficiency prints (never typed by hand); the
     Megatron-Core stack, on whose rows the model is fitted, is within 3 % of the default 1.0, and
     applying a stack's efficiency lowers its out-of-sample error."""
-    from wattlas.perf import calibration
+    from wattlas.perf.training import calibration
     from wattlas.validation.fit import fit_stack_efficiency
 
     fit = fit_stack_efficiency()

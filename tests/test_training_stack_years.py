@@ -1,10 +1,10 @@
-"""What a software stack of a given year overlaps (perf.software, features catalog)."""
+"""What a software stack of a given year overlaps (perf.training.software, features catalog)."""
 
 from __future__ import annotations
 
 from wattlas.hardware import accelerator, default_system, fabric_for
-from wattlas.perf import software
-from wattlas.perf.training import Layout, TrainingJob, plan_training
+from wattlas.perf.training import software
+from wattlas.perf.training.step import Layout, TrainingJob, plan_training
 from wattlas.scenario import resolve_model
 
 

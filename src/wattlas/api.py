@@ -99,7 +99,7 @@ def serve(scenario: Any = None, *, search: bool = False, hours: float = 8760.0,
         raise InputError("wattlas.serve(): give prompt_tokens and output_tokens (or a serving "
                          "section)")
     if scen.serving.disaggregated is not None:
-        from .perf.serving_disagg import from_scenario
+        from .perf.serving.disagg import from_scenario
 
         return ServeResult(plain(from_scenario(scen, search=search, hours=hours)[0]))
     entries = None
@@ -116,7 +116,7 @@ def serve(scenario: Any = None, *, search: bool = False, hours: float = 8760.0,
                                                                         "int4"),
             tps=(s.tp,) if fields.get("tp") else (1, 2, 4, 8), hours=hours)
     else:
-        from .perf.serving_scenario import plan_from_scenario
+        from .perf.serving.scenario import plan_from_scenario
 
         plan_ = plan_from_scenario(scen, hours=hours)
     from .uncertainty.montecarlo import serve_ranges

@@ -214,7 +214,7 @@ class Training(Section):
                                        description="RL: generated tokens per sequence")
     software_year: int | None = Field(
         default=None, ge=2012, le=2100,
-        description="plan with the layout features published by this year (perf.software)")
+        description="plan with the layout features published by this year (perf.training.software)")
     stack_efficiency_frac: float = Field(
         default=1.0, gt=0, le=1,
         description="throughput of the training stack relative to the calibrated model")
@@ -259,7 +259,7 @@ class PruneSpec(Section):
 
 
 class Disaggregation(Section):
-    """Prefill/decode disaggregation: separate pools of GPUs (perf.serving_disagg). ``ep``: the
+    """Prefill/decode disaggregation: separate pools of GPUs (perf.serving.disagg). ``ep``: the
     expert-parallel group size in each pool (MoE models); ``dp_attention``: attention runs
     data-parallel inside that group; ``two_batch_overlap`` (default: on when ``ep`` crosses
     nodes); ``prefill_tokens_per_gpu``: tokens per GPU per prefill step."""
@@ -290,7 +290,8 @@ class Serving(Section):
     distill_to: str | ModelInline | None = None  # student served in place of `model`
     prune: PruneSpec | None = None
     disaggregated: Disaggregation | None = None
-    #: per-GPU power limit [W]: steps above it run at a lower clock (perf.inference.cap_slowdown)
+    #: per-GPU power limit [W]: steps above it run at a lower clock
+    #: (perf.serving.roofline.cap_slowdown)
     power_cap_w: float | None = Field(default=None, gt=0)
 
 

@@ -11,8 +11,8 @@ within 5 % (measured 0.2 %); the EcoLogits-derived rows (8B 1×H100 0.162 J/toke
 import pytest
 
 from wattlas.hardware import accelerator
-from wattlas.perf.inference import ServingConfig
-from wattlas.perf.serving_plan import plan_serving
+from wattlas.perf.serving.plan import plan_serving
+from wattlas.perf.serving.roofline import ServingConfig
 from wattlas.scenario import resolve_model
 from wattlas.validation import inference as vi
 
@@ -56,8 +56,8 @@ def test_larger_batch_lowers_energy_3_to_5x(model, tp):
 
 def test_power_fit_reproduces_shipped_constants():
     """validation.inference.fit_power (ML.ENERGY anchors only) returns the constants shipped
-    in perf.inference, so the calibration is reproducible."""
-    from wattlas.perf import inference as inf
+    in perf.serving.roofline, so the calibration is reproducible."""
+    from wattlas.perf.serving import roofline as inf
 
     best = vi.fit_power()
     assert best["busy_floor_frac"] == pytest.approx(inf.BUSY_FLOOR_FRAC)

@@ -26,8 +26,8 @@ import pytest
 
 from wattlas.errors import InfeasibleError
 from wattlas.hardware import Fabric, accelerator, default_system, fabric_for
-from wattlas.perf.search import search_layouts
-from wattlas.perf.training import TrainingJob
+from wattlas.perf.training.search import search_layouts
+from wattlas.perf.training.step import TrainingJob
 from wattlas.units import GIB
 from wattlas.workload.transformer import ModelSpec
 

@@ -13,7 +13,8 @@ Online-latency table (v0.14; out of sample, no constant fitted on it). Its preci
 stated; BF16 is assumed (docs/inference.md): with the efficiencies fitted on v0.17 the BF16
 ITL at low load (QPS ≤ 8, 5 rows) is within +14/−28 %, median 10.0 %; FP8 would be 29-61 % low.
 TTFT (queue wait + own prefill + first step) median 16 % over 8 rows. Rate-mode steps admit
-Poisson numbers of whole prompts (perf.inference.mixed_parts). Known gaps pinned so a change in
+Poisson numbers of whole prompts (perf.serving.roofline.mixed_parts). Known gaps pinned so a change
+in
 either direction is seen: at QPS 16-32 the ITL is underpredicted by 20 % and 56 %; the
 saturated capacity (QPS = INF rows) is within +3 % and +20 %.
 """

@@ -1,6 +1,7 @@
 """vTrain ground truth (Bang et al., MICRO-57 2024; VIA-Research/vTrain, MIT licence).
 
-Single-node file (1,440 A100 iterations) is the calibration subset of wattlas.perf.calibration;
+Single-node file (1,440 A100 iterations) is the calibration subset of
+wattlas.perf.training.calibration;
 the multi-node file (109 iterations on 64–512 A100) is out of sample. Tolerances are the errors
 measured after the second-pass refit (multi-node: mean 9.45 %, median 7.8 %, max 38.6 %;
 single-node: mean 7.8 %) plus about half a percentage point, and never looser than the issue's

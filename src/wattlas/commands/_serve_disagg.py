@@ -7,7 +7,7 @@ from typing import Any
 
 def show(scen: Any, search: bool, fmt: str, hours: float = 8760.0) -> None:
     """Plan the scenario's disaggregated serving and print it as table, json or csv."""
-    from ..perf.serving_disagg import from_scenario
+    from ..perf.serving.disagg import from_scenario
     from ._common import print_csv, print_json, print_pairs, print_table
 
     out, _ = from_scenario(scen, search=search, hours=hours)

@@ -200,7 +200,7 @@ def command(
 ) -> None:
     from .. import scenario as sc
     from ..errors import InputError
-    from ..perf.serving_scenario import plan_from_scenario
+    from ..perf.serving.scenario import plan_from_scenario
     from ..stages.serving import search_result, serving_result
     from ._common import check_format, print_csv, print_json
 
@@ -269,8 +269,8 @@ def command(
 
     out = serve_ranges(scen, plain(serving_result(plan, scen, extra)))
     if load_curve:
-        from ..perf.serving_load import load_curve as curve
-        from ..perf.serving_scenario import config_from_scenario
+        from ..perf.serving.load import load_curve as curve
+        from ..perf.serving.scenario import config_from_scenario
 
         if search:
             raise InputError("--load-curve tabulates one given configuration, not the result "

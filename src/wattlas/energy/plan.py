@@ -455,7 +455,7 @@ def training_energy(plan: Any, inputs: EnergyInputs, system: System | None = Non
     Energy = Σ_phase P_phase × t_phase per step × steps / goodput: time lost to failures and
     restarts is charged at the step-average power (lost work is redone). With
     ``inputs.power_cap_w`` the report's ``slowdown_frac`` and ``phase_time_factors`` give the
-    capped step; :func:`wattlas.perf.training.capped_plan` applies them to `plan` (which must
+    capped step; :func:`wattlas.perf.training.step.capped_plan` applies them to `plan` (which must
     be the uncapped plan).
     """
     if getattr(plan, "power_cap_slowdown_frac", 0.0):

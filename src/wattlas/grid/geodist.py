@@ -159,7 +159,7 @@ def geo_training(plan, spec, facility_power_w: float) -> dict:
     plan's training time by step_time_s / step_time_single_site_s.
     """
     from ..errors import CatalogKeyError
-    from ..perf.layout import DP_GRAD_BYTES
+    from ..perf.training.layout import DP_GRAD_BYTES
     from ..workload.transformer import params_total
     from . import regions as rg
 

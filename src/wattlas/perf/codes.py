@@ -1,7 +1,8 @@
 """Integer codes of the categorical layout fields, as the vectorised layout arrays store them.
 
-One small module so that the layout rules (:mod:`wattlas.perf.layout`) and the software-year
-feature rules (:mod:`wattlas.perf.software`) share them without importing each other.
+One small module so that the layout rules (:mod:`wattlas.perf.training.layout`) and the
+software-year
+feature rules (:mod:`wattlas.perf.training.software`) share them without importing each other.
 """
 
 #: recompute: Megatron's selective (attention core) and full; "op" is PyTorch's op-level

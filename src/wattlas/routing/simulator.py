@@ -288,9 +288,10 @@ def _region_value(site_spec, field_name: str):
 
 
 def build_sites(spec, default_model: Any = None) -> list[Site]:
-    """Sites with service tables from perf.inference (one table per distinct configuration)."""
+    """Sites with service tables from perf.serving.roofline (one table per distinct
+    configuration)."""
     from .. import hardware
-    from ..perf import inference as inf
+    from ..perf.serving import roofline as inf
     from ..scenario import resolve_model
 
     p_mean, o_mean = spec.prompt_tokens.mean_tokens, spec.output_tokens.mean_tokens

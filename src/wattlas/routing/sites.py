@@ -12,7 +12,7 @@ indexes arrays:
 * ``power_w(batch)`` [W]: the replica's GPU power at that batch (0 = idle).
 
 :meth:`ServiceModel.from_inference` evaluates the one capacity model of ``wattlas serve``
-(:func:`wattlas.perf.serving_plan.steady_state`): at the mean lengths a replica's capacity
+(:func:`wattlas.perf.serving.plan.steady_state`): at the mean lengths a replica's capacity
 b / (TTFT(b) + (OSL − 1)·step(b)) at its largest batch is ``serve``'s
 ``capacity_requests_per_s`` (:meth:`ServiceModel.capacity_per_s`), so the same replica has
 the same capacity in both commands.
@@ -129,13 +129,13 @@ class ServiceModel:
     def from_inference(cls, cfg: Any, prompt_tokens: float, output_tokens: float,
                        max_prompt_tokens: int = 131072) -> ServiceModel:
         """Tables of ServingConfig `cfg` serving requests of mean `prompt_tokens` →
-        `output_tokens` from the one capacity model (``perf.serving_plan.steady_state``,
+        `output_tokens` from the one capacity model (``perf.serving.plan.steady_state``,
         admissions spread evenly): max_batch at ISL + OSL (as ``serve``), step(b) = the mixed
         continuous-batching step, TTFT(p, b) = own chunked prefill of p tokens alongside b
         sequences + the first step, power(b) of the mixed step (idle = tp × device power at
         zero activity). The prompt grid holds 64 log-spaced lengths and the mean itself."""
-        from ..perf import inference as inf
-        from ..perf import serving_plan as sp
+        from ..perf.serving import plan as sp
+        from ..perf.serving import roofline as inf
 
         p_mean, n_out = float(prompt_tokens), float(output_tokens)
         mb = inf.max_batch(cfg, p_mean + n_out)

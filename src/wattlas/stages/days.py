@@ -46,11 +46,12 @@ def solve_days(scen: Any, days: float, allow_uneven_pp: bool = False
     as {gpus, training_time_s}) for the fewest GPUs whose fastest layout finishes in `days`.
 
     Counts are whole nodes, a 7-smooth number of them, and have at least one layout that
-    passes the layout rules (:func:`wattlas.perf.search.enumerate_layouts`); among those the
+    passes the layout rules (:func:`wattlas.perf.training.search.enumerate_layouts`); among those
+    the
     solver bisects on the search's training time."""
     from ..errors import InfeasibleError, InputError, WattlasError
-    from ..perf import training as tr
-    from ..perf.search import enumerate_layouts
+    from ..perf.training import step as tr
+    from ..perf.training.search import enumerate_layouts
     from ..scenario import Cluster
     from .training import fixed_layout, search_result, training_result
 

@@ -61,9 +61,9 @@ def search_result(scen: Any, *, accelerator: str | None = None,
     J/token (or $/Mtoken with ``energy.gpu_hour_price_usd``) that meets the scenario's SLO; a
     distilled or pruned student is compared with its teacher."""
     from .. import energy, hardware
-    from ..perf import serving_compression as sc_
-    from ..perf import serving_search as ss
-    from ..perf.inference import DEFAULT_ENGINE
+    from ..perf.serving import compression as sc_
+    from ..perf.serving import search as ss
+    from ..perf.serving.roofline import DEFAULT_ENGINE
     from ..scenario import resolve_model
 
     s = scen.serving
@@ -108,10 +108,10 @@ def serving_result(plan: Any, scen: Any, extra: dict[str, Any] | None = None
 def serving_stage(scen: Any, hours: float = 8760.0) -> tuple[dict[str, Any], Any]:
     """(the dict ``wattlas serve SCENARIO --format json`` prints, the ServingPlan) of the
     scenario's serving section over `hours` of operation."""
-    from ..perf.serving_scenario import plan_from_scenario
+    from ..perf.serving.scenario import plan_from_scenario
 
     if scen.serving.disaggregated is not None:  # prefill and decode pools (serve --disaggregated)
-        from ..perf.serving_disagg import from_scenario
+        from ..perf.serving.disagg import from_scenario
 
         out, deployment = from_scenario(scen, hours=hours)
         return plain(out), deployment

@@ -17,7 +17,7 @@ def run_training(scen: Any, search: bool = False, allow_uneven_pp: bool = False,
     `days` the fewest GPUs that finish within that many days (:mod:`wattlas.stages.days`; the
     scenario returned has that GPU count); else the layout search (with its Pareto front) when
     `search` is set or the scenario gives no layout (a note says so); else the given layout."""
-    from ..perf import training as tr
+    from ..perf.training import step as tr
 
     if scen.training is None:
         from ..errors import InputError

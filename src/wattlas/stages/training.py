@@ -58,8 +58,8 @@ def _cap_w(scen: Any) -> float | None:
 
 def capped_with_report(plan: Any, scen: Any) -> tuple[Any, Any]:
     """(the uncapped `plan` with the scenario's power-cap slowdown applied by
-    ``perf.training.capped_plan``, the EnergyReport that gives the slowdown)."""
-    from ..perf.training import capped_plan
+    ``perf.training.step.capped_plan``, the EnergyReport that gives the slowdown)."""
+    from ..perf.training.step import capped_plan
 
     report = training_energy_report(plan, scen)
     capped = capped_plan(plan, report.slowdown_frac, report.phase_time_factors, _cap_w(scen))
@@ -68,7 +68,7 @@ def capped_with_report(plan: Any, scen: Any) -> tuple[Any, Any]:
 
 def fixed_layout(scen: Any) -> dict[str, Any]:
     """Layout fields the scenario (or a flag) set explicitly: the search keeps them."""
-    from ..perf.search import FIXABLE
+    from ..perf.training.search import FIXABLE
 
     lay = scen.training.layout if scen.training is not None else None
     if lay is None:
@@ -80,12 +80,13 @@ def fixed_layout(scen: Any) -> dict[str, Any]:
 def search_result(scen: Any, allow_uneven_pp: bool = False, progress: bool = False) -> Any:
     """The layout search of a scenario (``--search``, or a plan without ``training.layout``): the
     fastest layout that fits on ``cluster.gpus``; with ``energy.power_cap_w`` the fastest under
-    the cap (:func:`wattlas.perf.search.search_under_cap` with :func:`capped_with_report`), a
+    the cap (:func:`wattlas.perf.training.search.search_under_cap` with
+    :func:`capped_with_report`), a
     note naming the uncapped-best layout when the cap changed the choice."""
     from dataclasses import asdict, replace
 
-    from ..perf import training as tr
-    from ..perf.search import search_layouts, search_under_cap
+    from ..perf.training import step as tr
+    from ..perf.training.search import search_layouts, search_under_cap
 
     job = tr.job_from_scenario(scen)
     acc, fabric = tr.hardware_from_scenario(scen)
@@ -111,7 +112,7 @@ def search_result(scen: Any, allow_uneven_pp: bool = False, progress: bool = Fal
 def training_result(plan: Any, scen: Any) -> tuple[dict[str, Any], Any]:
     """(the train JSON keys, the EnergyReport) of the uncapped `plan` under the scenario's
     energy inputs. A power cap's slowdown (energy model) is applied to the plan first
-    (``perf.training.capped_plan``), so step time, training time, GPU-hours, tokens/s, FLOP/s
+    (``perf.training.step.capped_plan``), so step time, training time, GPU-hours, tokens/s, FLOP/s
     and MFU/HFU agree with the energy report's duration."""
     capped, report = capped_with_report(plan, scen)
     out = plan_dict(capped)
@@ -141,7 +142,7 @@ def training_stage(scen: Any) -> tuple[dict[str, Any], Any]:
     """(the dict ``wattlas train SCENARIO --format json`` prints, the EnergyReport):
     :func:`training_result` (plan keys with a power cap applied, energy report) of the
     scenario's layout, or of the layout search (cap-aware) when the scenario gives no layout."""
-    from ..perf import training as tr
+    from ..perf.training import step as tr
 
     extra: dict[str, Any] = {}
     if scen.training.layout is None:

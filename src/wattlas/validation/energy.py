@@ -17,7 +17,7 @@ A100 and 2,500 kg per 8-GPU server, ``power_pue_grid_constants.csv``, amortised 
 life at 85 % use, §4.1).
 
 Predicted cases (names contain ``predicted``): GPU-hours from
-``wattlas.perf.training`` (layout given by the source where it gives one, else the fastest
+``wattlas.perf.training.step`` (layout given by the source where it gives one, else the fastest
 layout found by ``search_layouts``), then the source's own power/PUE/CI accounting:
 
 * BLOOM-176B: 384 A100-80GB, 366B tokens, seq 2048, global batch 2048, TP 4 × PP 12 × DP 8
@@ -201,7 +201,7 @@ PREDICTED_RUNS: tuple[PredictedRun, ...] = (
 
 def _stack_efficiency(run: PredictedRun, fitted: float | None = None) -> float:
     if isinstance(run.stack, str):
-        from ..perf import calibration
+        from ..perf.training import calibration
 
         return calibration.LLAMA2_STACK_EFFICIENCY if fitted is None else fitted
     return run.stack
@@ -209,7 +209,7 @@ def _stack_efficiency(run: PredictedRun, fitted: float | None = None) -> float:
 
 def _plan(run: PredictedRun, stack_efficiency_frac: float) -> Any:
     from .. import hardware
-    from ..perf.training import Layout, TrainingJob, plan_training
+    from ..perf.training.step import Layout, TrainingJob, plan_training
     from ..scenario import resolve_model
 
     acc = hardware.accelerator(run.accelerator)
@@ -221,14 +221,14 @@ def _plan(run: PredictedRun, stack_efficiency_frac: float) -> Any:
         plan = plan_training(job, acc, Layout(**run.layout), gpus=run.gpus,
                              allow_uneven_pp=True)
     else:
-        from ..perf.search import search_layouts
+        from ..perf.training.search import search_layouts
 
         plan = search_layouts(job, acc, run.gpus, allow_uneven_pp=True).best
     cap_w = power_cap_w(run)
     if cap_w is None:
         return plan
     from .. import energy
-    from ..perf.training import capped_plan
+    from ..perf.training.step import capped_plan
 
     rep = energy.training_energy(plan, energy.EnergyInputs(power_cap_w=cap_w),
                                  hardware.default_system(acc.id))
@@ -264,7 +264,7 @@ def predicted_cases() -> list[Case]:
     missing. The planner's default goodput (0.90) applies: published GPU-hours are wall-clock
     hours, failures and restarts included."""
     try:
-        import wattlas.perf.training  # noqa: F401
+        import wattlas.perf.training.step  # noqa: F401
     except ImportError:
         return []
     from ..errors import WattlasError

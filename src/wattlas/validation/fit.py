@@ -1,6 +1,6 @@
-"""Refits of the training step-time constants of :mod:`wattlas.perf.calibration`.
+"""Refits of the training step-time constants of :mod:`wattlas.perf.training.calibration`.
 
-The model reads its fitted constants as data (``perf/calibration.py`` holds numbers and the
+The model reads its fitted constants as data (``perf/training/calibration.py`` holds numbers and the
 curves that use them); the fits run validation cases, so they live here, above the model, and
 print the constants to paste there. Each fit uses only its documented subset:
 
@@ -15,7 +15,7 @@ Run: ``python benchmarks/fit_training.py``.
 
 from __future__ import annotations
 
-from ..perf import calibration as cal
+from ..perf.training import calibration as cal
 
 
 def fit_vtrain_single(max_nfev: int = 200) -> dict[str, float]:
@@ -63,7 +63,7 @@ PUBLISHED_FIT_ACCELERATORS = ("b200", "gb200", "gb300")
 
 
 def _with(values: dict[str, float], fn):
-    """Run `fn()` with constants of :mod:`wattlas.perf.calibration` temporarily replaced
+    """Run `fn()` with constants of :mod:`wattlas.perf.training.calibration` temporarily replaced
     (`values`: name → value, names of the form ``ACCEL_EFF_FACTOR:<id>`` set one entry of
     ACCEL_EFF_FACTOR); the model reads them from the module at call time."""
     old = {k: getattr(cal, k) for k in values if ":" not in k}
@@ -122,14 +122,15 @@ def fit_published(max_nfev: int = 60) -> dict[str, float]:
 
 
 def fit_zero3_2021_overlap() -> dict[str, float]:
-    """Refit ``perf.sharding.ZERO3_2021_OVERLAP_FRAC`` on the GPT-3 175B ZeRO-3 rows of SC'21
+    """Refit ``perf.training.sharding.ZERO3_2021_OVERLAP_FRAC`` on the GPT-3 175B ZeRO-3 rows of
+    SC'21
     Table 2 (the calibration subset, chosen before fitting): scipy.optimize.minimize_scalar of
     the squared log error. Returns the constant and the mean absolute error on the fit rows and
     on the held-out GPT-530B ZeRO-3 rows."""
     import numpy as np
     from scipy.optimize import minimize_scalar
 
-    from ..perf import sharding
+    from ..perf.training import sharding
     from . import training as vt
 
     def errors(f: float) -> tuple[list[float], list[float]]:
@@ -154,14 +155,15 @@ def fit_zero3_2021_overlap() -> dict[str, float]:
 
 
 def fit_grouped_gemm_eff() -> dict[str, float]:
-    """Refit ``perf.moe.GROUPED_GEMM_EFF`` on the calibration rows of the NeMo 25.09–26.08 MoE
+    """Refit ``perf.training.moe.GROUPED_GEMM_EFF`` on the calibration rows of the NeMo 25.09–26.08
+    MoE
     table (``calibration=True`` in :mod:`.published`): scipy.optimize.minimize_scalar of the
     squared log error. Returns the constant and the median absolute error of the calibration
     rows and of every out-of-sample MoE row."""
     import numpy as np
     from scipy.optimize import minimize_scalar
 
-    from ..perf import moe
+    from ..perf.training import moe
     from . import published
 
     def moe_cases(f: float) -> list:

@@ -6,7 +6,7 @@ Calibration subset (``calibration=True``), documented in ``data/engines.csv``:
   (eff_compute, fp8 compute efficiency, step overhead, eff_mem fitted by a grid search on the
   median absolute throughput error, :func:`fit_trtllm`); every other row is out of sample.
 * ``vllm-0.11`` / ``vllm-0.5``: the two ML.ENERGY J/token anchors (Llama-3.1-8B, H100, batch 64).
-* the activity mapping of perf.inference (BUSY_FLOOR_FRAC, MEM_ACTIVITY_WEIGHT): the same two
+* the activity mapping of perf.serving.roofline (BUSY_FLOOR_FRAC, MEM_ACTIVITY_WEIGHT): the same two
   ML.ENERGY anchors (:func:`fit_power`).
 
 * ``trtllm-0.12``: the ISL = OSL = 128 rows of the TensorRT-LLM v0.12 max-throughput table
@@ -48,7 +48,7 @@ def _read(name: str) -> list[dict[str, str]]:
 def _cfg(model: str, gpu: str, tp: int, precision: str, engine: str = "trtllm-2025",
          kv_precision: str | None = None):
     from ..hardware import accelerator
-    from ..perf.inference import ServingConfig
+    from ..perf.serving.roofline import ServingConfig
     from ..scenario import resolve_model
 
     return ServingConfig(resolve_model(model), accelerator(gpu), tp=tp, precision=precision,
@@ -56,7 +56,7 @@ def _cfg(model: str, gpu: str, tp: int, precision: str, engine: str = "trtllm-20
 
 
 def trtllm_max_throughput_cases(engine: str = "trtllm-2025") -> list[Case]:
-    from ..perf.serving_plan import plan_serving
+    from ..perf.serving.plan import plan_serving
 
     out = []
     for r in _read("trtllm_max_throughput_v0.17.csv"):
@@ -83,7 +83,7 @@ def trtllm_online_cases(precision: str = ONLINE_PRECISION) -> list[Case]:
     fitted on the v0.17 table, while FP8 would need ~45 % bandwidth efficiency). Each row runs
     at the published achieved req/s: occupancy by Little's law, TTFT with the G/G/1 wait.
     The QPS = INF rows (closed-loop saturation) check the replica's capacity [req/s]."""
-    from ..perf.serving_plan import plan_serving
+    from ..perf.serving.plan import plan_serving
 
     out = []
     for r in _read("trtllm_online_latency_v0.14.csv"):
@@ -118,7 +118,7 @@ def mlperf_server_cases() -> list[Case]:
     sequences per H100 TP2 replica against 178): its capacity is flat beyond the roofline
     ridge, so a load near capacity needs only a small batch, and TPOT is predicted low
     (docs/inference.md); the p99 TPOT is not modelled."""
-    from ..perf.serving_plan import plan_serving
+    from ..perf.serving.plan import plan_serving
 
     out = []
     for r in _read("mlperf_llama2_70b.csv"):
@@ -143,7 +143,7 @@ def mlperf_server_cases() -> list[Case]:
 
 
 def mlperf_cases() -> list[Case]:
-    from ..perf.serving_plan import plan_serving
+    from ..perf.serving.plan import plan_serving
 
     out = []
     for r in _read("mlperf_llama2_70b.csv"):
@@ -163,7 +163,7 @@ def mlperf_cases() -> list[Case]:
 def fp8_table_cases() -> list[Case]:
     """TRT-LLM FP8 vs FP16 (Llama-3.3-70B, 4×H100): throughput ratios to tuned FP16 at max
     throughput (ISL/OSL not published: 2048/128 assumed from the req/s × tokens ratio)."""
-    from ..perf.serving_plan import plan_serving
+    from ..perf.serving.plan import plan_serving
 
     rows = {r["config"]: r for r in _read("trtllm_fp8_vs_fp16_llama33_70b_tp4.csv")}
     base = float(rows["tuned FP16"]["token_throughput_tok_s"])
@@ -188,13 +188,14 @@ ENERGY_ANCHORS = [("ML.ENERGY vLLM 0.11.1", "llama3.1-8b", 1, "vllm-0.11", 0.12,
 
 
 def fit_power(floors=None, weights=None) -> dict[str, Any]:
-    """Fit the activity mapping (BUSY_FLOOR_FRAC, MEM_ACTIVITY_WEIGHT of perf.inference) on the
+    """Fit the activity mapping (BUSY_FLOOR_FRAC, MEM_ACTIVITY_WEIGHT of perf.serving.roofline) on
+    the
     two ML.ENERGY anchors only (batch 64, ISL = OSL = 512, GPU boundary) by grid search on the
     mean absolute J/token error; the EcoLogits rows stay out of sample. Uses the same mixed
     step and energy.device_power_w as plan_serving."""
     import numpy as np
 
-    from ..perf import inference as inf
+    from ..perf.serving import roofline as inf
 
     floors = np.arange(0.0, 0.51, 0.02) if floors is None else np.asarray(floors)
     weights = np.arange(0.5, 1.001, 0.02) if weights is None else np.asarray(weights)
@@ -223,7 +224,7 @@ def fit_power(floors=None, weights=None) -> dict[str, Any]:
 def energy_cases() -> list[Case]:
     """J/token at the GPU boundary. ML.ENERGY rows calibrate the vLLM engines (ISL = OSL = 512
     assumed); EcoLogits-derived rows (batch 64, engine unstated: vllm-0.11) are out of sample."""
-    from ..perf.serving_plan import plan_serving
+    from ..perf.serving.plan import plan_serving
 
     out = []
     for name, model, tp, eng, pub, cal in ENERGY_ANCHORS:
@@ -249,7 +250,7 @@ def fit_trtllm(grid: dict[str, list[float]] | None = None) -> dict[str, Any]:
     import statistics
     from dataclasses import replace
 
-    from ..perf.inference import engine
+    from ..perf.serving.roofline import engine
 
     grid = grid or {"eff_compute_frac": [0.5, 0.55, 0.6, 0.65, 0.7],
                     "fp8_compute_eff_frac": [0.4, 0.45, 0.5, 0.55, 0.6],

@@ -196,9 +196,9 @@ def power_cap_w(gpu_type: str) -> float | None:
 def _capped(plan: Any, cap_w: float, sys: Any) -> Any:
     """`plan` run under a per-GPU power cap: the energy model's clock-for-power slowdown
     (P − P_idle ∝ f³, :func:`wattlas.energy.training_energy`) applied by
-    :func:`wattlas.perf.training.capped_plan`, as ``wattlas train --power-cap`` does."""
+    :func:`wattlas.perf.training.step.capped_plan`, as ``wattlas train --power-cap`` does."""
     from ..energy import EnergyInputs, training_energy
-    from ..perf.training import capped_plan
+    from ..perf.training.step import capped_plan
 
     rep = training_energy(plan, EnergyInputs(power_cap_w=cap_w), sys)
     return capped_plan(plan, rep.slowdown_frac, rep.phase_time_factors, cap_w)
@@ -258,7 +258,7 @@ def _skip(src: str, label: str, why: str) -> None:
 
 def _row_cases(name: str, src: str) -> list[Case]:
     from ..hardware import accelerator, fabric_for, system
-    from ..perf.training import Layout, TrainingJob, plan_training
+    from ..perf.training.step import Layout, TrainingJob, plan_training
 
     out: list[Case] = []
     idx: dict[bool, int] = {False: 0, True: 0}  # dense and MoE rows counted apart

@@ -5,7 +5,7 @@ TensorRT-LLM v0.12.0 "Performance Overview" (319 rows; NVIDIA/TensorRT-LLM
 ``docs/source/performance/perf-overview.md``, Apache-2.0): output tokens/s of the whole TP group
 at an infinite request rate (``trtllm-bench``), fixed ISL/OSL, on H200, GH200, H100 (FP8 and
 16-bit), A100 and L40S for eight models. Each row is predicted by max-throughput operation of
-:func:`wattlas.perf.serving_plan.plan_serving` with engine ``trtllm-0.12``.
+:func:`wattlas.perf.serving.plan.plan_serving` with engine ``trtllm-0.12``.
 
 Calibration subset, fixed before fitting (docs/validation.md): the ISL = OSL = 128 rows of the
 v0.12 table (64 rows) and nothing else; every other row (255) is out of sample. Rows whose
@@ -14,7 +14,7 @@ model or accelerator the catalogs lack are skipped and counted (:func:`skipped_r
 SGLang (lm-sys blog "Deploying DeepSeek with PD Disaggregation and Large-scale Expert
 Parallelism on 96 H100 GPUs", 2025-05-05): prefill on 4 nodes (EP32) and decode on 9 nodes
 (EP72), each phase measured in isolation, per-node rates /8 = per GPU. Predicted by
-:mod:`wattlas.perf.serving_disagg` (no constant fitted on these rows: all out of sample).
+:mod:`wattlas.perf.serving.disagg` (no constant fitted on these rows: all out of sample).
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def trtllm_v012_cases(engine: object = TRTLLM_ENGINE, calibration_only: bool = F
     (``calibration_only``: the ISL = OSL = 128 rows only)."""
     from ..errors import InfeasibleError
     from ..hardware import accelerator
-    from ..perf.inference import ServingConfig
-    from ..perf.serving_plan import plan_serving
+    from ..perf.serving.plan import plan_serving
+    from ..perf.serving.roofline import ServingConfig
     from ..scenario import resolve_model
 
     out = []
@@ -150,7 +150,7 @@ def fit_trtllm_v012(grid: dict[str, list[float]] | None = None) -> dict[str, obj
     import statistics
     from dataclasses import replace
 
-    from ..perf.inference import engine
+    from ..perf.serving.roofline import engine
 
     grid = grid or {"eff_mem_frac": [0.6, 0.7, 0.8],
                     "eff_compute_frac": [0.5, 0.55, 0.6, 0.65],
@@ -183,8 +183,8 @@ def trtllm_1x_cases(engine: object = "trtllm-2025") -> list[Case]:
     on B200/GB200 TP1 with NVFP4 weights and on H200/H100 TP2 with FP8: output tokens/s per
     GPU at max throughput. FP8 KV cache with FP8/FP4 weights (the engine default modelled)."""
     from ..hardware import accelerator
-    from ..perf.inference import ServingConfig
-    from ..perf.serving_plan import plan_serving
+    from ..perf.serving.plan import plan_serving
+    from ..perf.serving.roofline import ServingConfig
     from ..scenario import resolve_model
 
     model = resolve_model("llama3.1-70b")
@@ -215,8 +215,8 @@ def trtllm_v10_cases(engine: object = "trtllm-2025") -> list[Case]:
     and H200/H100 (FP8), ten ISL/OSL pairs up to 20000/2000. Nothing fitted on this table."""
     from ..errors import InfeasibleError
     from ..hardware import accelerator
-    from ..perf.inference import ServingConfig
-    from ..perf.serving_plan import plan_serving
+    from ..perf.serving.plan import plan_serving
+    from ..perf.serving.roofline import ServingConfig
     from ..scenario import resolve_model
 
     models: dict[str, object] = {}
@@ -249,7 +249,7 @@ def fit_fp4(values: list[float] | None = None, engine: str = "trtllm-2025"
     import statistics
     from dataclasses import replace
 
-    from ..perf.inference import engine as get_engine
+    from ..perf.serving.roofline import engine as get_engine
 
     base = get_engine(engine)
     best: dict[str, float] = {}
@@ -270,7 +270,7 @@ SGLANG_PREFILL_TOKENS_PER_GPU = 16384
 
 def _sglang_config():
     from ..hardware import accelerator
-    from ..perf.inference import ServingConfig
+    from ..perf.serving.roofline import ServingConfig
     from ..scenario import resolve_model
 
     # FP8 block-scaled weights as released (DeepGEMM); SGLang's default KV cache dtype is the
@@ -290,7 +290,7 @@ def sglang_cases() -> list[Case]:
     per GPU at KV length 2,000. Routing is modelled balanced: the *simulated perfect EPLB*
     row is that case; the default-EPLB rows carry the real imbalance the model leaves out.
     Nothing fitted on these rows (engine ``sglang-0.4`` = trtllm-2025 constants)."""
-    from ..perf import serving_moe as moe
+    from ..perf.serving import moe
 
     rows = read_published(SGLANG_FILE)
     cfg = _sglang_config()

@@ -3,7 +3,7 @@
 Sources (files under ``wattlas/data/validation``):
 
 * ``vtrain/ground_truth_single.csv`` (calibration=True: the fit subset of
-  :mod:`wattlas.perf.calibration`) and ``vtrain/ground_truth_multi.csv`` (out of sample):
+  :mod:`wattlas.perf.training.calibration`) and ``vtrain/ground_truth_multi.csv`` (out of sample):
   iteration time. Setup from the vTrain repository: A100, 8 per node, 150 GB/s intra-node,
   800 Gb/s per node inter-node (12.5 GB/s per GPU), full activation checkpointing, 1F1B, fp16,
   GPT-style models (vocab 51200, 4h GELU, learned positions, LayerNorm, biases, tied embeddings).
@@ -26,7 +26,8 @@ for the planner's choice, docs/training.md.)
 Memory conventions: Korthikanti Fig. 1 counts the 12·l·h² block parameters of one pipeline stage
 at 18 bytes (no embedding), so that is what is compared; BLOOM ran DeepSpeed's BF16 optimizer
 (bf16 ``.grad`` plus an fp32 accumulation buffer, ``DEEPSPEED_BF16_GRAD_BYTES`` = 6).
-FP8: ``FP8_EFF_FACTOR`` is fitted (with the other published-scale constants, perf.calibration.
+FP8: ``FP8_EFF_FACTOR`` is fitted (with the other published-scale constants,
+perf.training.calibration.
 fit_published) on the even-indexed NeMo rows with shapes (calibration=True)
 and reported on the odd-indexed ones.
 """
@@ -44,7 +45,7 @@ import numpy as np
 
 from ..errors import CatalogKeyError
 from ..hardware import Accelerator, Fabric
-from ..perf import memory
+from ..perf.training import memory
 from ..workload.transformer import ModelSpec, megatron_flop_per_iter, params_total
 from . import Case
 from .models import gpt
@@ -119,7 +120,7 @@ def vtrain_rows(name: str) -> list[dict[str, Any]]:
 
 
 def _stack_shapes(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    from ..perf.training import TrainingJob, job_shape
+    from ..perf.training.step import TrainingJob, job_shape
 
     shapes = []
     for r in rows:
@@ -132,7 +133,7 @@ def _stack_shapes(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
 def vtrain_predict(rows: list[dict[str, Any]], consts: dict[str, float] | None = None
                    ) -> np.ndarray:
     """Predicted iteration times [s] of vTrain rows (vectorised over rows)."""
-    from ..perf.training import TrainingJob, evaluate
+    from ..perf.training.step import TrainingJob, evaluate
 
     key = id(rows)
     cached = _SHAPE_CACHE.get(key)
@@ -179,7 +180,7 @@ def _plan(model: ModelSpec, acc: Accelerator, gpus: int, layout: dict[str, Any],
           precision: str, dp_overlap: float, fabric: Fabric | None = None,
           grad_bytes: float | None = None, software_year: int | None = None):
     from ..hardware import fabric_for
-    from ..perf.training import Layout, TrainingJob, plan_training
+    from ..perf.training.step import Layout, TrainingJob, plan_training
 
     job = TrainingJob(model, tokens=float(B * s), seq_len=s, global_batch=B,
                       precision=precision, software_year=software_year)
@@ -206,7 +207,7 @@ def _planner_microbatch(model: ModelSpec, acc: Accelerator, gpus: int, layout: d
 
 
 def run_cases() -> list[Case]:
-    from ..perf.calibration import FP8_EFF_FACTOR  # noqa: F401  (documented fit below)
+    from ..perf.training.calibration import FP8_EFF_FACTOR  # noqa: F401  (documented fit below)
 
     out: list[Case] = []
     nemo_i = 0
@@ -245,7 +246,8 @@ def run_cases() -> list[Case]:
         layout.update(recompute=rc, zero=3 if "ZeRO-3" in r["model"] else 1,
                       sequence_parallel="SP" in r["recompute"], flash_attention=False)
         # the software year of each source: SC'21 (and its Table 2 ZeRO-3 runs, DeepSpeed of
-        # early 2021: perf.sharding flat sharded collectives) 2021, Korthikanti and BLOOM 2022
+        # early 2021: perf.training.sharding flat sharded collectives) 2021, Korthikanti and BLOOM
+        # 2022
         year = 2021 if r["source"].startswith("Narayanan") else 2022
         # SC21 Table 1 gives no micro-batch: the planner's own choice (see module docstring)
         mb = _int(r["mbs"]) or _planner_microbatch(model, a100(), gpus, layout, B, s, "fp16",
@@ -305,7 +307,7 @@ def memory_cases() -> list[Case]:
             if r["item"] == "weights+grads+optimizer":
                 # the figure counts the 12·l·h² block parameters of one stage (a middle stage:
                 # no embedding) at 18 bytes each (fp16 weight, fp32 grad, 12 B Adam)
-                from ..perf.training import TrainingJob, job_shape
+                from ..perf.training.step import TrainingJob, job_shape
 
                 sh = job_shape(TrainingJob(model, tokens=1.0, seq_len=s, global_batch=1))
                 per_stage = sh["layer_total"] * sh["L"] / (layout["tp"] * layout["pp"])

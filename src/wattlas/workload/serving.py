@@ -8,7 +8,7 @@ as its prompt (system prompt + every earlier prompt, output and tool result), pr
     latency  = Σ_i (TTFT_i + output_tokens · TPOT_i) + (k − 1) · tool_time_s
     energy   = Σ_i energy_per_request_j(prompt_i)
 
-Each call is planned with :func:`wattlas.perf.serving_plan.plan_serving` at the replica's operating
+Each call is planned with :func:`wattlas.perf.serving.plan.plan_serving` at the replica's operating
 batch, so per-call TTFT grows with the context and the KV cache it holds. Prefix caching is not
 modelled (every call prefills its whole context): an upper bound on prefill work.
 
@@ -79,9 +79,9 @@ class SessionPlan:
 
 
 def plan_session(cfg, session: AgentSession, batch: int | None = None) -> SessionPlan:
-    """Plan every call of `session` on replicas of `cfg` (a perf.inference.ServingConfig) at
+    """Plan every call of `session` on replicas of `cfg` (a perf.serving.roofline.ServingConfig) at
     occupancy `batch` (None: 1, an otherwise idle replica)."""
-    from ..perf.serving_plan import plan_serving
+    from ..perf.serving.plan import plan_serving
 
     calls = []
     model_s = energy = 0.0
@@ -104,7 +104,7 @@ def plan_session(cfg, session: AgentSession, batch: int | None = None) -> Sessio
 def session_from_scenario(scen, plan) -> SessionPlan:
     """Plan the scenario's agent sessions (serving.agent) on its replica configuration at the
     occupancy of `plan` (the replica's operating batch)."""
-    from ..perf.serving_scenario import config_from_scenario
+    from ..perf.serving.scenario import config_from_scenario
 
     ag = scen.serving.agent
     if ag is None:

@@ -1,5 +1,5 @@
 """Layout search: every valid (tp, pp, dp, cp, ep, vpp, micro-batch, recompute, ZeRO) for a GPU
-count, evaluated at once on numpy arrays with :func:`wattlas.perf.training.evaluate` (the same
+count, evaluated at once on numpy arrays with :func:`wattlas.perf.training.step.evaluate` (the same
 formulas as a single plan), the best by step time and a Pareto table of step time vs memory
 headroom. Under a per-GPU power cap :func:`search_under_cap` re-ranks a shortlist (the fastest
 uncapped layouts and the Pareto front) by their capped step time.
@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InfeasibleError
-from ..hardware import Accelerator, Fabric, fabric_for
-from ..units import GIB
-from .codes import SEARCHED_RECOMPUTE
+from ...errors import InfeasibleError
+from ...hardware import Accelerator, Fabric, fabric_for
+from ...units import GIB
+from ..codes import SEARCHED_RECOMPUTE
 from .software import available
-from .training import (
+from .step import (
     FIELDS,
     OFFLOAD_CODE,
     RECOMPUTE_CODE,
@@ -90,7 +90,7 @@ def _plausible_gpu_counts(job: TrainingJob, fabric: Fabric, lo: int, hi: int) ->
 
 def check_fixed(fixed: dict[str, Any] | None) -> dict[str, Any]:
     """The fixed layout fields with None values dropped; an unknown field is an InputError."""
-    from ..errors import InputError
+    from ...errors import InputError
 
     out = {k: v for k, v in (fixed or {}).items() if v is not None}
     unknown = sorted(set(out) - set(FIXABLE))
@@ -309,7 +309,7 @@ def search_layouts(job: TrainingJob, accelerator: Accelerator, gpus: int,
     arr = enumerate_layouts(job, gpus, fabric, allow_uneven_pp, recompute, zero, fixed=fx)
     n = len(arr["tp"])
     if n == 0:
-        from ..errors import InputError
+        from ...errors import InputError
 
         hint = ("; free some of them (drop the flag or the scenario's training.layout field)"
                 if fx else "")
@@ -364,7 +364,7 @@ def search_under_cap(res: SearchResult, capped: Callable[[TrainingPlan], Trainin
                      pareto_max: int = 20) -> SearchResult:
     """`res` re-ranked under a power cap: every shortlisted layout's plan goes through `capped`
     (uncapped plan → capped plan: the energy model's phase slowdowns applied by
-    ``perf.training.capped_plan``), and the best is the least capped step time, returned as its
+    ``perf.training.step.capped_plan``), and the best is the least capped step time, returned as its
     uncapped plan (the caller applies the cap once, as to any plan); ties keep the uncapped
     order. The Pareto table is capped step time vs headroom over the shortlist, each row with its
     ``uncapped_step_time_s``; ``time_s`` includes the re-ranking."""

@@ -1,28 +1,28 @@
 """A scenario's serving section → a ServingConfig and a ServingPlan.
 
-Above the step model (:mod:`wattlas.perf.inference`), the replica plans
-(:mod:`wattlas.perf.serving_plan`) and compression (:mod:`wattlas.perf.serving_compression`),
+Above the step model (:mod:`wattlas.perf.serving.roofline`), the replica plans
+(:mod:`wattlas.perf.serving.plan`) and compression (:mod:`wattlas.perf.serving.compression`),
 so none of those imports another upward: a distilled or pruned student is planned with
-:func:`~wattlas.perf.serving_plan.plan_serving` and compared with its teacher here.
+:func:`~wattlas.perf.serving.plan.plan_serving` and compared with its teacher here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InputError
-from .inference import DEFAULT_ENGINE, ServingConfig
-from .serving_plan import ServingPlan, plan_serving
+from ...errors import InputError
+from .plan import ServingPlan, plan_serving
+from .roofline import DEFAULT_ENGINE, ServingConfig
 
 
 def config_from_scenario(scen: Any) -> ServingConfig:
     """A ServingConfig from a validated Scenario (model, hardware.accelerator/system,
     serving.* including sparsity, speculative decoding, distillation (``distill_to``: the
     student is served) and structured pruning (``prune``: the pruned shape at ``tp``))."""
-    from .. import hardware
-    from ..scenario import resolve_model
-    from ..workload.compression import prune_model
-    from .serving_compression import compression_from_scenario
+    from ... import hardware
+    from ...scenario import resolve_model
+    from ...workload.compression import prune_model
+    from .compression import compression_from_scenario
 
     if scen.serving is None:
         raise InputError("the scenario has no 'serving' section; give --prompt-tokens and "
@@ -57,7 +57,7 @@ def config_from_scenario(scen: Any) -> ServingConfig:
 def plan_from_scenario(scen: Any, hours: float = 8760.0) -> ServingPlan:
     """plan_serving on the scenario's serving section, with energy inputs from its energy and
     site sections (``energy.inputs_from_scenario``) over `hours` of operation."""
-    from .. import energy
+    from ... import energy
 
     cfg = config_from_scenario(scen)
     sv = scen.serving
@@ -65,7 +65,7 @@ def plan_from_scenario(scen: Any, hours: float = 8760.0) -> ServingPlan:
     inputs = energy.inputs_from_scenario(scen)
     plan = plan_serving(cfg, sv.prompt_tokens, sv.output_tokens, batch=sv.batch,
                         rate_per_s=sv.rate_per_s, slo=slo, energy_inputs=inputs, hours=hours)
-    from .serving_compression import compare_teacher, compression_from_scenario, compression_methods
+    from .compression import compare_teacher, compression_from_scenario, compression_methods
 
     comp = compression_from_scenario(scen)
     if comp is None:

@@ -1,6 +1,6 @@
 """Training job, layout and plan types, the model's shape scalars and the layout rules.
 
-Split out of :mod:`wattlas.perf.training` (which re-exports every name here): ``Layout`` (the
+Split out of :mod:`wattlas.perf.training.step` (which re-exports every name here): ``Layout`` (the
 Megatron-LM parallel layout), ``TrainingJob`` (what is trained), ``TrainingPlan`` (the result),
 :func:`job_shape` (the scalars the vectorised step-time model reads) and :func:`layout_rules`
 (each validity rule as a boolean array, shared by single plans and the layout search).
@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from ..hardware import Accelerator, Fabric
-from ..workload import transformer as tf
+from ...errors import InputError
+from ...hardware import Accelerator, Fabric
+from ...workload import transformer as tf
+from ..codes import OFFLOAD_CODE, RECOMPUTE_CODE  # search and training import them from here
 from . import memory
-from .codes import OFFLOAD_CODE, RECOMPUTE_CODE  # search and training import them from here
 
 JOBS = ("pretrain", "sft", "lora", "rlhf", "grpo")
 PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
@@ -50,7 +50,7 @@ class Layout:
     flash_attention: bool = True
     offload: str = "none"
     #: hybrid sharding (HSDP): ZeRO/FSDP shard group of dp_shard ranks, replicated over the
-    #: dp·cp/dp_shard groups; 0 = shard over all dp·cp ranks (perf.sharding)
+    #: dp·cp/dp_shard groups; 0 = shard over all dp·cp ranks (perf.training.sharding)
     dp_shard: int = 0
     #: expert tensor parallelism: each routed expert split over etp ranks, independent of the
     #: dense tp (ep·etp ranks hold one copy of the experts of a stage); 0 = the dense tp
@@ -97,7 +97,7 @@ class Layout:
 class TrainingJob:
     """What is trained: model, tokens [tokens], sequence length [tokens], global batch
     [sequences], precision, job type, goodput and LoRA rank, and the software that trains it:
-    ``software_year`` (layout features published after it are unavailable, perf.software;
+    ``software_year`` (layout features published after it are unavailable, perf.training.software;
     None = today) and ``stack_efficiency_frac`` (the stack's throughput relative to the calibrated
     Megatron-class model, 1.0; every phase of the step takes 1/stack_efficiency_frac as long).
 
@@ -239,7 +239,7 @@ def _hybrid_shape(m: tf.ModelSpec) -> dict[str, Any]:
         return {"attn_frac": 1.0, "mlp_frac": 1.0, "mamba_frac": 0.0, "mamba_rep_b": 0.0,
                 "mamba_split_b": 0.0, "mamba_made_b": 0.0, "ssd_per_tok": 0.0, "tp_ar_scale": 1.0,
                 "mamba_tp_div": 0, "mamba_a2a_b": 0.0}
-    from ..workload import mamba
+    from ...workload import mamba
 
     L = m.layers
     rep, split, made = (mamba.activation_bytes_per_token(m.mamba, memory.ACT_BYTES)

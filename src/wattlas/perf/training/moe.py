@@ -64,8 +64,9 @@ from typing import Any
 
 import numpy as np
 
-from ..hardware import Fabric
-from . import calibration, network
+from ...hardware import Fabric
+from .. import network
+from . import calibration
 
 #: first software year whose expert dispatch deduplicates cross-node copies (DeepEP, released
 #: with the DeepSeek-V3 training stack, Feb. 2025; DeepSeek-V3 report Dec. 2024)

@@ -1,9 +1,9 @@
 """Search serving configurations (accelerator × precision × TP × batch) under an SLO.
 
-Split from :mod:`wattlas.perf.inference`; :func:`search_serving` and
+Split from :mod:`wattlas.perf.serving.roofline`; :func:`search_serving` and
 :func:`search_accelerators` stay importable from there. Every batch of a configuration is
 evaluated at once with numpy on the one capacity model
-(:func:`wattlas.perf.serving_plan.steady_state`, as :func:`plan_serving` uses it); with a
+(:func:`wattlas.perf.serving.plan.steady_state`, as :func:`plan_serving` uses it); with a
 rate, every row's TTFT includes the queue wait of its replicas' share (``queue_wait_s``).
 The first :data:`REPLANNED` ranked rows are then re-planned with :func:`plan_serving` and
 re-ranked, so the first row and the headline print the same numbers.
@@ -17,18 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InfeasibleError, InputError
-from ..hardware import Accelerator
-from ..workload.compression import Prune, prune_model
-from ..workload.transformer import ModelSpec
-from .inference import (
-    DEFAULT_ENGINE,
-    ServingConfig,
-    max_batch,
-    mixed_parts,
-    parts_power_w,
-)
-from .serving_plan import (
+from ...errors import InfeasibleError, InputError
+from ...hardware import Accelerator
+from ...workload.compression import Prune, prune_model
+from ...workload.transformer import ModelSpec
+from .plan import (
     ARRIVAL_CV2,
     SERVICE_CV2,
     ServingPlan,
@@ -37,6 +30,13 @@ from .serving_plan import (
     plan_serving,
     queue_wait_s,
     steady_state,
+)
+from .roofline import (
+    DEFAULT_ENGINE,
+    ServingConfig,
+    max_batch,
+    mixed_parts,
+    parts_power_w,
 )
 
 #: ranked rows re-planned with plan_serving and re-ranked (the best among them is the
@@ -197,7 +197,7 @@ def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tok
 
 def search_accelerators() -> list[Accelerator]:
     """Catalog accelerators with the HBM, bandwidth and TDP a serving plan needs."""
-    from .. import catalog, hardware
+    from ... import catalog, hardware
 
     out = []
     for row in catalog.rows("accelerators"):

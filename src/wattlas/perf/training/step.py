@@ -42,11 +42,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InfeasibleError, InputError
-from ..hardware import Accelerator, Fabric, fabric_for
-from ..units import GIB, SECONDS_PER_HOUR
-from ..workload import mamba
-from . import calibration, comm, memory, moe, network, sharding
+from ...errors import InfeasibleError, InputError
+from ...hardware import Accelerator, Fabric, fabric_for
+from ...units import GIB, SECONDS_PER_HOUR
+from ...workload import mamba
+from .. import comm, network
+from . import calibration, memory, moe, sharding
 from .layout import (  # noqa: F401  (re-exported: the public API lives here)
     BREAKDOWN,
     DEFAULT_GOODPUT_FRAC,
@@ -163,7 +164,7 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # attention over all passes); the host launches its kernels asynchronously, so a layer
     # takes the longer of GPU time and host launch time (launch-bound small layers; adding the
     # two was the first model, see docs/training.md)
-    # MoE (perf.moe): the routed experts run as grouped GEMMs at their per-expert shape and
+    # MoE (perf.training.moe): the routed experts run as grouped GEMMs at their per-expert shape and
     # wait for the busiest rank; the difference from the dense-shape time is added per layer
     etp = moe.etp_of(f.get("etp"), tp)
     moe_extra = 0.0
@@ -230,7 +231,8 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
         a2a = comm.all_to_all_s(tok / tp * sh["mamba_a2a_b"], cp, bw, al)
         cp_mb = cp_mb + np.where(cp > 1, n_ls * sh["mamba_frac"] * a2a
                                  * (2.0 + np.where(rc == 2, 1.0, 0.0)), 0.0)
-    # expert parallel (perf.moe): a dispatch + combine all-to-all pair per MoE layer for the
+    # expert parallel (perf.training.moe): a dispatch + combine all-to-all pair per MoE layer for
+    # the
     # forward (again for a recomputed forward) and for the backward; the ep ranks sit etp apart.
     # FP8/FP4 recipes dispatch in FP8; combine and backward move 16-bit activations.
     ep_mb = np.zeros_like(tok)
@@ -288,7 +290,8 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
     # Collectives run per layer (one bucket / one FSDP unit each), so the α term counts n_ls
     # times: n_ls · cost(S / n_ls).
     # ZeRO-2/3 collectives run inside the shard group (all dp·cp ranks, or dp_shard of them
-    # under hybrid sharding) on the tier the stack's sharded collectives reach (perf.sharding)
+    # under hybrid sharding) on the tier the stack's sharded collectives reach
+    # (perf.training.sharding)
     bw, al = comm.tier(fabric, shard, tp)
     shard_g = sharding.shard_group(f.get("dp_shard"), shard)
     bw_z, al_z = sharding.tier(fabric, shard_g, tp, job.software_year)
@@ -353,7 +356,8 @@ def evaluate(job: TrainingJob, acc: Accelerator, fabric: Fabric, a: dict[str, np
              + np.maximum(per_mb / n_ls, per_mb - (passes - 1.0) * t_fwd))
     offload_t = offload_t + np.where(act_off, m * u * act_t, 0.0)
 
-    # RL rollout: the serving model's decode step (perf.inference) on dp·cp·pp groups of tp GPUs
+    # RL rollout: the serving model's decode step (perf.serving.roofline) on dp·cp·pp groups of tp
+    # GPUs
     gen = sh["gen_tokens"]
     prompt = s - gen
     rollout = np.zeros_like(m)
@@ -421,7 +425,7 @@ def rollout_time_s(job: TrainingJob, acc: Accelerator, fabric: Fabric, tp: Any, 
     and FLOPs of a tp-wide replica of the whole model at batch b/pp, so each of the pp stages
     counts as one tp group (arrays: one value per layout; a tp the serving model rejects gives
     inf, or the error when every layout has it)."""
-    from . import inference
+    from ..serving import roofline as inference
 
     tp_a, b = np.broadcast_arrays(np.asarray(tp, dtype=float), np.asarray(batch, dtype=float))
     out = np.full(tp_a.shape, np.inf)
@@ -604,8 +608,8 @@ def plan_training(job: TrainingJob, accelerator: Accelerator, layout: Layout,
 
 
 def job_from_scenario(scen: Any) -> TrainingJob:
-    from ..errors import ScenarioError
-    from ..scenario import resolve_model
+    from ...errors import ScenarioError
+    from ...scenario import resolve_model
 
     if scen.model is None or scen.training is None:
         raise ScenarioError("scenario: 'model' and 'training' are needed for a training plan")
@@ -620,8 +624,8 @@ def job_from_scenario(scen: Any) -> TrainingJob:
 
 
 def hardware_from_scenario(scen: Any) -> tuple[Accelerator, Fabric]:
-    from .. import hardware
-    from ..errors import ScenarioError
+    from ... import hardware
+    from ...errors import ScenarioError
 
     hw = scen.hardware
     if hw is None or not (hw.accelerator or hw.system):
@@ -641,7 +645,7 @@ def plan_from_scenario(scen: Any, allow_oom: bool = False,
                        allow_uneven_pp: bool = False) -> TrainingPlan:
     """The training plan a scenario file describes (layout from training.layout; dp derived
     from the GPU count when omitted)."""
-    from ..errors import ScenarioError
+    from ...errors import ScenarioError
 
     job = job_from_scenario(scen)
     acc, fabric = hardware_from_scenario(scen)

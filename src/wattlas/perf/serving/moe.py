@@ -17,7 +17,7 @@ each of them, two all-reduces of the activations per layer). A step on one GPU c
 
 Routed-expert work per GPU: the group's ``ep·T`` tokens each pick ``k`` of ``E`` experts, so a
 GPU computes ``T·k·imbalance`` expert-token pairs and reads the distinct local experts they touch
-(``E·(1 − (1 − k/E)^(ep·T)) / ep``, occupancy as in :mod:`wattlas.perf.inference`). Attention
+(``E·(1 − (1 − k/E)^(ep·T)) / ep``, occupancy as in :mod:`wattlas.perf.serving.roofline`). Attention
 core FLOPs follow the kernel actually used: prefill runs MLA as multi-head attention
 (2·L·H·(d_qk + d_v) per token per context token); decode runs it absorbed into the latent
 (2·L·H·(2·d_c + d_rope)), as FlashMLA does.
@@ -58,9 +58,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
-from ..workload import transformer as tf
-from . import inference as inf
+from ...errors import InputError
+from ...workload import transformer as tf
+from . import roofline as inf
 
 #: bytes per element of the dispatched activations (FP8 with one fp32 scale per 128 values)
 DISPATCH_BYTES = 1.0 + 4.0 / 128.0
@@ -178,7 +178,7 @@ def max_sequences_per_gpu(cfg: inf.ServingConfig, par: MoEParallel,
                           context_tokens: float) -> int:
     """Sequences of `context_tokens` whose KV cache fits next to the weights on one GPU
     (attention TP: per TP group, divided by its width) [sequences]; 0 when the weights do not
-    fit. Same budget as :func:`wattlas.perf.inference.kv_capacity_bytes`."""
+    fit. Same budget as :func:`wattlas.perf.serving.roofline.kv_capacity_bytes`."""
     hbm = cfg.accelerator.require("hbm_bytes")
     free = (hbm - weights_per_gpu_bytes(cfg, par) - inf.activation_bytes(cfg)) \
         * cfg.eng.mem_usable_frac

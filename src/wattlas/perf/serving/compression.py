@@ -1,29 +1,29 @@
 """Compressed serving: distillation and structured pruning compared with the teacher.
 
 The compressed model itself is a shape transform (:mod:`wattlas.workload.compression`) planned
-by :func:`wattlas.perf.serving_plan.plan_serving` like any model; this module reads the
+by :func:`wattlas.perf.serving.plan.plan_serving` like any model; this module reads the
 scenario's ``serving.distill_to`` / ``serving.prune`` and plans the teacher the same way, so the
 output can state what the compression buys in J/token and tokens/s. The quality of the
 compressed model is not modelled. Every public name is also importable from
-:mod:`wattlas.perf.inference`.
+:mod:`wattlas.perf.serving.roofline`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InfeasibleError, InputError
-from .inference import ServingConfig
-from .serving_plan import ServingPlan, plan_serving
+from ...errors import InfeasibleError, InputError
+from .plan import ServingPlan, plan_serving
+from .roofline import ServingConfig
 
 
 def compression_from_scenario(scen: Any) -> tuple[Any, Any, Any] | None:
     """(teacher, student before pruning, Prune or None) of the scenario's serving section:
     the student is ``serving.distill_to`` (a catalog id or inline shape) or the model itself;
     None when the section asks for neither distillation nor pruning."""
-    from ..errors import CatalogKeyError
-    from ..scenario import resolve_model
-    from ..workload.compression import Prune
+    from ...errors import CatalogKeyError
+    from ...scenario import resolve_model
+    from ...workload.compression import Prune
 
     sv = scen.serving
     distill = getattr(sv, "distill_to", None)
@@ -56,8 +56,8 @@ def compare_teacher(plan: ServingPlan, cfg: ServingConfig, teacher: Any,
     student is not modelled."""
     from dataclasses import replace
 
-    from ..workload import transformer as tf
-    from ..workload.compression import kept_fracs
+    from ...workload import transformer as tf
+    from ...workload.compression import kept_fracs
 
     student = cfg.model
     dom = max(cfg.accelerator.scaleup_domain or 1, cfg.tp)

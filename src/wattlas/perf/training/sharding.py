@@ -53,8 +53,8 @@ from typing import Any
 
 import numpy as np
 
-from ..hardware import Fabric
-from . import comm
+from ...hardware import Fabric
+from .. import comm
 
 #: last software year whose sharded (ZeRO-3) collectives ran flat at one NIC per GPU
 FLAT_UNTIL_YEAR = 2021

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..units import GIB
+from ...units import GIB
 
 RECOMPUTE = ("none", "selective", "full", "op")
 WEIGHT_BYTES = 2.0  # bf16/fp16 weights (FP8/FP4 training keeps 16-bit weights, casting per GEMM)

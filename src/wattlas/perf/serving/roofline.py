@@ -1,10 +1,10 @@
 """Inference on one replica: prefill and decode roofline, KV cache, batching, step power.
 
 This module is the step model. Plans (operating modes, TTFT with queueing, energy boundaries)
-live in :mod:`wattlas.perf.serving_plan`, the configuration search in
-:mod:`wattlas.perf.serving_search`, compression in :mod:`wattlas.perf.serving_compression` and
-a scenario's serving section in :mod:`wattlas.perf.serving_scenario`; each imports this module,
-never the other way round (``plan_serving`` is ``wattlas.perf.serving_plan.plan_serving``).
+live in :mod:`wattlas.perf.serving.plan`, the configuration search in
+:mod:`wattlas.perf.serving.search`, compression in :mod:`wattlas.perf.serving.compression` and
+a scenario's serving section in :mod:`wattlas.perf.serving.scenario`; each imports this module,
+never the other way round (``plan_serving`` is ``wattlas.perf.serving.plan.plan_serving``).
 
 One replica is ``tp`` accelerators in one scale-up domain running tensor parallelism. Every step
 is a roofline with calibrated efficiencies (Williams, Waterman & Patterson 2009; the LLM
@@ -71,11 +71,11 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
-from ..errors import InputError
-from ..hardware import Accelerator, Fabric, System
-from ..workload import transformer as tf
-from ..workload.transformer import ModelSpec
-from . import comm
+from ...errors import InputError
+from ...hardware import Accelerator, Fabric, System
+from ...workload import transformer as tf
+from ...workload.transformer import ModelSpec
+from .. import comm
 
 DEFAULT_ENGINE = "trtllm-2025"
 PRECISIONS = ("bf16", "fp16", "fp8", "fp4", "nvfp4", "mxfp4", "int4")
@@ -132,7 +132,7 @@ class Engine:
 
 def engine_ids() -> list[str]:
     """Ids of the engines catalog (``wattlas catalog engines``; user rows included)."""
-    from .. import catalog
+    from ... import catalog
 
     return catalog.ids("engines")
 
@@ -147,7 +147,7 @@ def engine(key: str | Engine) -> Engine:
     """The engine profile `key` (an id of the engines catalog, data/engines.csv) or `key`."""
     if isinstance(key, Engine):
         return key
-    from .. import catalog
+    from ... import catalog
 
     row = catalog.get("engines", key)
     hit = _ENGINES.get(key)
@@ -228,7 +228,7 @@ class ServingConfig:
             raise InputError(f"speculative draft tokens {self.spec_tokens}: must be ≥ 1")
         engine(self.engine)
         if self.power_cap_w is not None:
-            from ..energy import idle_power_w
+            from ...energy import idle_power_w
 
             idle, _ = idle_power_w(self.accelerator)
             if not (math.isfinite(self.power_cap_w) and self.power_cap_w > idle):
@@ -591,7 +591,7 @@ def prefill_time_s(cfg: ServingConfig, prompt_tokens, batch=1):
 def device_power_w(acc: Accelerator, activity_frac, power_basis: str = "modeled") -> np.ndarray:
     """Device power [W] = idle + (TDP − idle)·activity: :func:`wattlas.energy.device_power_w`
     (the one power model of wattlas), with the activity clipped to [0, 1]."""
-    from .. import energy
+    from ... import energy
 
     a = np.clip(np.asarray(activity_frac, dtype=float), 0.0, 1.0)
     return np.asarray(energy.device_power_w(acc, a, power_basis=power_basis), dtype=float)
@@ -632,7 +632,7 @@ def cap_slowdown(cfg: ServingConfig, memory_s, compute_s, time_s):
     draws P = device power at its activity (:func:`activity_frac`); above the cap the clock
     drops to r = ((cap − idle)/(P − idle))^(1/k) (dynamic power ∝ f^k), so compute stretches by
     1/r and HBM-bound time by 1 + s·(1/r − 1) (s = MEMORY_BOUND_CAP_SENSITIVITY)."""
-    from ..energy import capped_phase, idle_power_w
+    from ...energy import capped_phase, idle_power_w
 
     parts = {"memory_s": np.asarray(memory_s, dtype=float),
              "compute_s": np.asarray(compute_s, dtype=float),
@@ -654,7 +654,7 @@ def node_system(cfg: ServingConfig) -> System | None:
     system built from the accelerator, else None (energy's default host power)."""
     if cfg.system is not None:
         return cfg.system
-    from .. import hardware
+    from ... import hardware
 
     try:
         return hardware.default_system(cfg.accelerator.id)

@@ -1,7 +1,7 @@
 """Serving plans on replicas: operating modes, TTFT under load (queueing), energy boundaries.
 
-Above the step model (:mod:`wattlas.perf.inference`); a scenario's serving section is planned
-by :mod:`wattlas.perf.serving_scenario`.
+Above the step model (:mod:`wattlas.perf.serving.roofline`); a scenario's serving section is planned
+by :mod:`wattlas.perf.serving.scenario`.
 
 TTFT under continuous batching (Kwon et al. 2023; chunked prefill as in Sarathi-Serve,
 Agrawal et al. 2024)::
@@ -47,8 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InfeasibleError, InputError
-from .inference import (
+from ...errors import InfeasibleError, InputError
+from .roofline import (
     CHUNK_TOKENS,
     ServingConfig,
     _step,
@@ -225,7 +225,7 @@ def ttft_under_load_s(cfg: ServingConfig, batch, prompt_tokens: float, output_to
                       wait_s: float = 0.0, poisson_arrivals: bool = False):
     """TTFT [s] = queue wait + own chunked prefill alongside `batch` decodes + first decode
     step (a mixed continuous-batching step at `batch`; ``poisson_arrivals``: see
-    :func:`wattlas.perf.inference.mixed_parts`)."""
+    :func:`wattlas.perf.serving.roofline.mixed_parts`)."""
     pre = own_prefill_s(cfg, batch, prompt_tokens, output_tokens)
     return wait_s + pre + mixed_step_time_s(cfg, batch, prompt_tokens, output_tokens,
                                             poisson_arrivals)
@@ -235,7 +235,7 @@ def steady_state(cfg: ServingConfig, batch, prompt_tokens: float, output_tokens:
                  poisson_arrivals: bool = False) -> dict[str, np.ndarray]:
     """The one capacity model: a replica in continuous batching at occupancy `batch` (requests
     holding KV cache; numpy-broadcastable, fractional = time-averaged), prefill chunked into
-    the same steps as decode (:func:`wattlas.perf.inference.mixed_step_time_s`)::
+    the same steps as decode (:func:`wattlas.perf.serving.roofline.mixed_step_time_s`)::
 
         TPOT  = t_mixed(b) / tokens per step
         TTFT₀ = own chunked prefill alongside b + first step     (no queueing)
@@ -318,7 +318,7 @@ def _solve_occupancy(cfg: ServingConfig, share_per_s: float, b_hi: float, prompt
 def _energy_inputs(energy_inputs: Any, pue: float | None) -> Any:
     from dataclasses import replace
 
-    from .. import energy
+    from ... import energy
 
     inputs = energy_inputs if energy_inputs is not None else energy.EnergyInputs()
     if pue is not None and inputs.pue is None:
@@ -332,7 +332,7 @@ def deployment_energy(cfg: ServingConfig, gpus: int, mean_power_w_per_replica: f
                       hours: float = 8760.0) -> Any:
     """EnergyReport (wattlas.energy.serving_energy) of `gpus` GPUs of `cfg` drawing
     `mean_power_w_per_replica` per tp GPUs and producing `output_tokens_per_s` in all."""
-    from .. import energy
+    from ... import energy
 
     inputs = _energy_inputs(inputs, None)
     return energy.serving_energy(int(gpus), mean_power_w_per_replica / cfg.tp,

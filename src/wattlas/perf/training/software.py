@@ -19,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from .codes import OFFLOAD_CODE, RECOMPUTE_CODE
+from ..codes import OFFLOAD_CODE, RECOMPUTE_CODE
 
 
 def first_years() -> dict[str, int]:
     """Feature id → year of its first publication (the ``features`` catalog,
     ``data/features.csv``; a user catalog row may override a year)."""
-    from .. import catalog
+    from ... import catalog
 
     return {r["id"]: int(r["first_year"]) for r in catalog.rows("features")}
 

@@ -14,15 +14,15 @@ pool runs only its own phase, so each is a steady stream of like steps::
     t_KV      = ISL · kv_bytes_per_token / (senders · B_link) + α
 
 Dense models run TP replicas of ``cfg.tp`` GPUs in both pools (the step model of
-:mod:`wattlas.perf.inference`, one replica = tp GPUs, rates divided by tp); MoE models with
-``ep`` run EP groups (:mod:`wattlas.perf.serving_moe`). The KV link carries the prefill pool's
+:mod:`wattlas.perf.serving.roofline`, one replica = tp GPUs, rates divided by tp); MoE models with
+``ep`` run EP groups (:mod:`wattlas.perf.serving.moe`). The KV link carries the prefill pool's
 whole KV output: its utilisation ``ISL·kv_bytes·λ / (P·B_link)`` must stay ≤ 1, else the
 prefill rate is cut to what the link carries (a physical bound, not a fitted one).
 
 KV transfer energy: over the NIC, the network's share per GPU (``energy.NETWORK_W_PER_GPU``)
 for the transfer time of each sender; over NVLink none beyond the node's host power, which the
 node boundary already counts. GPU energy per pool: device power at the step's activity
-(:func:`wattlas.perf.inference.activity_frac`, ``energy.device_power_w``).
+(:func:`wattlas.perf.serving.roofline.activity_frac`, ``energy.device_power_w``).
 
 References
 ----------
@@ -42,10 +42,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InfeasibleError, InputError
-from ..workload import transformer as tf
-from . import inference as inf
-from . import serving_moe as moe
+from ...errors import InfeasibleError, InputError
+from ...workload import transformer as tf
+from . import moe
+from . import roofline as inf
 
 
 @dataclass(frozen=True)
@@ -265,7 +265,7 @@ def plan_disaggregated(cfg: inf.ServingConfig, prompt_tokens: int, output_tokens
     e2e = ttft + (osl - 1) * tpot
     kv_energy = 0.0
     if link == "nic":
-        from ..energy import NETWORK_W_PER_GPU
+        from ...energy import NETWORK_W_PER_GPU
 
         kv_energy = t_kv * senders * NETWORK_W_PER_GPU
     missed = [k for k, v in slo.items() if {"ttft_s": ttft, "tpot_s": tpot,
@@ -357,7 +357,7 @@ def compare_with_aggregated(cfg: inf.ServingConfig, prompt_tokens: int, output_t
                             ) -> list[dict[str, Any]]:
     """Rows comparing aggregated serving (continuous batching, :func:`plan_serving`) and the
     cheapest disaggregated split for the same rate and SLO: GPUs, TTFT, TPOT, J/token."""
-    from .serving_plan import plan_serving
+    from .plan import plan_serving
 
     rows = []
     try:
@@ -410,9 +410,9 @@ def from_scenario(scen: Any, search: bool = False, hours: float = 8760.0
     (that dict, a :class:`DisaggDeployment` whose EnergyReport covers `hours` with both pools
     at the offered rate, or at capacity without one; the report's keys are in the dict as
     ``wattlas serve`` prints them)."""
-    from .. import energy
-    from .serving_plan import deployment_energy
-    from .serving_scenario import config_from_scenario
+    from ... import energy
+    from .plan import deployment_energy
+    from .scenario import config_from_scenario
 
     sv = scen.serving
     d = sv.disaggregated

@@ -87,7 +87,7 @@ STACK_EFFICIENCY_FRAC = {"megatron-core": 0.990, "torchtitan-fsdp2": 0.697,
 # GPT-1T on 512 A100, selective recompute + sequence parallelism: 56.3 %); a plan above it is
 # outside what the model was checked against and says so in a note
 MFU_MAX_VALIDATED = 0.563
-# RL rollouts are costed by the serving model (perf.inference) with this engine profile: veRL
+# RL rollouts are costed by the serving model (perf.serving.roofline) with this engine profile: veRL
 # and OpenRLHF generate rollouts with vLLM (not fitted: no published RL step times)
 ROLLOUT_ENGINE = "vllm-0.11"
 # fraction of the last micro-batch's backward time that hides the data-parallel gradient
