@@ -172,12 +172,6 @@ TRTLLM_1X_GPUS = {"B200 180GB (DGX B200)": "b200", "GB200 192GB (GB200 NVL72)": 
                   "H200 SXM 141GB (DGX H200)": "h200-sxm", "H100 SXM 80GB (DGX H100)": "h100-sxm"}
 
 
-def _is_fp4_calibration(gpu: str, precision: str, isl: int, osl: int) -> bool:
-    """The FP4 calibration subset, fixed before fitting: the 1024/1024 rows of B200 and
-    GB200 (the table's headline length), nothing else."""
-    return precision == "fp4" and (isl, osl) == (1024, 1024)
-
-
 def trtllm_1x_cases(engine: object = "trtllm-2025") -> list[Case]:
     """TensorRT-LLM 1.x perf overview (PyTorch backend), Llama-3.3-70B (= Llama-3.1-70B shape)
     on B200/GB200 TP1 with NVFP4 weights and on H200/H100 TP2 with FP8: output tokens/s per
@@ -199,7 +193,7 @@ def trtllm_1x_cases(engine: object = "trtllm-2025") -> list[Case]:
         out.append(Case("trtllm_perf_overview_1.x", f"Llama-3.3-70B {gid} {prec} TP{tp} "
                         f"{isl}/{osl}", "output_tokens_per_s_per_gpu",
                         float(r["output_tokens_per_s_per_gpu"]), p.output_tokens_per_s_per_gpu,
-                        "tokens/s/GPU", calibration=_is_fp4_calibration(gid, prec, isl, osl),
+                        "tokens/s/GPU", calibration=False,
                         detail={"batch": p.batch, "bound": p.bound, "precision": prec}))
     return out
 
@@ -240,26 +234,6 @@ def trtllm_v10_cases(engine: object = "trtllm-2025") -> list[Case]:
                         detail={"batch": p.batch, "bound": p.bound, "precision": prec,
                                 "model": mid, "tp": tp, "isl": isl, "osl": osl}))
     return out
-
-
-def fit_fp4(values: list[float] | None = None, engine: str = "trtllm-2025"
-            ) -> dict[str, float]:
-    """Fit ``fp4_compute_eff_frac`` of `engine` on the FP4 calibration rows only (B200 and
-    GB200, 1024/1024) by grid search on the median absolute error."""
-    import statistics
-    from dataclasses import replace
-
-    from ..perf.serving.roofline import engine as get_engine
-
-    base = get_engine(engine)
-    best: dict[str, float] = {}
-    for v in values or [0.25, 0.275, 0.3, 0.325, 0.35, 0.375, 0.4, 0.45, 0.5, 0.55]:
-        eng = replace(base, fp4_compute_eff_frac=v)
-        errs = [abs(c.error_frac) for c in trtllm_1x_cases(eng) if c.calibration]
-        med = statistics.median(errs)
-        if not best or med < best["median_abs_error_frac"]:
-            best = {"fp4_compute_eff_frac": v, "median_abs_error_frac": med}
-    return best
 
 
 SGLANG_ENGINE = "sglang-0.4"
