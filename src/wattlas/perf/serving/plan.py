@@ -231,6 +231,15 @@ def ttft_under_load_s(cfg: ServingConfig, batch, prompt_tokens: float, output_to
                                             poisson_arrivals)
 
 
+def meets_slo(slo: dict[str, float], ttft_s: Any, tpot_s: Any, e2e_s: Any) -> np.ndarray:
+    """Where each of the SLO's limits that is given (``ttft_s``, ``tpot_s``, ``e2e_s``) holds."""
+    ok = np.ones(np.shape(ttft_s), dtype=bool)
+    for key, value in (("ttft_s", ttft_s), ("tpot_s", tpot_s), ("e2e_s", e2e_s)):
+        if key in slo:
+            ok &= np.asarray(value) <= slo[key]
+    return ok
+
+
 def steady_state(cfg: ServingConfig, batch, prompt_tokens: float, output_tokens: float,
                  poisson_arrivals: bool = False) -> dict[str, np.ndarray]:
     """The one capacity model: a replica in continuous batching at occupancy `batch` (requests
@@ -418,13 +427,7 @@ def plan_serving(cfg: ServingConfig, prompt_tokens: int, output_tokens: int,
         bs = np.arange(1, mb + 1, dtype=float)
         grid = steady_state(cfg, bs, prompt_tokens, output_tokens, poisson)
         ttft_b, tpot_b, e2e_b = grid["ttft_s"], grid["tpot_s"], grid["e2e_s"]
-        ok = np.ones_like(bs, dtype=bool)
-        if "tpot_s" in slo:
-            ok &= tpot_b <= slo["tpot_s"]
-        if "ttft_s" in slo:
-            ok &= ttft_b <= slo["ttft_s"]
-        if "e2e_s" in slo:
-            ok &= e2e_b <= slo["e2e_s"]
+        ok = meets_slo(slo, ttft_b, tpot_b, e2e_b)
         if not ok.any():
             raise InfeasibleError(
                 f"no batch meets the SLO {slo}: at batch 1 TTFT {ttft_b[0]:.3f} s, TPOT "

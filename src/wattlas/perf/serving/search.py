@@ -27,6 +27,7 @@ from .plan import (
     ServingPlan,
     capacity_per_s,
     decode_floor_s,
+    meets_slo,
     plan_serving,
     queue_wait_s,
     steady_state,
@@ -110,13 +111,7 @@ def search_serving(model: ModelSpec, accelerators: list[Accelerator], prompt_tok
                 point = steady_state(cfg, bs, prompt_tokens, output_tokens, poisson)
                 step, tpot, ttft, e2e = (point[k] for k in ("step_s", "tpot_s", "ttft_s",
                                                              "e2e_s"))
-                ok = np.ones(bs.shape, dtype=bool)
-                if "tpot_s" in slo:
-                    ok &= tpot <= slo["tpot_s"]
-                if "ttft_s" in slo:
-                    ok &= ttft <= slo["ttft_s"]
-                if "e2e_s" in slo:
-                    ok &= e2e <= slo["e2e_s"]
+                ok = meets_slo(slo, ttft, tpot, e2e)
                 if not ok.any():
                     continue
                 parts = mixed_parts(cfg, bs, prompt_tokens, output_tokens, poisson)
